@@ -1,0 +1,46 @@
+"""Errors a user can act on: each says what was wrong and that nothing was written."""
+
+from __future__ import annotations
+
+
+class CompressLensError(Exception):
+    """Base class: every error compresslens raises on purpose derives from it."""
+
+
+class NotFoundError(CompressLensError, KeyError):
+    """A model, dataset, evaluation or artifact that the workspace does not hold."""
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0]) if self.args else ""
+
+
+class CorruptArtifactError(CompressLensError):
+    """Bytes on disk that do not match their checksum or cannot be parsed."""
+
+
+class InvalidWeightsError(CompressLensError):
+    """A weights file or state dict that cannot be loaded into the model."""
+
+
+class IncompatibleDatasetError(CompressLensError):
+    """A dataset whose shape or class count does not fit the model."""
+
+
+class InvalidOutputError(CompressLensError):
+    """A model output that cannot be evaluated honestly (NaN/inf logits, wrong rank)."""
+
+
+class FactoryError(CompressLensError):
+    """A factory string that cannot be imported or called, or builds the wrong model."""
+
+
+class OperationError(CompressLensError):
+    """An unknown operation, bad parameters, or a failure while applying one."""
+
+
+class DuplicateNameError(CompressLensError):
+    """A name already taken by different content."""
+
+
+class DataFormatError(CompressLensError):
+    """A data file (IDX, arrays) whose header or size is not what its format promises."""

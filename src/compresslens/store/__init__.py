@@ -1,0 +1,1 @@
+"""compresslens.store layer (see DESIGN.md)."""

@@ -1,0 +1,244 @@
+"""The workspace store: metadata rows and their artifacts, changed together or not at all."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session, selectinload
+
+from compresslens.errors import DuplicateNameError, NotFoundError
+from compresslens.store.artifacts import ArtifactStore
+from compresslens.store.database import Database, is_database_url
+from compresslens.store.schema import (
+    Artifact,
+    Dataset,
+    Evaluation,
+    Metric,
+    Model,
+    Note,
+    Operation,
+    OperationParent,
+    Tag,
+)
+
+Row = TypeVar("Row", Model, Dataset)
+DATABASE_FILE = "compresslens.db"
+ARTIFACTS_DIR = "artifacts"
+
+
+@dataclass
+class Writer:
+    """One unit of work: rows go into `session`, new artifact files are remembered."""
+
+    session: Session
+    artifacts: ArtifactStore
+    created: list[str] = field(default_factory=list)
+
+    def put(self, data: bytes, kind: str) -> str:
+        digest, created = self.artifacts.put(data)
+        if created:
+            self.created.append(digest)
+        if self.session.get(Artifact, digest) is None:
+            self.session.add(Artifact(sha256=digest, kind=kind, size_bytes=len(data)))
+            self.session.flush()
+        return digest
+
+
+class WorkspaceStore:
+    """Metadata in SQL (SQLite file or any SQLAlchemy URL), artifacts in a folder."""
+
+    def __init__(self, location: str | Path, artifacts: str | Path | None = None) -> None:
+        location = str(location)
+        if is_database_url(location):
+            if artifacts is None:
+                raise ValueError(
+                    "a workspace given by database URL needs artifacts=<folder> for its files"
+                )
+            url, artifacts_root = location, Path(artifacts)
+        else:
+            root = Path(location)
+            root.mkdir(parents=True, exist_ok=True)
+            url = f"sqlite:///{(root / DATABASE_FILE).resolve()}"
+            artifacts_root = Path(artifacts) if artifacts is not None else root / ARTIFACTS_DIR
+        self.location = location
+        self.db = Database(url)
+        self.artifacts = ArtifactStore(artifacts_root)
+
+    # -- units of work -------------------------------------------------------------------
+    @contextmanager
+    def write(self) -> Iterator[Writer]:
+        """Commit rows and artifacts together; on any error remove the files it created."""
+        writer: Writer | None = None
+        try:
+            with self.db.transaction() as session:
+                writer = Writer(session, self.artifacts)
+                yield writer
+        except BaseException:
+            if writer is not None:
+                for digest in writer.created:
+                    self.artifacts.delete(digest)
+            raise
+
+    def read_artifact(self, digest: str) -> bytes:
+        return self.artifacts.get(digest)
+
+    # -- lookup --------------------------------------------------------------------------
+    def _resolve(self, session: Session, table: type[Row], key: str, what: str) -> Row:
+        row = session.get(table, key)
+        if row is None:
+            row = session.scalar(select(table).where(table.name == key))
+        if row is None and len(key) >= 4:
+            matches = session.scalars(select(table).where(table.id.startswith(key))).all()
+            if len(matches) == 1:
+                row = matches[0]
+            elif len(matches) > 1:
+                raise NotFoundError(f"{what} id prefix {key!r} is ambiguous ({len(matches)} match)")
+        if row is None:
+            names = session.scalars(select(table.name)).all()
+            close = difflib.get_close_matches(key, names, n=3)
+            hint = f"; did you mean {', '.join(map(repr, close))}?" if close else ""
+            raise NotFoundError(f"no {what} with id or name {key!r} in {self.location}{hint}")
+        return row
+
+    def get_model(self, key: str) -> Model:
+        with self.db.reader() as session:
+            row = self._resolve(session, Model, key, "model")
+            return self._load_model_relations(session, row.id)
+
+    def _load_model_relations(self, session: Session, model_id: str) -> Model:
+        statement = (
+            select(Model)
+            .where(Model.id == model_id)
+            .options(
+                selectinload(Model.tags),
+                selectinload(Model.notes),
+                selectinload(Model.produced_by).selectinload(Operation.parents),
+            )
+        )
+        return session.scalars(statement).one()
+
+    def get_dataset(self, key: str) -> Dataset:
+        with self.db.reader() as session:
+            return self._resolve(session, Dataset, key, "dataset")
+
+    def find_dataset_by_name(self, name: str) -> Dataset | None:
+        with self.db.reader() as session:
+            return session.scalar(select(Dataset).where(Dataset.name == name))
+
+    def list_models(self) -> list[Model]:
+        with self.db.reader() as session:
+            statement = (
+                select(Model)
+                .order_by(Model.created_at, Model.name)
+                .options(
+                    selectinload(Model.tags),
+                    selectinload(Model.notes),
+                    selectinload(Model.produced_by).selectinload(Operation.parents),
+                )
+            )
+            return list(session.scalars(statement).all())
+
+    def list_datasets(self) -> list[Dataset]:
+        with self.db.reader() as session:
+            return list(session.scalars(select(Dataset).order_by(Dataset.created_at)).all())
+
+    def model_exists(self, model_id: str) -> bool:
+        with self.db.reader() as session:
+            return session.get(Model, model_id) is not None
+
+    def lineage(self, model_id: str) -> list[Model]:
+        """The chain from the root to `model_id` along each edge's first parent."""
+        chain: list[Model] = []
+        with self.db.reader() as session:
+            current: str | None = model_id
+            while current is not None:
+                row = self._load_model_relations(session, current)
+                chain.append(row)
+                edge = row.produced_by
+                current = edge.parents[0].parent_id if edge and edge.parents else None
+                if len(chain) > 10_000:
+                    raise NotFoundError(f"the provenance of {model_id} has a cycle")
+        return chain[::-1]
+
+    # -- evaluations and metrics -----------------------------------------------------------
+    def get_evaluation(self, model_id: str, dataset_id: str) -> Evaluation:
+        with self.db.reader() as session:
+            row = session.scalar(
+                select(Evaluation).where(
+                    Evaluation.model_id == model_id, Evaluation.dataset_id == dataset_id
+                )
+            )
+        if row is None:
+            raise NotFoundError(f"model {model_id} has not been evaluated on dataset {dataset_id}")
+        return row
+
+    def evaluations_of(self, model_id: str) -> list[Evaluation]:
+        with self.db.reader() as session:
+            statement = select(Evaluation).where(Evaluation.model_id == model_id)
+            return list(session.scalars(statement).all())
+
+    def metrics_of(self, model_ids: Sequence[str] | None = None) -> list[Metric]:
+        with self.db.reader() as session:
+            statement = select(Metric)
+            if model_ids is not None:
+                statement = statement.where(Metric.model_id.in_(list(model_ids)))
+            return list(session.scalars(statement).all())
+
+    # -- writes (inside a Writer) ------------------------------------------------------------
+    @staticmethod
+    def ensure_name_free(session: Session, table: type[Row], name: str, what: str) -> None:
+        if session.scalar(select(table.id).where(table.name == name)) is not None:
+            raise DuplicateNameError(f"a {what} named {name!r} already exists")
+
+    @staticmethod
+    def add_edge(
+        session: Session,
+        child_id: str,
+        op_name: str,
+        parents: Sequence[tuple[str, str]],
+        **fields: Any,
+    ) -> Operation:
+        """Record the operation that made `child_id` from `(parent_id, role)` pairs."""
+        edge = Operation(child_id=child_id, op_name=op_name, **fields)
+        edge.parents = [
+            OperationParent(position=i, parent_id=parent_id, role=role)
+            for i, (parent_id, role) in enumerate(parents)
+        ]
+        session.add(edge)
+        return edge
+
+    @staticmethod
+    def set_metrics(
+        session: Session, model_id: str, dataset_id: str | None, values: dict[str, float]
+    ) -> None:
+        """Replace the named metrics of a model (on a dataset, or of the model itself)."""
+        if not values:
+            return
+        condition = (
+            Metric.dataset_id.is_(None) if dataset_id is None else Metric.dataset_id == dataset_id
+        )
+        session.execute(
+            delete(Metric).where(
+                Metric.model_id == model_id, condition, Metric.name.in_(list(values))
+            )
+        )
+        session.add_all(
+            Metric(model_id=model_id, dataset_id=dataset_id, name=name, value=float(value))
+            for name, value in values.items()
+        )
+
+    def add_tags(self, model_id: str, tags: Sequence[str]) -> None:
+        with self.db.transaction() as session:
+            for tag in tags:
+                if session.get(Tag, (model_id, tag)) is None:
+                    session.add(Tag(model_id=model_id, tag=tag))
+
+    def add_note(self, model_id: str, text: str) -> None:
+        with self.db.transaction() as session:
+            session.add(Note(model_id=model_id, text=text))
