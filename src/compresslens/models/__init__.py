@@ -1,0 +1,1 @@
+"""compresslens.models layer (see DESIGN.md)."""

@@ -1,0 +1,57 @@
+"""Building a root model from a factory string: `package.module:function` + JSON kwargs."""
+
+from __future__ import annotations
+
+import importlib
+import json
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from torch import nn
+
+from compresslens.errors import FactoryError
+
+
+def resolve_factory(factory: str) -> Callable[..., nn.Module]:
+    """Import the callable a factory string names, with an error that says which part failed."""
+    module_name, sep, attribute = factory.partition(":")
+    if not sep or not module_name or not attribute:
+        raise FactoryError(
+            f"factory {factory!r} must look like 'package.module:function' "
+            "(e.g. 'compresslens.models.zoo:small_cnn')"
+        )
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise FactoryError(f"cannot import {module_name!r} of factory {factory!r}: {exc}") from exc
+    target: Any = module
+    for part in attribute.split("."):
+        if not hasattr(target, part):
+            raise FactoryError(f"module {module_name!r} has no attribute {attribute!r}")
+        target = getattr(target, part)
+    if not callable(target):
+        raise FactoryError(f"factory {factory!r} is not callable")
+    return target
+
+
+def check_json_kwargs(kwargs: Mapping[str, Any]) -> dict[str, Any]:
+    """Factory kwargs are stored as JSON; refuse anything that would not round-trip."""
+    try:
+        encoded = json.dumps(dict(kwargs), sort_keys=True)
+    except TypeError as exc:
+        raise FactoryError(f"factory_kwargs must be JSON values: {exc}") from exc
+    return json.loads(encoded)
+
+
+def build_from_factory(factory: str, kwargs: Mapping[str, Any] | None = None) -> nn.Module:
+    """Call the factory; the result must be an nn.Module."""
+    function = resolve_factory(factory)
+    try:
+        model = function(**dict(kwargs or {}))
+    except Exception as exc:
+        raise FactoryError(f"factory {factory!r} failed with {type(exc).__name__}: {exc}") from exc
+    if not isinstance(model, nn.Module):
+        raise FactoryError(
+            f"factory {factory!r} returned {type(model).__name__}, not a torch.nn.Module"
+        )
+    return model

@@ -1,0 +1,1 @@
+"""compresslens.ops layer (see DESIGN.md)."""
