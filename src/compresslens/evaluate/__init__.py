@@ -1,0 +1,1 @@
+"""compresslens.evaluate layer (see DESIGN.md)."""
