@@ -1,0 +1,1 @@
+"""compresslens.data layer (see DESIGN.md)."""
