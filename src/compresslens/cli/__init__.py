@@ -1,0 +1,1 @@
+"""compresslens.cli layer (see DESIGN.md)."""

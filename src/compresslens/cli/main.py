@@ -1,0 +1,229 @@
+"""The `compresslens` command: Typer commands over the Workspace, rich progress bars."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from compresslens.cli.format import model_rows, show_document
+from compresslens.errors import CompressLensError
+
+app = typer.Typer(
+    help="Generate, track and compare neural-network compression experiments.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+console = Console(stderr=True)
+
+
+def stdout() -> Console:
+    """A console made per call, so it reads the terminal width (COLUMNS) of that moment."""
+    return Console()
+
+
+DEFAULT_WORKSPACE = "demo-workspace"
+
+WorkspaceOption = Annotated[
+    str,
+    typer.Option(
+        "--workspace",
+        "-w",
+        envvar="COMPRESSLENS_WORKSPACE",
+        help="Workspace folder or database URL ($COMPRESSLENS_WORKSPACE, else ./demo-workspace).",
+    ),
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON (documented, stable schema).")]
+
+
+def open_workspace(location: str, must_exist: bool = True) -> Any:
+    from compresslens.store.database import is_database_url
+    from compresslens.workspace import Workspace
+
+    if must_exist and not is_database_url(location) and not os.path.isdir(location):
+        raise CompressLensError(
+            f"no workspace at {location!r}: run `compresslens init -w {location}` or `make demo`"
+        )
+    return Workspace(location)
+
+
+@contextmanager
+def progress_bars() -> Iterator[Callable[[str, int, int], None]]:
+    """One rich progress bar per stage; the callback is (stage, done, total)."""
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=False,
+    ) as bars:
+        tasks: dict[str, Any] = {}
+
+        def update(stage: str, done: int, total: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = bars.add_task(stage, total=total)
+            bars.update(tasks[stage], completed=done, total=total)
+
+        yield update
+
+
+def fail(error: Exception) -> None:
+    console.print(f"[bold red]error:[/] {error}")
+    raise typer.Exit(1)
+
+
+@app.command()
+def init(workspace: WorkspaceOption = DEFAULT_WORKSPACE) -> None:
+    """Create an empty workspace (or open an existing one) and print where it is."""
+    try:
+        ws = open_workspace(workspace, must_exist=False)
+    except CompressLensError as exc:
+        fail(exc)
+    stdout().print(f"workspace ready at {ws.location} ({len(ws.models())} models)")
+
+
+@app.command("ls")
+def list_models(
+    workspace: WorkspaceOption = DEFAULT_WORKSPACE, as_json: JsonOption = False
+) -> None:
+    """List models with accuracy, size and latency."""
+    try:
+        ws = open_workspace(workspace)
+        models = ws.models()
+    except CompressLensError as exc:
+        fail(exc)
+    if as_json:
+        print(json.dumps({"models": [m.to_dict() for m in models]}, indent=2))
+        return
+    from rich.table import Table
+
+    table = Table(title=f"{len(models)} models in {ws.location}")
+    rows = model_rows(models)
+    for column in rows[0] if rows else ["name"]:
+        table.add_column(
+            column, justify="left" if column in ("id", "name", "operation") else "right"
+        )
+    for row in rows[1:]:
+        table.add_row(*row)
+    stdout().print(table)
+
+
+@app.command()
+def datasets(workspace: WorkspaceOption = DEFAULT_WORKSPACE, as_json: JsonOption = False) -> None:
+    """List registered datasets."""
+    try:
+        items = open_workspace(workspace).datasets()
+    except CompressLensError as exc:
+        fail(exc)
+    if as_json:
+        print(json.dumps({"datasets": [d.to_dict() for d in items]}, indent=2))
+        return
+    for d in items:
+        stdout().print(
+            f"{d.id[:8]}  {d.name}  {d.modality}  {d.num_instances} instances  "
+            f"{d.num_classes} classes  input {d.input_shape}  attributes {d.attribute_names}"
+        )
+
+
+@app.command()
+def show(
+    model: Annotated[str, typer.Argument(help="Model id, id prefix or name.")],
+    workspace: WorkspaceOption = DEFAULT_WORKSPACE,
+    as_json: JsonOption = False,
+) -> None:
+    """Everything about one model: provenance, efficiency, metrics per dataset."""
+    try:
+        ws = open_workspace(workspace)
+        document = show_document(ws, model)
+    except CompressLensError as exc:
+        fail(exc)
+    if as_json:
+        print(json.dumps(document, indent=2))
+        return
+    from rich.pretty import Pretty
+
+    stdout().print(Pretty(document, max_length=12))
+
+
+@app.command()
+def evaluate(
+    model: Annotated[str, typer.Argument(help="Model id, id prefix or name.")],
+    dataset: Annotated[str, typer.Option("--dataset", "-d", help="Dataset id or name.")],
+    workspace: WorkspaceOption = DEFAULT_WORKSPACE,
+    batch_size: Annotated[int, typer.Option(min=1)] = 256,
+    logits: Annotated[bool, typer.Option(help="Keep the full logits (float16).")] = False,
+    features: Annotated[bool, typer.Option(help="Keep the penultimate features.")] = False,
+    latency: Annotated[bool, typer.Option(help="Measure CPU latency if not yet measured.")] = True,
+    as_json: JsonOption = False,
+) -> None:
+    """Run a model over a dataset and store per-instance outputs and metrics."""
+    try:
+        ws = open_workspace(workspace)
+        with progress_bars() as update:
+            result = ws.evaluate(
+                model,
+                dataset,
+                batch_size=batch_size,
+                logits=logits,
+                features=features,
+                latency=latency,
+                progress=lambda done, total: update("evaluate", done, total),
+            )
+    except CompressLensError as exc:
+        fail(exc)
+    if as_json:
+        print(json.dumps(result.to_dict(), indent=2))
+        return
+    m = result.metrics
+    stdout().print(
+        f"{result.dataset_name}: accuracy {m['accuracy']:.4f}  top-5 {m['top5_accuracy']:.4f}  "
+        f"loss {m['loss']:.4f}  ECE {m['ece']:.4f}  ({m['num_instances']} instances, "
+        f"{result.wall_time_s:.2f} s)"
+    )
+
+
+@app.command()
+def demo(
+    workspace: WorkspaceOption = DEFAULT_WORKSPACE,
+    serve: Annotated[bool, typer.Option(help="Serve the UI after building.")] = True,
+    host: Annotated[
+        str, typer.Option(help="Address to bind (local only by default).")
+    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option()] = 8765,
+) -> None:
+    """Build the demo workspace (Fashion-MNIST, trained base models), then serve it."""
+    from compresslens.demo import build_demo
+
+    try:
+        ws = open_workspace(workspace, must_exist=False)
+        with progress_bars() as update:
+            build_demo(ws, progress=update)
+    except CompressLensError as exc:
+        fail(exc)
+    list_models(workspace=workspace, as_json=False)
+    if serve:
+        serve_workspace(ws, host, port)
+
+
+def serve_workspace(ws: Any, host: str, port: int) -> None:
+    try:
+        from compresslens.server.app import run_server
+    except ImportError:
+        console.print(
+            "[yellow]The web UI is not part of this build yet; the workspace is ready for "
+            "`compresslens ls` and `compresslens show`.[/]"
+        )
+        return
+    run_server(ws, host=host, port=port)
+
+
+def main() -> None:  # pragma: no cover - console entry point
+    sys.exit(app())

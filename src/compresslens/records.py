@@ -1,0 +1,157 @@
+"""Plain records the Workspace returns: stable, JSON-friendly views of store rows."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from compresslens.store.schema import Dataset, Evaluation, Metric, Model
+
+
+@dataclass(frozen=True)
+class DatasetInfo:
+    id: str
+    name: str
+    modality: str
+    num_instances: int
+    num_classes: int
+    class_names: list[str]
+    input_shape: list[int]
+    input_dtype: str
+    attribute_names: list[str]
+    content_hash: str
+    description: str
+
+    @classmethod
+    def from_row(cls, row: Dataset) -> DatasetInfo:
+        return cls(
+            id=row.id,
+            name=row.name,
+            modality=row.modality,
+            num_instances=row.num_instances,
+            num_classes=row.num_classes,
+            class_names=list(row.class_names),
+            input_shape=list(row.input_shape),
+            input_dtype=row.input_dtype,
+            attribute_names=list(row.attribute_names),
+            content_hash=row.content_hash,
+            description=row.description,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class OperationInfo:
+    """The edge that produced a model."""
+
+    name: str
+    params: dict[str, Any]
+    parents: list[dict[str, str]]
+    seed: int | None
+    library_versions: dict[str, str]
+    wall_time_s: float | None
+    status: str
+    error: str | None
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    id: str
+    name: str
+    source: str
+    status: str
+    factory: str | None
+    factory_kwargs: dict[str, Any]
+    has_weights: bool
+    operation: OperationInfo | None
+    efficiency: dict[str, Any]
+    metrics: dict[str, dict[str, float]]
+    tags: list[str]
+    notes: list[str]
+    created_at: str
+
+    @property
+    def parent_ids(self) -> list[str]:
+        return [p["id"] for p in self.operation.parents] if self.operation else []
+
+    @classmethod
+    def from_row(
+        cls, row: Model, metrics: list[Metric], dataset_names: dict[str, str]
+    ) -> ModelInfo:
+        edge = row.produced_by
+        operation = None
+        if edge is not None:
+            operation = OperationInfo(
+                name=edge.op_name,
+                params=dict(edge.params),
+                parents=[{"id": p.parent_id, "role": p.role} for p in edge.parents],
+                seed=edge.seed,
+                library_versions=dict(edge.library_versions),
+                wall_time_s=edge.wall_time_s,
+                status=edge.status,
+                error=edge.error_text,
+            )
+        grouped: dict[str, dict[str, float]] = {}
+        for metric in metrics:
+            key = (
+                "model"
+                if metric.dataset_id is None
+                else dataset_names.get(metric.dataset_id, metric.dataset_id)
+            )
+            grouped.setdefault(key, {})[metric.name] = metric.value
+        return cls(
+            id=row.id,
+            name=row.name,
+            source=row.source,
+            status=row.status,
+            factory=row.factory,
+            factory_kwargs=dict(row.factory_kwargs),
+            has_weights=row.weights_artifact is not None,
+            operation=operation,
+            efficiency=dict(row.efficiency),
+            metrics=grouped,
+            tags=[t.tag for t in row.tags],
+            notes=[n.text for n in row.notes],
+            created_at=row.created_at.isoformat(),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class EvaluationInfo:
+    model_id: str
+    dataset_id: str
+    dataset_name: str
+    metrics: dict[str, Any]
+    features_module: str | None
+    has_logits: bool
+    has_features: bool
+    wall_time_s: float | None
+    efficiency: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_row(
+        cls, row: Evaluation, dataset_name: str, efficiency: dict[str, Any]
+    ) -> EvaluationInfo:
+        return cls(
+            model_id=row.model_id,
+            dataset_id=row.dataset_id,
+            dataset_name=dataset_name,
+            metrics=dict(row.details),
+            features_module=row.features_module,
+            has_logits=row.logits_artifact is not None,
+            has_features=row.features_artifact is not None,
+            wall_time_s=row.wall_time_s,
+            efficiency=efficiency,
+        )
+
+    @property
+    def accuracy(self) -> float:
+        return float(self.metrics["accuracy"])
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)

@@ -1,0 +1,560 @@
+"""The Workspace facade: one object that composes store, models, ops and evaluate for users.
+
+No layer imports this module; it is the public surface described in DESIGN.md.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from compresslens.data.arrays import (
+    MODALITIES,
+    DatasetArrays,
+    arrays_from_bytes,
+    arrays_to_bytes,
+    as_dataset_arrays,
+    instance_table_bytes,
+)
+from compresslens.data.render import render_image_png
+from compresslens.errors import (
+    DataFormatError,
+    DuplicateNameError,
+    IncompatibleDatasetError,
+    NotFoundError,
+    OperationError,
+)
+from compresslens.evaluate.harness import EvaluationResult, evaluate_arrays
+from compresslens.evaluate.metrics import classification_metrics
+from compresslens.evaluate.outputs import instance_outputs
+from compresslens.evaluate.parquet import outputs_from_parquet, outputs_to_parquet
+from compresslens.evaluate.profile import compute_profile, efficiency_metrics, size_profile
+from compresslens.ids import content_id
+from compresslens.models.factory import build_from_factory, check_json_kwargs
+from compresslens.models.rebuild import NodeRecipe, rebuild_model
+from compresslens.models.weights import (
+    load_state_into,
+    read_weights_file,
+    state_dict_from_bytes,
+    state_dict_to_bytes,
+)
+from compresslens.ops.registry import OperationContext, get_operation, replay_architecture
+from compresslens.records import DatasetInfo, EvaluationInfo, ModelInfo
+from compresslens.store.artifacts import sha256_bytes
+from compresslens.store.repository import WorkspaceStore
+from compresslens.store.schema import Dataset, Evaluation, Model
+from compresslens.versions import library_versions
+
+ModelRef = str | ModelInfo
+DatasetRef = str | DatasetInfo
+Progress = Callable[[int, int], None]
+TASK_METRICS = ("accuracy", "top5_accuracy", "loss", "ece")
+
+
+def _ref(value: ModelRef | DatasetRef) -> str:
+    return value if isinstance(value, str) else value.id
+
+
+class Workspace:
+    """A folder (SQLite + artifacts) or a database URL plus an artifacts folder."""
+
+    def __init__(
+        self, location: str | Path = "demo-workspace", artifacts: str | Path | None = None
+    ):
+        self.store = WorkspaceStore(location, artifacts)
+        self.location = str(location)
+
+    def __repr__(self) -> str:
+        return f"Workspace({self.location!r})"
+
+    def close(self) -> None:
+        self.store.db.close()
+
+    # -- datasets ------------------------------------------------------------------------
+    def add_dataset(
+        self,
+        name: str,
+        data: Any,
+        labels: Any = None,
+        *,
+        class_names: Sequence[str] | None = None,
+        num_classes: int | None = None,
+        attributes: Mapping[str, Any] | None = None,
+        texts: Sequence[str] | None = None,
+        modality: str | None = None,
+        description: str = "",
+    ) -> DatasetInfo:
+        """Register data once; the same name with the same content returns the existing one."""
+        arrays = as_dataset_arrays(data, labels, attributes, texts)
+        observed = int(arrays.labels.max()) + 1
+        if class_names is not None:
+            class_names = [str(c) for c in class_names]
+            if num_classes is not None and num_classes != len(class_names):
+                raise DataFormatError(
+                    f"num_classes={num_classes} but {len(class_names)} class names"
+                )
+            num_classes = len(class_names)
+        num_classes = num_classes or observed
+        if observed > num_classes:
+            raise DataFormatError(
+                f"labels go up to {observed - 1} but the dataset declares {num_classes} classes"
+            )
+        class_names = class_names or [str(i) for i in range(num_classes)]
+        modality = modality or ("text" if texts is not None else _guess_modality(arrays.inputs))
+        if modality not in MODALITIES:
+            raise DataFormatError(f"modality must be one of {MODALITIES}, not {modality!r}")
+        digest = arrays.content_hash()
+        existing = self.store.find_dataset_by_name(name)
+        if existing is not None:
+            if existing.content_hash == digest:
+                return DatasetInfo.from_row(existing)
+            raise DuplicateNameError(f"a different dataset named {name!r} already exists")
+        dataset_id = content_id("dataset", name, digest)
+        with self.store.write() as writer:
+            row = Dataset(
+                id=dataset_id,
+                name=name,
+                modality=modality,
+                num_instances=arrays.num_instances,
+                num_classes=num_classes,
+                class_names=class_names,
+                input_shape=list(arrays.inputs.shape[1:]),
+                input_dtype=str(arrays.inputs.dtype).removeprefix("torch."),
+                attribute_names=sorted(arrays.attributes),
+                content_hash=digest,
+                arrays_artifact=writer.put(arrays_to_bytes(arrays), "dataset-arrays"),
+                table_artifact=writer.put(instance_table_bytes(arrays), "dataset-table"),
+                description=description,
+            )
+            writer.session.add(row)
+        return DatasetInfo.from_row(row)
+
+    def dataset(self, dataset: DatasetRef) -> DatasetInfo:
+        return DatasetInfo.from_row(self.store.get_dataset(_ref(dataset)))
+
+    def datasets(self) -> list[DatasetInfo]:
+        return [DatasetInfo.from_row(row) for row in self.store.list_datasets()]
+
+    def load_dataset(self, dataset: DatasetRef) -> DatasetArrays:
+        row = self.store.get_dataset(_ref(dataset))
+        return arrays_from_bytes(
+            self.store.read_artifact(row.arrays_artifact),
+            self.store.read_artifact(row.table_artifact),
+        )
+
+    def render_instance(self, dataset: DatasetRef, index: int, size: int = 56) -> bytes | str:
+        """A PNG thumbnail for an image instance, the raw text for a text instance."""
+        info = self.dataset(dataset)
+        if not 0 <= index < info.num_instances:
+            raise NotFoundError(f"instance {index} is outside 0..{info.num_instances - 1}")
+        arrays = self.load_dataset(info.id)
+        if info.modality == "text":
+            if arrays.texts is not None:
+                return arrays.texts[index]
+            return " ".join(map(str, arrays.inputs[index].tolist()))
+        return render_image_png(arrays.inputs[index], size=size)
+
+    # -- models --------------------------------------------------------------------------
+    def add_model(
+        self,
+        model: nn.Module,
+        *,
+        name: str,
+        factory: str,
+        factory_kwargs: Mapping[str, Any] | None = None,
+        weights: str | Path | None = None,
+        tags: Iterable[str] = (),
+        note: str | None = None,
+    ) -> ModelInfo:
+        """Store a root model: its factory rebuilds the architecture, safetensors the values."""
+        kwargs = check_json_kwargs(factory_kwargs or {})
+        if weights is not None:
+            load_state_into(model, read_weights_file(weights))
+        state_bytes = state_dict_to_bytes(model.state_dict())
+        # The factory must rebuild a module these weights fit, or the model is not reloadable.
+        load_state_into(build_from_factory(factory, kwargs), state_dict_from_bytes(state_bytes))
+        model_id = content_id("added", name, factory, kwargs, sha256_bytes(state_bytes))
+        row = Model(id=model_id, name=name, source="added", factory=factory, factory_kwargs=kwargs)
+        return self._insert_model(row, model, state_bytes, tags=tags, note=note)
+
+    def compress(
+        self,
+        parent: ModelRef,
+        operation: str,
+        *,
+        seed: int = 0,
+        name: str | None = None,
+        teacher: ModelRef | None = None,
+        tags: Iterable[str] = (),
+        **params: Any,
+    ) -> ModelInfo:
+        """Apply a registered operation to a stored model and store the child with its edge."""
+        spec = get_operation(operation)
+        params = check_json_kwargs(params)
+        parent_info = self.model(parent)
+        parents = [(parent_info.id, "input")]
+        if teacher is not None:
+            parents.append((self.model(teacher).id, "teacher"))
+        model_id = content_id("derived", parents, operation, params, seed)
+        if self.store.model_exists(model_id):
+            return self.model(model_id)
+        context = OperationContext(seed=seed, parents=[self.load_model(pid) for pid, _ in parents])
+        started = time.perf_counter()
+        torch.manual_seed(seed)
+        try:
+            child = spec.apply(copy.deepcopy(context.parents[0]), params, context)
+        except OperationError:
+            raise
+        except Exception as exc:
+            raise OperationError(f"{operation} failed on {parent_info.name!r}: {exc}") from exc
+        wall = time.perf_counter() - started
+        label = ",".join(f"{k}={v}" for k, v in sorted(params.items()))
+        row = Model(
+            id=model_id,
+            name=name or f"{parent_info.name}>{operation}({label})#{model_id[:6]}",
+            source="derived",
+        )
+        edge = {
+            "op_name": operation,
+            "parents": parents,
+            "params": params,
+            "seed": seed,
+            "library_versions": library_versions(),
+            "wall_time_s": wall,
+        }
+        return self._insert_model(row, child, state_dict_to_bytes(child.state_dict()), edge, tags)
+
+    def log_model(
+        self,
+        name: str,
+        *,
+        parents: Sequence[ModelRef] = (),
+        operation: Mapping[str, Any] | None = None,
+        metrics: Mapping[str, float] | Mapping[str, Mapping[str, float]] | None = None,
+        weights: nn.Module | Mapping[str, torch.Tensor] | str | Path | None = None,
+        factory: str | None = None,
+        factory_kwargs: Mapping[str, Any] | None = None,
+        outputs: Mapping[str, Any] | None = None,
+        tags: Iterable[str] = (),
+        note: str | None = None,
+    ) -> ModelInfo:
+        """Record a model trained or compressed elsewhere: parents, operation, metrics.
+
+        `metrics` maps names to values (of the model) or dataset names to such maps;
+        `outputs` maps dataset names to logits [N, classes], evaluated like our own runs.
+        """
+        parent_ids = [self.model(p).id for p in parents]
+        op = dict(operation or {})
+        if parent_ids and not op.get("name"):
+            raise OperationError("a logged model with parents needs operation={'name': …}")
+        kwargs = check_json_kwargs(factory_kwargs or {})
+        op_params = check_json_kwargs(op.get("params", {}))
+        state_bytes: bytes | None = None
+        module: nn.Module | None = None
+        if weights is not None:
+            state = (
+                read_weights_file(weights)
+                if isinstance(weights, str | Path)
+                else weights.state_dict()
+                if isinstance(weights, nn.Module)
+                else dict(weights)
+            )
+            state_bytes = state_dict_to_bytes(state)
+            module = weights if isinstance(weights, nn.Module) else None
+            if module is None and factory is not None:
+                module = load_state_into(build_from_factory(factory, kwargs), state)
+        model_metrics, dataset_metrics = _split_metrics(metrics or {})
+        evaluations = {
+            self.dataset(dataset).id: self._outputs_as_evaluation(dataset, logits)
+            for dataset, logits in (outputs or {}).items()
+        }
+        for dataset in dataset_metrics:
+            self.dataset(dataset)
+        model_id = content_id("logged", name, parent_ids, op.get("name"), op_params)
+        row = Model(id=model_id, name=name, source="logged", factory=factory, factory_kwargs=kwargs)
+        edge = None
+        if op.get("name"):
+            edge = {
+                "op_name": str(op["name"]),
+                "parents": [(pid, "input") for pid in parent_ids],
+                "params": op_params,
+                "seed": op.get("seed"),
+                "library_versions": dict(op.get("library_versions", {})),
+                "wall_time_s": op.get("wall_time_s"),
+            }
+        return self._insert_model(
+            row,
+            module,
+            state_bytes,
+            edge,
+            tags,
+            note,
+            model_metrics=model_metrics,
+            dataset_metrics={self.dataset(d).id: v for d, v in dataset_metrics.items()},
+            evaluations=evaluations,
+        )
+
+    def _insert_model(
+        self,
+        row: Model,
+        module: nn.Module | None,
+        state_bytes: bytes | None,
+        edge: dict[str, Any] | None = None,
+        tags: Iterable[str] = (),
+        note: str | None = None,
+        *,
+        model_metrics: Mapping[str, float] | None = None,
+        dataset_metrics: Mapping[str, Mapping[str, float]] | None = None,
+        evaluations: Mapping[str, EvaluationResult] | None = None,
+    ) -> ModelInfo:
+        if self.store.model_exists(row.id):
+            return self.model(row.id)
+        efficiency = (
+            size_profile(module, len(state_bytes)) if module is not None and state_bytes else {}
+        )
+        row.efficiency = efficiency
+        with self.store.write() as writer:
+            self.store.ensure_name_free(writer.session, Model, row.name, "model")
+            if state_bytes is not None:
+                row.weights_artifact = writer.put(state_bytes, "weights")
+            writer.session.add(row)
+            writer.session.flush()
+            if edge is not None:
+                self.store.add_edge(writer.session, row.id, **edge)
+            self.store.set_metrics(
+                writer.session,
+                row.id,
+                None,
+                {**efficiency_metrics(efficiency), **(model_metrics or {})},
+            )
+            for dataset_id, values in (dataset_metrics or {}).items():
+                self.store.set_metrics(writer.session, row.id, dataset_id, dict(values))
+            for dataset_id, result in (evaluations or {}).items():
+                self._write_evaluation(writer, row.id, dataset_id, result)
+        if tags:
+            self.store.add_tags(row.id, list(tags))
+        if note:
+            self.store.add_note(row.id, note)
+        return self.model(row.id)
+
+    def model(self, model: ModelRef) -> ModelInfo:
+        row = self.store.get_model(_ref(model))
+        return self._info(row)
+
+    def models(self) -> list[ModelInfo]:
+        rows = self.store.list_models()
+        metrics = self.store.metrics_of()
+        names = {d.id: d.name for d in self.store.list_datasets()}
+        by_model: dict[str, list] = {}
+        for metric in metrics:
+            by_model.setdefault(metric.model_id, []).append(metric)
+        return [ModelInfo.from_row(row, by_model.get(row.id, []), names) for row in rows]
+
+    def lineage(self, model: ModelRef) -> list[ModelInfo]:
+        """The models from the root to `model`, along each edge's first parent."""
+        return [self._info(row) for row in self.store.lineage(self.model(model).id)]
+
+    def _info(self, row: Model) -> ModelInfo:
+        names = {d.id: d.name for d in self.store.list_datasets()}
+        return ModelInfo.from_row(row, self.store.metrics_of([row.id]), names)
+
+    def load_model(self, model: ModelRef) -> nn.Module:
+        """Rebuild without pickle: factory, replayed architecture changes, stored weights."""
+        target = self.store.get_model(_ref(model))
+        lineage = self.store.lineage(target.id)
+        recipes = [self._recipe(node) for node in lineage]
+        return rebuild_model(
+            recipes, lambda m, node: replay_architecture(m, node.op_name or "", node.op_params)
+        )
+
+    def _recipe(self, row: Model) -> NodeRecipe:
+        edge = row.produced_by
+        digest = row.weights_artifact
+        loader = None
+        if digest is not None:
+
+            def loader(digest: str = digest, name: str = row.name) -> dict[str, torch.Tensor]:
+                return state_dict_from_bytes(self.store.read_artifact(digest), f"weights of {name}")
+
+        return NodeRecipe(
+            model_id=row.id,
+            name=row.name,
+            factory=row.factory,
+            factory_kwargs=dict(row.factory_kwargs),
+            op_name=edge.op_name if edge else None,
+            op_params=dict(edge.params) if edge else {},
+            load_weights=loader,
+        )
+
+    def tag(self, model: ModelRef, *tags: str) -> ModelInfo:
+        info = self.model(model)
+        self.store.add_tags(info.id, list(tags))
+        return self.model(info.id)
+
+    def note(self, model: ModelRef, text: str) -> ModelInfo:
+        info = self.model(model)
+        self.store.add_note(info.id, text)
+        return self.model(info.id)
+
+    # -- evaluation ----------------------------------------------------------------------
+    def evaluate(
+        self,
+        model: ModelRef,
+        dataset: DatasetRef,
+        *,
+        batch_size: int = 256,
+        logits: bool = False,
+        features: bool | str = False,
+        latency: bool = True,
+        threads: int = 1,
+        progress: Progress | None = None,
+    ) -> EvaluationInfo:
+        """Run the stored model over the dataset; store outputs, metrics and efficiency."""
+        info = self.model(model)
+        data_info = self.dataset(dataset)
+        module = self.load_model(info.id)
+        arrays = self.load_dataset(data_info.id)
+        result = evaluate_arrays(
+            module,
+            arrays.inputs,
+            arrays.labels,
+            data_info.num_classes,
+            batch_size=batch_size,
+            keep_logits=logits,
+            features=features,
+            attributes=arrays.attributes,
+            on_batch=progress,
+        )
+        efficiency = dict(info.efficiency)
+        if "macs" not in efficiency or (latency and "latency" not in efficiency):
+            efficiency.update(
+                compute_profile(module, arrays.inputs[:1], latency=latency, threads=threads)
+            )
+        with self.store.write() as writer:
+            model_row = writer.session.get(Model, info.id)
+            assert model_row is not None
+            model_row.efficiency = efficiency
+            self.store.set_metrics(writer.session, info.id, None, efficiency_metrics(efficiency))
+            self._write_evaluation(writer, info.id, data_info.id, result)
+        return self.evaluation(info.id, data_info.id)
+
+    def _outputs_as_evaluation(self, dataset: DatasetRef, logits: Any) -> EvaluationResult:
+        info = self.dataset(dataset)
+        tensor = torch.as_tensor(np.asarray(logits))
+        if tensor.ndim != 2 or tensor.shape != (info.num_instances, info.num_classes):
+            raise IncompatibleDatasetError(
+                f"outputs for {info.name!r} must be logits of shape "
+                f"({info.num_instances}, {info.num_classes}), got {tuple(tensor.shape)}"
+            )
+        arrays = self.load_dataset(info.id)
+        outputs = instance_outputs(tensor, arrays.labels)
+        return EvaluationResult(
+            outputs=outputs,
+            metrics=classification_metrics(outputs, info.num_classes, arrays.attributes),
+            logits=tensor.to(torch.float16),
+            features=None,
+            features_module=None,
+            wall_time_s=0.0,
+        )
+
+    def _write_evaluation(
+        self, writer: Any, model_id: str, dataset_id: str, result: EvaluationResult
+    ) -> None:
+        session = writer.session
+        old = (
+            session.query(Evaluation)
+            .filter_by(model_id=model_id, dataset_id=dataset_id)
+            .one_or_none()
+        )
+        if old is not None:
+            session.delete(old)
+            session.flush()
+        session.add(
+            Evaluation(
+                model_id=model_id,
+                dataset_id=dataset_id,
+                outputs_artifact=writer.put(outputs_to_parquet(result.outputs), "outputs"),
+                logits_artifact=None
+                if result.logits is None
+                else writer.put(state_dict_to_bytes({"logits": result.logits}), "logits"),
+                features_artifact=None
+                if result.features is None
+                else writer.put(state_dict_to_bytes({"features": result.features}), "features"),
+                features_module=result.features_module,
+                details=_json_safe(result.metrics),
+                wall_time_s=result.wall_time_s,
+            )
+        )
+        scalars = {k: result.metrics[k] for k in TASK_METRICS if result.metrics.get(k) is not None}
+        self.store.set_metrics(session, model_id, dataset_id, scalars)
+
+    def evaluation(self, model: ModelRef, dataset: DatasetRef) -> EvaluationInfo:
+        info = self.model(model)
+        data_info = self.dataset(dataset)
+        row = self.store.get_evaluation(info.id, data_info.id)
+        return EvaluationInfo.from_row(row, data_info.name, info.efficiency)
+
+    def evaluations(self, model: ModelRef) -> list[EvaluationInfo]:
+        info = self.model(model)
+        names = {d.id: d.name for d in self.store.list_datasets()}
+        return [
+            EvaluationInfo.from_row(row, names[row.dataset_id], info.efficiency)
+            for row in self.store.evaluations_of(info.id)
+        ]
+
+    def outputs(self, model: ModelRef, dataset: DatasetRef) -> dict[str, np.ndarray]:
+        """Per-instance outputs (label, prediction, confidence, loss, margin, top-k) as arrays."""
+        row = self._evaluation_row(model, dataset)
+        return outputs_from_parquet(self.store.read_artifact(row.outputs_artifact or ""))
+
+    def logits(self, model: ModelRef, dataset: DatasetRef) -> torch.Tensor:
+        row = self._evaluation_row(model, dataset)
+        if row.logits_artifact is None:
+            raise NotFoundError("this evaluation did not keep logits; evaluate with logits=True")
+        return state_dict_from_bytes(self.store.read_artifact(row.logits_artifact))["logits"]
+
+    def features(self, model: ModelRef, dataset: DatasetRef) -> torch.Tensor:
+        row = self._evaluation_row(model, dataset)
+        if row.features_artifact is None:
+            raise NotFoundError(
+                "this evaluation did not keep features; evaluate with features=True"
+            )
+        return state_dict_from_bytes(self.store.read_artifact(row.features_artifact))["features"]
+
+    def _evaluation_row(self, model: ModelRef, dataset: DatasetRef) -> Evaluation:
+        return self.store.get_evaluation(self.model(model).id, self.dataset(dataset).id)
+
+
+def _guess_modality(inputs: torch.Tensor) -> str:
+    """[N, H, W] or [N, C, H, W] floats or bytes look like images; anything else is tabular."""
+    is_pixels = inputs.dtype.is_floating_point or inputs.dtype == torch.uint8
+    return "image" if inputs.ndim in (3, 4) and is_pixels else "tabular"
+
+
+def _split_metrics(
+    metrics: Mapping[str, Any],
+) -> tuple[dict[str, float], dict[str, dict[str, float]]]:
+    model_level = {k: float(v) for k, v in metrics.items() if not isinstance(v, Mapping)}
+    per_dataset = {
+        k: {n: float(x) for n, x in v.items()} for k, v in metrics.items() if isinstance(v, Mapping)
+    }
+    return model_level, per_dataset
+
+
+def _json_safe(value: Any) -> Any:
+    """Metrics go into a JSON column: NaN becomes null, numpy scalars plain numbers."""
+    return json.loads(json.dumps(value, default=_plain), parse_constant=lambda _: None)
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")

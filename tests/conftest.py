@@ -1,0 +1,77 @@
+"""Shared fixtures: the digits data and small models trained on it in milliseconds."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+sys.path.insert(0, str(Path(__file__).parent))
+
+import compresslens as cl
+from factories import digits_mlp
+
+MLP_FACTORY = "factories:digits_mlp"
+
+
+@pytest.fixture(scope="session")
+def digits() -> tuple[torch.Tensor, torch.Tensor]:
+    """scikit-learn's 1,797 8×8 digit images as float inputs [N, 64] and labels."""
+    from sklearn.datasets import load_digits
+
+    bunch = load_digits()
+    return torch.tensor(bunch.data, dtype=torch.float32), torch.tensor(bunch.target)
+
+
+@pytest.fixture(scope="session")
+def trained_mlp_state(digits: tuple[torch.Tensor, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """A digits MLP trained for 60 full-batch steps (about 90% accuracy, not 100%)."""
+    torch.manual_seed(0)
+    model = digits_mlp()
+    inputs, labels = digits
+    optimizer = torch.optim.Adam(model.parameters(), lr=0.01)
+    for _ in range(60):
+        optimizer.zero_grad()
+        torch.nn.functional.cross_entropy(model(inputs / 16), labels).backward()
+        optimizer.step()
+    # fold the /16 scaling into the first layer so the model takes raw digits
+    with torch.no_grad():
+        model.body[0].weight /= 16
+    return {k: v.clone() for k, v in model.state_dict().items()}
+
+
+@pytest.fixture
+def trained_mlp(trained_mlp_state: dict[str, torch.Tensor]) -> torch.nn.Module:
+    model = digits_mlp()
+    model.load_state_dict(trained_mlp_state)
+    return model.eval()
+
+
+@pytest.fixture
+def workspace(tmp_path: Path) -> cl.Workspace:
+    ws = cl.Workspace(tmp_path / "ws")
+    yield ws
+    ws.close()
+
+
+@pytest.fixture
+def digits_workspace(
+    workspace: cl.Workspace, digits: tuple[torch.Tensor, torch.Tensor], trained_mlp: torch.nn.Module
+) -> cl.Workspace:
+    """A workspace holding the digits dataset (with a parity attribute) and the trained MLP."""
+    inputs, labels = digits
+    parity = np.where(labels.numpy() % 2 == 0, "even", "odd")
+    workspace.add_dataset(
+        "digits",
+        inputs,
+        labels,
+        class_names=[str(i) for i in range(10)],
+        attributes={"parity": parity},
+    )
+    workspace.add_model(trained_mlp, name="mlp", factory=MLP_FACTORY)
+    return workspace
