@@ -40,9 +40,11 @@ from compresslens.evaluate.profile import compute_profile, efficiency_metrics, s
 from compresslens.ids import content_id
 from compresslens.models.factory import build_from_factory, check_json_kwargs
 from compresslens.models.rebuild import NodeRecipe, rebuild_model
+from compresslens.models.state_codec import export_state, restore_state
 from compresslens.models.weights import (
     load_state_into,
     read_weights_file,
+    shapes_from_safetensors_bytes,
     state_dict_from_bytes,
     state_dict_to_bytes,
 )
@@ -178,9 +180,9 @@ class Workspace:
         kwargs = check_json_kwargs(factory_kwargs or {})
         if weights is not None:
             load_state_into(model, read_weights_file(weights))
-        state_bytes = state_dict_to_bytes(model.state_dict())
+        state_bytes = state_dict_to_bytes(export_state(model))
         # The factory must rebuild a module these weights fit, or the model is not reloadable.
-        load_state_into(build_from_factory(factory, kwargs), state_dict_from_bytes(state_bytes))
+        restore_state(build_from_factory(factory, kwargs), state_dict_from_bytes(state_bytes))
         model_id = content_id("added", name, factory, kwargs, sha256_bytes(state_bytes))
         row = Model(id=model_id, name=name, source="added", factory=factory, factory_kwargs=kwargs)
         return self._insert_model(row, model, state_bytes, tags=tags, note=note)
@@ -198,7 +200,7 @@ class Workspace:
     ) -> ModelInfo:
         """Apply a registered operation to a stored model and store the child with its edge."""
         spec = get_operation(operation)
-        params = check_json_kwargs(params)
+        params = spec.normalized(params)
         parent_info = self.model(parent)
         parents = [(parent_info.id, "input")]
         if teacher is not None:
@@ -206,11 +208,15 @@ class Workspace:
         model_id = content_id("derived", parents, operation, params, seed)
         if self.store.model_exists(model_id):
             return self.model(model_id)
-        context = OperationContext(seed=seed, parents=[self.load_model(pid) for pid, _ in parents])
+        context = OperationContext(
+            seed=seed,
+            parents=[self.load_model(pid) for pid, _ in parents],
+            load_dataset=self.load_dataset,
+        )
         started = time.perf_counter()
         torch.manual_seed(seed)
         try:
-            child = spec.apply(copy.deepcopy(context.parents[0]), params, context)
+            child = spec.apply(copy.deepcopy(context.parents[0]), spec.validate(params), context)
         except OperationError:
             raise
         except Exception as exc:
@@ -230,7 +236,7 @@ class Workspace:
             "library_versions": library_versions(),
             "wall_time_s": wall,
         }
-        return self._insert_model(row, child, state_dict_to_bytes(child.state_dict()), edge, tags)
+        return self._insert_model(row, child, state_dict_to_bytes(export_state(child)), edge, tags)
 
     def log_model(
         self,
@@ -263,14 +269,14 @@ class Workspace:
             state = (
                 read_weights_file(weights)
                 if isinstance(weights, str | Path)
-                else weights.state_dict()
+                else export_state(weights)
                 if isinstance(weights, nn.Module)
                 else dict(weights)
             )
             state_bytes = state_dict_to_bytes(state)
             module = weights if isinstance(weights, nn.Module) else None
             if module is None and factory is not None:
-                module = load_state_into(build_from_factory(factory, kwargs), state)
+                module = restore_state(build_from_factory(factory, kwargs), state)
         model_metrics, dataset_metrics = _split_metrics(metrics or {})
         evaluations = {
             self.dataset(dataset).id: self._outputs_as_evaluation(dataset, logits)
@@ -372,17 +378,23 @@ class Workspace:
         lineage = self.store.lineage(target.id)
         recipes = [self._recipe(node) for node in lineage]
         return rebuild_model(
-            recipes, lambda m, node: replay_architecture(m, node.op_name or "", node.op_params)
+            recipes,
+            lambda m, node: replay_architecture(
+                m, node.op_name or "", node.op_params, node.stored_shapes()
+            ),
         )
 
     def _recipe(self, row: Model) -> NodeRecipe:
         edge = row.produced_by
         digest = row.weights_artifact
-        loader = None
+        loader = shapes = None
         if digest is not None:
 
             def loader(digest: str = digest, name: str = row.name) -> dict[str, torch.Tensor]:
                 return state_dict_from_bytes(self.store.read_artifact(digest), f"weights of {name}")
+
+            def shapes(digest: str = digest) -> dict[str, tuple[int, ...]]:
+                return shapes_from_safetensors_bytes(self.store.read_artifact(digest))
 
         return NodeRecipe(
             model_id=row.id,
@@ -392,6 +404,7 @@ class Workspace:
             op_name=edge.op_name if edge else None,
             op_params=dict(edge.params) if edge else {},
             load_weights=loader,
+            load_shapes=shapes,
         )
 
     def tag(self, model: ModelRef, *tags: str) -> ModelInfo:

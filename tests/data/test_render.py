@@ -9,7 +9,7 @@ import pytest
 import torch
 from PIL import Image
 
-from compresslens.data.render import render_image_png, render_image_ascii, to_uint8_image
+from compresslens.data.render import render_image_ascii, render_image_png, to_uint8_image
 from compresslens.errors import DataFormatError
 
 

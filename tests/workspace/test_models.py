@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from pydantic import Field
 from snapshot import workspace_snapshot
 from torch import nn
 
@@ -17,7 +18,12 @@ from compresslens.errors import (
     NotFoundError,
     OperationError,
 )
-from compresslens.ops.registry import Operation, register_operation, unregister_operation
+from compresslens.ops.registry import (
+    Operation,
+    OperationParams,
+    register_operation,
+    unregister_operation,
+)
 from conftest import MLP_FACTORY
 from factories import digits_mlp
 
@@ -154,9 +160,13 @@ def test_a_model_can_be_found_by_id_prefix(digits_workspace: cl.Workspace) -> No
     assert digits_workspace.model(info.id[:6]).name == "mlp"
 
 
-def shrink_hidden(model: nn.Module, params: dict, _context: object = None) -> nn.Module:
+class ShrinkParams(OperationParams):
+    width: int = Field(gt=0)
+
+
+def shrink_hidden(model: nn.Module, params: ShrinkParams, _extra: object = None) -> nn.Module:
     """A test operation that changes the architecture: keep the first `width` hidden units."""
-    width = params["width"]
+    width = params.width
     first, last = model.body[0], model.classifier
     new_first, new_last = nn.Linear(first.in_features, width), nn.Linear(width, last.out_features)
     with torch.no_grad():
@@ -171,7 +181,8 @@ def shrink_hidden(model: nn.Module, params: dict, _context: object = None) -> nn
 @pytest.fixture
 def shrink_operation():
     register_operation(
-        Operation("test.shrink", apply=shrink_hidden, replay=shrink_hidden), replace=True
+        Operation("test.shrink", apply=shrink_hidden, params=ShrinkParams, replay=shrink_hidden),
+        replace=True,
     )
     yield "test.shrink"
     unregister_operation("test.shrink")
@@ -189,7 +200,7 @@ def test_compress_records_the_edge_and_replays_the_architecture_on_reload(
     assert child.parent_ids == [digits_workspace.model("mlp").id]
     assert "torch" in child.operation.library_versions
     assert child.efficiency["parameters"] == 64 * 8 + 8 + 8 * 10 + 10
-    expected = shrink_hidden(digits_workspace.load_model("mlp"), {"width": 8})
+    expected = shrink_hidden(digits_workspace.load_model("mlp"), ShrinkParams(width=8))
     reloaded = digits_workspace.load_model(child.id)
     with torch.inference_mode():
         assert torch.equal(reloaded(inputs), expected(inputs))
@@ -203,6 +214,17 @@ def test_compressing_twice_with_the_same_parameters_is_a_cache_hit(
     second = digits_workspace.compress("mlp", shrink_operation, width=8)
     assert first.id == second.id
     assert len(digits_workspace.models()) == 2
+
+
+def test_bad_operation_parameters_are_refused_with_the_field_named(
+    digits_workspace: cl.Workspace, shrink_operation: str
+) -> None:
+    before = workspace_snapshot(digits_workspace)
+    with pytest.raises(OperationError, match="width"):
+        digits_workspace.compress("mlp", shrink_operation, width=-1)
+    with pytest.raises(OperationError, match="colour"):
+        digits_workspace.compress("mlp", shrink_operation, width=4, colour="red")
+    assert workspace_snapshot(digits_workspace) == before
 
 
 def test_an_unknown_operation_is_refused_and_nothing_changes(

@@ -11,7 +11,7 @@ from torch import nn
 
 from compresslens.errors import InvalidWeightsError
 from compresslens.models.factory import build_from_factory
-from compresslens.models.weights import load_state_into
+from compresslens.models.state_codec import restore_state
 
 
 @dataclass(frozen=True)
@@ -25,6 +25,10 @@ class NodeRecipe:
     op_name: str | None = None
     op_params: Mapping[str, Any] = field(default_factory=dict)
     load_weights: Callable[[], dict[str, torch.Tensor]] | None = None
+    load_shapes: Callable[[], dict[str, tuple[int, ...]]] | None = None
+
+    def stored_shapes(self) -> dict[str, tuple[int, ...]]:
+        return {} if self.load_shapes is None else self.load_shapes()
 
 
 ReplayFn = Callable[[nn.Module, NodeRecipe], nn.Module]
@@ -51,5 +55,5 @@ def rebuild_model(lineage: Sequence[NodeRecipe], replay: ReplayFn) -> nn.Module:
     model = build_from_factory(lineage[start].factory or "", lineage[start].factory_kwargs)
     for node in lineage[start + 1 :]:
         model = replay(model, node)
-    load_state_into(model, target.load_weights())
+    restore_state(model, target.load_weights())
     return model.eval()

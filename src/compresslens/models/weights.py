@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import struct
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -41,6 +43,16 @@ def state_dict_from_bytes(data: bytes, source: str = "weights") -> dict[str, tor
         raise InvalidWeightsError(
             f"{source} is not a valid safetensors file (corrupt or truncated?): {exc}"
         ) from exc
+
+
+def shapes_from_safetensors_bytes(data: bytes) -> dict[str, tuple[int, ...]]:
+    """Tensor shapes from a safetensors header alone (8-byte length, then JSON)."""
+    try:
+        length = struct.unpack("<Q", data[:8])[0]
+        header = json.loads(data[8 : 8 + length])
+    except (struct.error, ValueError) as exc:
+        raise InvalidWeightsError(f"not a safetensors header: {exc}") from exc
+    return {name: tuple(entry["shape"]) for name, entry in header.items() if name != "__metadata__"}
 
 
 def read_weights_file(path: str | Path) -> dict[str, torch.Tensor]:

@@ -1,4 +1,9 @@
-"""The one registry of compression operations: a name, an apply function, a replay rule."""
+"""The one registry of compression operations: a name, typed parameters, apply and replay.
+
+Like torchao's `quantize_(model, Config())`, an operation reads as a registered verb plus a
+small config object; here the config is a pydantic model, so a bad parameter is refused
+with a message naming it before anything runs.
+"""
 
 from __future__ import annotations
 
@@ -7,32 +12,75 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from pydantic import BaseModel, ConfigDict, ValidationError
 from torch import nn
 
 from compresslens.errors import OperationError
 
 
+class OperationParams(BaseModel):
+    """Base of every operation's parameters: unknown fields are errors, values are frozen."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class NoParams(OperationParams):
+    pass
+
+
 @dataclass
 class OperationContext:
-    """What an operation may need beyond the model: a seed, data, other parent models."""
+    """What an operation may need beyond the model: a seed, other parents, and data.
+
+    `load_dataset(name)` returns the registered dataset's arrays (inputs, labels); it is
+    how calibration, gradient scoring and fine-tuning reach data without doing I/O.
+    """
 
     seed: int = 0
     parents: list[nn.Module] = field(default_factory=list)
-    datasets: Mapping[str, Any] = field(default_factory=dict)
+    load_dataset: Callable[[str], Any] | None = None
+
+    def dataset(self, name: str) -> Any:
+        if self.load_dataset is None:
+            raise OperationError(f"this operation needs dataset {name!r}, but none was provided")
+        return self.load_dataset(name)
+
+    @property
+    def teacher(self) -> nn.Module:
+        if len(self.parents) < 2:
+            raise OperationError("this operation needs a second parent (teacher=…)")
+        return self.parents[1]
 
 
-ApplyFn = Callable[[nn.Module, Mapping[str, Any], OperationContext], nn.Module]
-ReplayArchitectureFn = Callable[[nn.Module, Mapping[str, Any]], nn.Module]
+ApplyFn = Callable[[nn.Module, Any, OperationContext], nn.Module]
+# Rebuild only the architecture change; `stored_shapes` are the shapes of the node's own
+# stored tensors (name -> shape), for changes such as removed channels or low-rank factors.
+ReplayFn = Callable[[nn.Module, Any, Mapping[str, tuple[int, ...]]], nn.Module]
 
 
 @dataclass(frozen=True)
 class Operation:
-    """`apply` makes the child; `replay` rebuilds only its architecture (None: unchanged)."""
+    """`apply` makes the child; `replay` rebuilds its architecture (None: unchanged)."""
 
     name: str
     apply: ApplyFn
-    replay: ReplayArchitectureFn | None = None
+    params: type[OperationParams] = NoParams
+    replay: ReplayFn | None = None
     description: str = ""
+
+    def validate(self, raw: Mapping[str, Any]) -> OperationParams:
+        """Typed, complete parameters from user values, or an error naming each bad field."""
+        try:
+            return self.params.model_validate(dict(raw))
+        except ValidationError as exc:
+            problems = "; ".join(
+                f"{'.'.join(map(str, e['loc'])) or 'params'}: {e['msg']}" for e in exc.errors()
+            )
+            raise OperationError(f"bad parameters for {self.name}: {problems}") from None
+
+    def normalized(self, raw: Mapping[str, Any]) -> dict[str, Any]:
+        """The parameters as stored and hashed: validated, defaults filled in, JSON values."""
+        return self.validate(raw).model_dump(mode="json")
 
 
 _REGISTRY: dict[str, Operation] = {}
@@ -49,7 +97,13 @@ def unregister_operation(name: str) -> None:
     _REGISTRY.pop(name, None)
 
 
+def _load_builtin_operations() -> None:
+    """Import the modules that register compresslens's own operations (once)."""
+    import compresslens.ops.builtin  # noqa: F401
+
+
 def get_operation(name: str) -> Operation:
+    _load_builtin_operations()
     if name not in _REGISTRY:
         close = difflib.get_close_matches(name, list(_REGISTRY), n=3)
         hint = f"; did you mean {', '.join(map(repr, close))}?" if close else ""
@@ -59,10 +113,18 @@ def get_operation(name: str) -> Operation:
 
 
 def registered_operations() -> list[str]:
+    _load_builtin_operations()
     return sorted(_REGISTRY)
 
 
-def replay_architecture(model: nn.Module, name: str, params: Mapping[str, Any]) -> nn.Module:
+def replay_architecture(
+    model: nn.Module,
+    name: str,
+    params: Mapping[str, Any],
+    stored_shapes: Mapping[str, tuple[int, ...]],
+) -> nn.Module:
     """Rebuild the architecture change an operation made, without recomputing its weights."""
     operation = get_operation(name)
-    return model if operation.replay is None else operation.replay(model, params)
+    if operation.replay is None:
+        return model
+    return operation.replay(model, operation.validate(params), stored_shapes)

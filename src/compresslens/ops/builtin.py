@@ -1,0 +1,3 @@
+"""Importing this module registers every operation compresslens ships."""
+
+from __future__ import annotations
