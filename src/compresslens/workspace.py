@@ -8,6 +8,7 @@ from __future__ import annotations
 import copy
 import json
 import time
+import traceback
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -37,7 +38,7 @@ from compresslens.evaluate.metrics import classification_metrics
 from compresslens.evaluate.outputs import instance_outputs
 from compresslens.evaluate.parquet import outputs_from_parquet, outputs_to_parquet
 from compresslens.evaluate.profile import compute_profile, efficiency_metrics, size_profile
-from compresslens.ids import content_id
+from compresslens.ids import content_id, derived_model_id, trained_model_id
 from compresslens.models.factory import build_from_factory, check_json_kwargs
 from compresslens.models.rebuild import NodeRecipe, rebuild_model
 from compresslens.models.state_codec import export_state, restore_state
@@ -48,7 +49,14 @@ from compresslens.models.weights import (
     state_dict_from_bytes,
     state_dict_to_bytes,
 )
-from compresslens.ops.registry import OperationContext, get_operation, replay_architecture
+from compresslens.ops.registry import (
+    OperationContext,
+    get_operation,
+    replay_architecture,
+    validate_params,
+)
+from compresslens.ops.train_params import ScratchTrainParams
+from compresslens.ops.training import train_classifier
 from compresslens.records import DatasetInfo, EvaluationInfo, ModelInfo
 from compresslens.store.artifacts import sha256_bytes
 from compresslens.store.repository import WorkspaceStore
@@ -187,6 +195,81 @@ class Workspace:
         row = Model(id=model_id, name=name, source="added", factory=factory, factory_kwargs=kwargs)
         return self._insert_model(row, model, state_bytes, tags=tags, note=note)
 
+    def train(
+        self,
+        factory: str,
+        factory_kwargs: Mapping[str, Any] | None = None,
+        *,
+        dataset: DatasetRef,
+        seed: int = 0,
+        name: str | None = None,
+        tags: Iterable[str] = (),
+        on_step: Callable[[int, int, float], None] | None = None,
+        **train_params: Any,
+    ) -> ModelInfo:
+        """Train a root model from scratch (one member of a population per seed).
+
+        The root keeps its factory, and its edge `train.scratch` (no parents) records the
+        training parameters, seed, versions and wall time; the same call is a cache hit.
+        """
+        kwargs = check_json_kwargs(factory_kwargs or {})
+        data_info = self.dataset(dataset)
+        params = validate_params(
+            ScratchTrainParams, {**train_params, "dataset": data_info.name}, "train.scratch"
+        )
+        params_json = params.model_dump(mode="json")
+        model_id = trained_model_id(factory, kwargs, params_json, seed)
+        if self.store.model_exists(model_id):
+            return self.model(model_id)
+        torch.manual_seed(seed)
+        model = build_from_factory(factory, kwargs)
+        arrays = self.load_dataset(data_info.id)
+        limit = params.limit or arrays.num_instances
+        started = time.perf_counter()
+        train_classifier(
+            model,
+            arrays.inputs[:limit],
+            arrays.labels[:limit],
+            seed=seed,
+            on_step=on_step,
+            **params.model_dump(exclude={"dataset", "limit"}),
+        )
+        row = Model(
+            id=model_id,
+            name=name or f"{factory.rpartition(':')[2]}-seed{seed}#{model_id[:6]}",
+            source="trained",
+            factory=factory,
+            factory_kwargs=kwargs,
+        )
+        edge = {
+            "op_name": "train.scratch",
+            "parents": [],
+            "params": params_json,
+            "seed": seed,
+            "library_versions": library_versions(),
+            "wall_time_s": time.perf_counter() - started,
+        }
+        return self._insert_model(row, model, state_dict_to_bytes(export_state(model)), edge, tags)
+
+    def planned_id(
+        self,
+        parent: ModelRef,
+        operation: str,
+        *,
+        seed: int = 0,
+        teacher: ModelRef | None = None,
+        **params: Any,
+    ) -> str:
+        """The id `compress` gives this child: a hash of parents, operation, params and seed."""
+        params = get_operation(operation).normalized(params)
+        return derived_model_id(self._edge_parents(parent, teacher), operation, params, seed)
+
+    def _edge_parents(self, parent: ModelRef, teacher: ModelRef | None) -> list[tuple[str, str]]:
+        parents = [(self.model(parent).id, "input")]
+        if teacher is not None:
+            parents.append((self.model(teacher).id, "teacher"))
+        return parents
+
     def compress(
         self,
         parent: ModelRef,
@@ -196,18 +279,33 @@ class Workspace:
         name: str | None = None,
         teacher: ModelRef | None = None,
         tags: Iterable[str] = (),
+        record_failure: bool = False,
         **params: Any,
     ) -> ModelInfo:
-        """Apply a registered operation to a stored model and store the child with its edge."""
+        """Apply a registered operation to a stored model and store the child with its edge.
+
+        A child that exists already is returned as it is (the id is a content hash). With
+        `record_failure`, an operation that raises leaves a failed node with its traceback.
+        """
         spec = get_operation(operation)
         params = spec.normalized(params)
-        parent_info = self.model(parent)
-        parents = [(parent_info.id, "input")]
-        if teacher is not None:
-            parents.append((self.model(teacher).id, "teacher"))
-        model_id = content_id("derived", parents, operation, params, seed)
+        parents = self._edge_parents(parent, teacher)
+        model_id = derived_model_id(parents, operation, params, seed)
         if self.store.model_exists(model_id):
-            return self.model(model_id)
+            if self.store.get_model(model_id).status != "failed":
+                return self.model(model_id)
+            self.store.delete_model(model_id)  # a failed attempt is retried
+        label = ",".join(f"{k}={v}" for k, v in sorted(params.items()) if v not in (None, [], {}))
+        row = Model(
+            id=model_id, name=name or f"{operation}({label})#{model_id[:6]}", source="derived"
+        )
+        edge = {
+            "op_name": operation,
+            "parents": parents,
+            "params": params,
+            "seed": seed,
+            "library_versions": library_versions(),
+        }
         context = OperationContext(
             seed=seed,
             parents=[self.load_model(pid) for pid, _ in parents],
@@ -217,25 +315,15 @@ class Workspace:
         torch.manual_seed(seed)
         try:
             child = spec.apply(copy.deepcopy(context.parents[0]), spec.validate(params), context)
-        except OperationError:
-            raise
         except Exception as exc:
-            raise OperationError(f"{operation} failed on {parent_info.name!r}: {exc}") from exc
-        wall = time.perf_counter() - started
-        label = ",".join(f"{k}={v}" for k, v in sorted(params.items()))
-        row = Model(
-            id=model_id,
-            name=name or f"{parent_info.name}>{operation}({label})#{model_id[:6]}",
-            source="derived",
-        )
-        edge = {
-            "op_name": operation,
-            "parents": parents,
-            "params": params,
-            "seed": seed,
-            "library_versions": library_versions(),
-            "wall_time_s": wall,
-        }
+            if record_failure:
+                row.status = "failed"
+                failed_edge = {**edge, "status": "failed", "error_text": traceback.format_exc()}
+                self._insert_model(row, None, None, failed_edge, tags)
+            if isinstance(exc, OperationError):
+                raise
+            raise OperationError(f"{operation} failed on {parents[0][0]}: {exc}") from exc
+        edge["wall_time_s"] = time.perf_counter() - started
         return self._insert_model(row, child, state_dict_to_bytes(export_state(child)), edge, tags)
 
     def log_model(

@@ -227,6 +227,29 @@ def test_bad_operation_parameters_are_refused_with_the_field_named(
     assert workspace_snapshot(digits_workspace) == before
 
 
+def explode(model: nn.Module, params: ShrinkParams, _context: object) -> nn.Module:
+    raise RuntimeError(f"cannot shrink to {params.width}")
+
+
+def test_a_failing_operation_can_leave_a_failed_node_that_a_rerun_retries(
+    digits_workspace: cl.Workspace,
+) -> None:
+    register_operation(Operation("test.explode", apply=explode, params=ShrinkParams), replace=True)
+    try:
+        with pytest.raises(OperationError, match="cannot shrink to 3"):
+            digits_workspace.compress("mlp", "test.explode", width=3, record_failure=True)
+        failed = digits_workspace.model(digits_workspace.planned_id("mlp", "test.explode", width=3))
+        assert failed.status == "failed" and not failed.has_weights
+        assert "RuntimeError: cannot shrink to 3" in failed.operation.error
+        register_operation(
+            Operation("test.explode", apply=shrink_hidden, params=ShrinkParams), replace=True
+        )
+        retried = digits_workspace.compress("mlp", "test.explode", width=3)
+        assert retried.id == failed.id and retried.status == "ready" and retried.has_weights
+    finally:
+        unregister_operation("test.explode")
+
+
 def test_an_unknown_operation_is_refused_and_nothing_changes(
     digits_workspace: cl.Workspace,
 ) -> None:
@@ -288,3 +311,27 @@ def test_tags_and_notes_are_kept(digits_workspace: cl.Workspace) -> None:
     digits_workspace.tag("mlp", "base", "digits")
     info = digits_workspace.note("mlp", "trained for 60 steps")
     assert info.tags == ["base", "digits"] and info.notes == ["trained for 60 steps"]
+
+
+def test_train_makes_a_root_with_a_scratch_edge_and_is_a_cache_hit(
+    digits_workspace: cl.Workspace,
+) -> None:
+    from conftest import MLP_FACTORY
+
+    first = digits_workspace.train(
+        MLP_FACTORY, dataset="digits", seed=4, epochs=2, lr=0.01, batch_size=256
+    )
+    assert first.source == "trained" and first.factory == MLP_FACTORY
+    assert first.operation.name == "train.scratch" and first.operation.parents == []
+    assert first.operation.params["epochs"] == 2 and first.operation.seed == 4
+    again = digits_workspace.train(
+        MLP_FACTORY, dataset="digits", seed=4, epochs=2, lr=0.01, batch_size=256
+    )
+    other_seed = digits_workspace.train(
+        MLP_FACTORY, dataset="digits", seed=5, epochs=2, lr=0.01, batch_size=256
+    )
+    assert again.id == first.id and other_seed.id != first.id
+    a, b = digits_workspace.load_model(first.id), digits_workspace.load_model(other_seed.id)
+    assert not torch.equal(a.classifier.weight, b.classifier.weight)
+    with pytest.raises(cl.CompressLensError, match="epochs"):
+        digits_workspace.train(MLP_FACTORY, dataset="digits", epochs=0)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 from torch import nn
@@ -26,6 +26,9 @@ class OperationParams(BaseModel):
 
 class NoParams(OperationParams):
     pass
+
+
+P = TypeVar("P", bound=OperationParams)
 
 
 @dataclass
@@ -52,6 +55,17 @@ class OperationContext:
         return self.parents[1]
 
 
+def validate_params(params: type[P], raw: Mapping[str, Any], what: str) -> P:
+    """Typed, complete parameters from user values, or an error naming each bad field."""
+    try:
+        return params.model_validate(dict(raw))
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(map(str, e['loc'])) or 'params'}: {e['msg']}" for e in exc.errors()
+        )
+        raise OperationError(f"bad parameters for {what}: {problems}") from None
+
+
 ApplyFn = Callable[[nn.Module, Any, OperationContext], nn.Module]
 # Rebuild only the architecture change; `stored_shapes` are the shapes of the node's own
 # stored tensors (name -> shape), for changes such as removed channels or low-rank factors.
@@ -69,14 +83,7 @@ class Operation:
     description: str = ""
 
     def validate(self, raw: Mapping[str, Any]) -> OperationParams:
-        """Typed, complete parameters from user values, or an error naming each bad field."""
-        try:
-            return self.params.model_validate(dict(raw))
-        except ValidationError as exc:
-            problems = "; ".join(
-                f"{'.'.join(map(str, e['loc'])) or 'params'}: {e['msg']}" for e in exc.errors()
-            )
-            raise OperationError(f"bad parameters for {self.name}: {problems}") from None
+        return validate_params(self.params, raw, self.name)
 
     def normalized(self, raw: Mapping[str, Any]) -> dict[str, Any]:
         """The parameters as stored and hashed: validated, defaults filled in, JSON values."""

@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session, selectinload
 
-from compresslens.errors import DuplicateNameError, NotFoundError
+from compresslens.errors import CompressLensError, DuplicateNameError, NotFoundError
 from compresslens.store.artifacts import ArtifactStore
 from compresslens.store.database import Database, is_database_url
 from compresslens.store.schema import (
@@ -232,6 +232,17 @@ class WorkspaceStore:
             Metric(model_id=model_id, dataset_id=dataset_id, name=name, value=float(value))
             for name, value in values.items()
         )
+
+    def delete_model(self, model_id: str) -> None:
+        """Remove a model with its edge, metrics, evaluations, tags and notes (not its children)."""
+        with self.db.transaction() as session:
+            if session.scalar(select(OperationParent).where(OperationParent.parent_id == model_id)):
+                raise CompressLensError(f"model {model_id} has children; it cannot be removed")
+            session.execute(delete(Evaluation).where(Evaluation.model_id == model_id))
+            session.execute(delete(Metric).where(Metric.model_id == model_id))
+            row = session.get(Model, model_id)
+            if row is not None:
+                session.delete(row)
 
     def add_tags(self, model_id: str, tags: Sequence[str]) -> None:
         with self.db.transaction() as session:

@@ -83,7 +83,10 @@ class Model(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
     produced_by: Mapped[Operation | None] = relationship(
-        back_populates="child", uselist=False, foreign_keys="Operation.child_id"
+        back_populates="child",
+        uselist=False,
+        foreign_keys="Operation.child_id",
+        cascade="all, delete-orphan",
     )
     tags: Mapped[list[Tag]] = relationship(cascade="all, delete-orphan", order_by="Tag.tag")
     notes: Mapped[list[Note]] = relationship(cascade="all, delete-orphan", order_by="Note.id")
