@@ -67,6 +67,7 @@ ModelRef = str | ModelInfo
 DatasetRef = str | DatasetInfo
 Progress = Callable[[int, int], None]
 TASK_METRICS = ("accuracy", "top5_accuracy", "loss", "ece")
+DATASET_CACHE_SIZE = 3
 
 
 def _ref(value: ModelRef | DatasetRef) -> str:
@@ -81,6 +82,7 @@ class Workspace:
     ):
         self.store = WorkspaceStore(location, artifacts)
         self.location = str(location)
+        self._dataset_cache: dict[tuple[str, str], DatasetArrays] = {}
 
     def __repr__(self) -> str:
         return f"Workspace({self.location!r})"
@@ -154,11 +156,20 @@ class Workspace:
         return [DatasetInfo.from_row(row) for row in self.store.list_datasets()]
 
     def load_dataset(self, dataset: DatasetRef) -> DatasetArrays:
+        """The dataset's arrays; content-addressed, so the last few loaded are kept in memory.
+
+        The returned arrays are shared between calls: treat them as read-only.
+        """
         row = self.store.get_dataset(_ref(dataset))
-        return arrays_from_bytes(
-            self.store.read_artifact(row.arrays_artifact),
-            self.store.read_artifact(row.table_artifact),
-        )
+        key = (row.arrays_artifact, row.table_artifact)
+        if key not in self._dataset_cache:
+            if len(self._dataset_cache) >= DATASET_CACHE_SIZE:
+                self._dataset_cache.pop(next(iter(self._dataset_cache)))
+            self._dataset_cache[key] = arrays_from_bytes(
+                self.store.read_artifact(row.arrays_artifact),
+                self.store.read_artifact(row.table_artifact),
+            )
+        return self._dataset_cache[key]
 
     def render_instance(self, dataset: DatasetRef, index: int, size: int = 56) -> bytes | str:
         """A PNG thumbnail for an image instance, the raw text for a text instance."""

@@ -213,15 +213,25 @@ def demo(
         serve_workspace(ws, host, port)
 
 
-def serve_workspace(ws: Any, host: str, port: int) -> None:
+@app.command()
+def serve(
+    workspace: WorkspaceOption = DEFAULT_WORKSPACE,
+    host: Annotated[
+        str, typer.Option(help="Address to bind (local only by default).")
+    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option()] = 8765,
+) -> None:
+    """Serve the workspace's web UI until Ctrl-C."""
     try:
-        from compresslens.server.app import run_server
-    except ImportError:
-        console.print(
-            "[yellow]The web UI is not part of this build yet; the workspace is ready for "
-            "`compresslens ls` and `compresslens show`.[/]"
-        )
-        return
+        ws = open_workspace(workspace)
+    except CompressLensError as exc:
+        fail(exc)
+    serve_workspace(ws, host, port)
+
+
+def serve_workspace(ws: Any, host: str, port: int) -> None:
+    from compresslens.server.app import run_server
+
     run_server(ws, host=host, port=port)
 
 

@@ -1,0 +1,1 @@
+"""compresslens.server: the FastAPI app that serves a workspace to the browser."""

@@ -1,0 +1,45 @@
+"""FastAPI app over one workspace: typed JSON endpoints plus the static front end.
+
+Each view's routes live in their own module under `routes/`, so adding a view touches one
+folder here and one component in the front end.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import uvicorn
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
+
+from compresslens.errors import CompressLensError, NotFoundError
+from compresslens.server.routes import datasets, models
+from compresslens.workspace import Workspace
+
+STATIC_DIR = Path(__file__).parent / "static"
+
+
+def create_app(workspace: Workspace) -> FastAPI:
+    """An app bound to `workspace`; errors the user can act on become 4xx with a message."""
+    app = FastAPI(title="compresslens", version="0.1.0")
+    app.state.workspace = workspace
+
+    @app.exception_handler(NotFoundError)
+    async def not_found(_request: Request, exc: NotFoundError) -> JSONResponse:
+        return JSONResponse(status_code=404, content={"detail": str(exc)})
+
+    @app.exception_handler(CompressLensError)
+    async def bad_request(_request: Request, exc: CompressLensError) -> JSONResponse:
+        return JSONResponse(status_code=400, content={"detail": str(exc)})
+
+    app.include_router(models.router, prefix="/api")
+    app.include_router(datasets.router, prefix="/api")
+    app.mount("/", StaticFiles(directory=STATIC_DIR, html=True), name="static")
+    return app
+
+
+def run_server(workspace: Workspace, host: str = "127.0.0.1", port: int = 8765) -> None:
+    """Serve until Ctrl-C; binds the loopback address unless told otherwise."""
+    print(f"compresslens UI for {workspace.location}: http://{host}:{port}/", flush=True)
+    uvicorn.run(create_app(workspace), host=host, port=port, log_level="warning")

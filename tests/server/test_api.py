@@ -1,0 +1,61 @@
+"""API over a small workspace: JSON answers, thumbnails, clear 4xx for bad requests."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+import torch
+from fastapi.testclient import TestClient
+from PIL import Image
+
+import compresslens as cl
+from compresslens.server.app import create_app
+
+
+@pytest.fixture
+def client(digits_workspace: cl.Workspace) -> TestClient:
+    digits_workspace.add_dataset("images", torch.rand(4, 1, 28, 28), torch.tensor([0, 1, 2, 3]))
+    digits_workspace.evaluate("mlp", "digits", latency=False)
+    return TestClient(create_app(digits_workspace))
+
+
+def test_models_lists_every_model_with_its_metrics(
+    client: TestClient, digits_workspace: cl.Workspace
+) -> None:
+    models = client.get("/api/models").json()["models"]
+    assert [m["name"] for m in models] == ["mlp"]
+    expected = digits_workspace.evaluation("mlp", "digits").metrics["accuracy"]
+    assert models[0]["metrics"]["digits"]["accuracy"] == pytest.approx(expected)
+
+
+def test_one_model_in_full(client: TestClient) -> None:
+    body = client.get("/api/models/mlp").json()
+    assert body["model"]["name"] == "mlp"
+    assert body["evaluations"][0]["dataset_name"] == "digits"
+
+
+def test_an_image_instance_is_a_png(client: TestClient) -> None:
+    response = client.get("/api/datasets/images/instances/2")
+    assert response.status_code == 200 and response.headers["content-type"] == "image/png"
+    assert Image.open(io.BytesIO(response.content)).size == (56, 56)
+
+
+@pytest.mark.parametrize(
+    ("path", "status"),
+    [
+        ("/api/models/no-such-model", 404),
+        ("/api/datasets/images/instances/99", 404),
+        ("/api/datasets/images/instances/-1", 422),
+        ("/api/datasets/nope/instances/0", 404),
+    ],
+)
+def test_bad_requests_get_a_clear_4xx(client: TestClient, path: str, status: int) -> None:
+    response = client.get(path)
+    assert response.status_code == status
+    assert response.json()["detail"]
+
+
+def test_the_page_is_served(client: TestClient) -> None:
+    response = client.get("/")
+    assert response.status_code == 200 and "compresslens" in response.text
