@@ -1,0 +1,1 @@
+"""compresslens.analysis layer: pure array functions on stored outputs (see DESIGN.md)."""

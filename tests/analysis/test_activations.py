@@ -1,0 +1,180 @@
+"""Activation capture and comparison: CKA against a written-out estimator, divergence."""
+
+from __future__ import annotations
+
+import copy
+import math
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from compresslens.analysis.activations import (
+    ActivationError,
+    activation_histograms,
+    capture_activations,
+    compare_activations,
+    cosine_similarity_mean,
+    linear_cka,
+    linear_cka_full,
+    relative_l2_error,
+    sqnr_db,
+)
+
+
+def _brute_hsic(x: np.ndarray, y: np.ndarray) -> float:
+    """Unbiased HSIC from U-centred Gram matrices, element by element (Székely & Rizzo)."""
+    n = len(x)
+
+    def u_centred(k: np.ndarray) -> np.ndarray:
+        out = np.zeros_like(k)
+        for i in range(n):
+            for j in range(n):
+                if i != j:
+                    out[i, j] = (
+                        k[i, j]
+                        - (k[i].sum() - k[i, i]) / (n - 2)
+                        - (k[:, j].sum() - k[j, j]) / (n - 2)
+                        + (k.sum() - np.trace(k)) / ((n - 1) * (n - 2))
+                    )
+        return out
+
+    kx, ky = u_centred(x @ x.T), u_centred(y @ y.T)
+    return float(np.sum(kx * ky) / (n * (n - 3)))
+
+
+def _brute_cka(x: np.ndarray, y: np.ndarray) -> float:
+    return _brute_hsic(x, y) / math.sqrt(_brute_hsic(x, x) * _brute_hsic(y, y))
+
+
+@pytest.fixture
+def xy() -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(24, 5))
+    y = x @ rng.normal(size=(5, 7)) + 0.5 * rng.normal(size=(24, 7))
+    return x, y
+
+
+def test_full_batch_cka_matches_the_u_centred_brute_force(xy) -> None:
+    x, y = xy
+    assert linear_cka_full(x, y) == pytest.approx(_brute_cka(x, y), rel=1e-10)
+
+
+def test_minibatch_cka_averages_hsic_estimates_over_batches(xy) -> None:
+    x, y = xy
+    halves = (slice(0, 12), slice(12, 24))
+    xy_mean = np.mean([_brute_hsic(x[h], y[h]) for h in halves])
+    xx_mean = np.mean([_brute_hsic(x[h], x[h]) for h in halves])
+    yy_mean = np.mean([_brute_hsic(y[h], y[h]) for h in halves])
+    expected = xy_mean / math.sqrt(xx_mean * yy_mean)
+
+    assert linear_cka(x, y, batch_size=12, seed=None) == pytest.approx(expected, rel=1e-10)
+
+
+def test_cka_is_invariant_to_orthogonal_transforms_and_isotropic_scaling(xy) -> None:
+    x, y = xy
+    q, _ = np.linalg.qr(np.random.default_rng(1).normal(size=(7, 7)))
+    reference = linear_cka(x, y, batch_size=8)
+    assert linear_cka(x, 3.0 * y @ q, batch_size=8) == pytest.approx(reference, rel=1e-9)
+    assert linear_cka(x, y, batch_size=8) == pytest.approx(linear_cka(y, x, batch_size=8))
+
+
+def test_cka_compares_different_widths() -> None:
+    rng = np.random.default_rng(2)
+    x = rng.normal(size=(64, 6))
+    padded = np.hstack([x, np.zeros((64, 3))])  # channels removed by structured pruning
+    noise = rng.normal(size=(64, 4))
+
+    assert linear_cka(x, padded, batch_size=32) == pytest.approx(1.0)
+    assert abs(linear_cka(x, noise, batch_size=32)) < 0.2
+    assert linear_cka(torch.ones(8, 3), torch.randn(8, 2)) == 0.0
+    assert math.isnan(linear_cka(torch.ones(8, 3), torch.ones(8, 2)))
+    with pytest.raises(ActivationError):
+        linear_cka(x, x[:10])
+
+
+def test_same_shape_metrics_of_a_known_perturbation() -> None:
+    x = np.array([[3.0, 4.0], [0.0, 0.0]])
+    y = np.array([[3.0, 4.5], [0.0, 0.0]])
+
+    assert sqnr_db(x, y) == pytest.approx(20.0)
+    assert relative_l2_error(x, y) == pytest.approx(0.5 / 5.0)
+    cos = (3 * 3 + 4 * 4.5) / (5 * math.hypot(3, 4.5))
+    assert cosine_similarity_mean(x, y) == pytest.approx((cos + 1.0) / 2)  # zero rows agree
+    assert sqnr_db(x, x) == math.inf
+    with pytest.raises(ActivationError):
+        sqnr_db(x, y[:, :1])
+
+
+def _mlp() -> nn.Sequential:
+    torch.manual_seed(0)
+    return nn.Sequential(
+        nn.Linear(6, 16), nn.ReLU(), nn.Linear(16, 16), nn.ReLU(), nn.Linear(16, 3)
+    )
+
+
+def test_capture_records_leaf_outputs_in_forward_order_as_rows() -> None:
+    model = _mlp()
+    acts = capture_activations(model, torch.randn(50, 6), batch_size=16)
+
+    assert list(acts) == ["0", "1", "2", "3", "4"]
+    assert acts["2"].shape == (50, 16) and acts["2"].dtype == torch.float32
+    assert model.training  # mode restored
+    with pytest.raises(ActivationError):
+        capture_activations(model, torch.randn(4, 6), modules=["missing"])
+
+
+def test_an_in_place_module_does_not_overwrite_the_recorded_output() -> None:
+    model = nn.Sequential(nn.Linear(4, 8), nn.ReLU(inplace=True))
+    acts = capture_activations(model, torch.randn(20, 4))
+    assert bool((acts["0"] < 0).any()) and bool((acts["1"] >= 0).all())
+
+
+def test_a_module_called_twice_gets_a_second_key() -> None:
+    relu = nn.ReLU()
+    model = nn.Sequential(nn.Linear(3, 3), relu, nn.Linear(3, 3), relu)
+    acts = capture_activations(model, torch.randn(5, 3), modules=["1"])
+    assert list(acts) == ["1", "1#1"]
+
+
+def test_first_divergent_layer_is_the_one_replaced_by_noise() -> None:
+    base = _mlp()
+    broken = copy.deepcopy(base)
+    with torch.no_grad():
+        broken[2].weight.copy_(torch.randn_like(broken[2].weight))
+        broken[2].bias.copy_(torch.randn_like(broken[2].bias))
+    inputs = torch.randn(256, 6)
+    base_acts = capture_activations(base, inputs)
+    broken_acts = capture_activations(broken, inputs)
+    del broken_acts["4"]
+
+    result = compare_activations(base_acts, broken_acts, threshold=0.9, batch_size=64)
+    rows = {row["module"]: row for row in result["modules"]}
+    assert rows["0"]["cka"] == pytest.approx(1.0) and rows["1"]["sqnr_db"] == math.inf
+    assert result["first_divergent_layer"] == "2"
+    assert result["only_in_base"] == ["4"]
+
+
+def test_different_widths_get_cka_but_no_same_shape_metrics() -> None:
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(40, 8))
+    result = compare_activations({"conv": x}, {"conv": x[:, :5]}, batch_size=20)
+    row = result["modules"][0]
+    assert row["same_shape"] is False and row["cosine"] is None and row["sqnr_db"] is None
+    assert 0 < row["cka"] < 1
+
+
+def test_activation_histograms_share_edges() -> None:
+    models = {"base": {"relu": torch.tensor([[0.0, 2.0]])}, "int8": {"relu": torch.tensor([[4.0]])}}
+    hist = activation_histograms(models, "relu", bins=2)
+    assert hist["edges"] == [0.0, 2.0, 4.0]
+    assert hist["counts"] == {"base": [1, 1], "int8": [0, 1]}
+
+
+def test_float32_activations_keep_their_cka_precision() -> None:
+    rng = np.random.default_rng(4)
+    x = np.abs(rng.normal(size=(64, 300))) + 50.0  # a large mean, as after a ReLU
+    y = x + rng.normal(size=x.shape)
+    x32, y32 = torch.tensor(x, dtype=torch.float32), torch.tensor(y, dtype=torch.float32)
+    assert linear_cka(x32, y32, batch_size=32) == pytest.approx(linear_cka(x, y, 32), rel=1e-5)
