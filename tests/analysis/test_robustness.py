@@ -1,0 +1,153 @@
+"""Corruption suite: shape, range, determinism, monotone severity, errors, and the runner."""
+
+from __future__ import annotations
+
+import io
+import itertools
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+from PIL import Image
+from torch import nn
+
+from compresslens.analysis.robustness import (
+    CORRUPTIONS,
+    SEVERITIES,
+    SEVERITY_PARAMETERS,
+    CorruptionError,
+    corrupt,
+    evaluate_corruptions,
+    jpeg,
+    robustness_table,
+)
+
+RANDOM_CORRUPTIONS = ("gaussian_noise", "shot_noise", "impulse_noise", "motion_blur")
+
+
+def natural_like(n: int, channels: int, side: int, seed: int = 0) -> torch.Tensor:
+    """Smooth blobs plus fine texture in [0, 1], closer to photographs than white noise."""
+    g = torch.Generator().manual_seed(seed)
+    coarse = F.avg_pool2d(torch.rand(n, channels, side + 4, side + 4, generator=g), 5, stride=1)
+    texture = torch.rand(n, channels, side, side, generator=g)
+    return (0.8 * coarse + 0.2 * texture).clamp(0.0, 1.0)
+
+
+@pytest.fixture(scope="module")
+def images() -> dict[str, torch.Tensor]:
+    return {"rgb": natural_like(6, 3, 32, seed=1), "gray": natural_like(6, 1, 28, seed=2)}
+
+
+@pytest.mark.parametrize("name", CORRUPTIONS)
+def test_corruption_keeps_shape_dtype_and_range(name: str, images: dict[str, torch.Tensor]) -> None:
+    for x in (*images.values(), torch.rand(2, 2, 9, 13, dtype=torch.float64)):
+        for severity in (1, 5):
+            out = corrupt(x, name, severity, seed=3)
+            assert out.shape == x.shape and out.dtype == x.dtype
+            assert float(out.min()) >= 0.0 and float(out.max()) <= 1.0
+
+
+@pytest.mark.parametrize("name", CORRUPTIONS)
+def test_corruption_is_deterministic_given_the_seed(
+    name: str, images: dict[str, torch.Tensor]
+) -> None:
+    x = images["rgb"]
+    assert torch.equal(corrupt(x, name, 3, seed=7), corrupt(x, name, 3, seed=7))
+    if name in RANDOM_CORRUPTIONS:
+        assert not torch.equal(corrupt(x, name, 3, seed=7), corrupt(x, name, 3, seed=8))
+
+
+@pytest.mark.parametrize("name", CORRUPTIONS)
+def test_higher_severity_moves_further_from_the_clean_image(
+    name: str, images: dict[str, torch.Tensor]
+) -> None:
+    for x in images.values():
+        distances = [
+            float((corrupt(x, name, s, seed=0) - x).pow(2).mean().sqrt()) for s in SEVERITIES
+        ]
+        assert distances[0] > 0
+        assert all(a < b for a, b in itertools.pairwise(distances)), distances
+
+
+def test_every_corruption_has_five_parameters() -> None:
+    assert set(SEVERITY_PARAMETERS) == set(CORRUPTIONS)
+    assert all(len(values) == len(SEVERITIES) for values in SEVERITY_PARAMETERS.values())
+
+
+@pytest.mark.parametrize("severity", [0, 6, 2.5, True])
+def test_severity_outside_one_to_five_is_refused(severity: object) -> None:
+    with pytest.raises(CorruptionError, match="severity must be an integer from 1 to 5"):
+        corrupt(torch.rand(1, 1, 8, 8), "contrast", severity)  # type: ignore[arg-type]
+
+
+def test_unknown_corruption_and_bad_images_are_refused() -> None:
+    with pytest.raises(CorruptionError, match="unknown corruption 'fog'; choose one of"):
+        corrupt(torch.rand(1, 1, 8, 8), "fog", 1)
+    with pytest.raises(CorruptionError, match=r"values in \[0, 1\]"):
+        corrupt(torch.rand(1, 1, 8, 8) * 255, "contrast", 1)
+    with pytest.raises(CorruptionError, match=r"\[N, C, H, W\]"):
+        corrupt(torch.rand(8, 8), "contrast", 1)
+
+
+def test_jpeg_is_close_to_pillows_encoder_on_grayscale(images: dict[str, torch.Tensor]) -> None:
+    x = (images["gray"] * 255).round() / 255
+    pillow = []
+    for array in (x[:, 0] * 255).round().to(torch.uint8).numpy():
+        buffer = io.BytesIO()
+        Image.fromarray(array).save(buffer, "JPEG", quality=50)
+        pillow.append(np.asarray(Image.open(io.BytesIO(buffer.getvalue()))))
+    reference = torch.tensor(np.stack(pillow), dtype=torch.float32)[:, None] / 255
+    ours = jpeg(x, 50)
+    assert float((ours - reference).pow(2).mean().sqrt()) < 0.2 * float(
+        (reference - x).pow(2).mean().sqrt()
+    )
+
+
+def test_robustness_table_reports_the_drop_against_the_base() -> None:
+    accuracy = {
+        ("pruned", "clean", 0): 0.88,
+        ("base", "clean", 0): 0.90,
+        ("base", "jpeg", 1): 0.80,
+        ("pruned", "jpeg", 1): 0.60,
+    }
+    rows = robustness_table(accuracy, base="base")
+    assert [(r["model"], r["corruption"]) for r in rows] == [
+        ("base", "clean"),
+        ("base", "jpeg"),
+        ("pruned", "clean"),
+        ("pruned", "jpeg"),
+    ]
+    assert rows[0]["drop"] == 0.0
+    assert rows[3]["drop"] == pytest.approx(0.20)
+    assert rows[3]["relative_drop"] == pytest.approx(0.25)
+    with pytest.raises(CorruptionError, match="base model 'base' has no accuracy"):
+        robustness_table({("pruned", "jpeg", 2): 0.5, ("base", "jpeg", 1): 0.8}, base="base")
+
+
+def mean_threshold_model(pixels: int) -> nn.Module:
+    """Predicts class 1 exactly when an image's mean exceeds 0.5."""
+    linear = nn.Linear(pixels, 2)
+    with torch.no_grad():
+        linear.weight.copy_(torch.stack([-torch.ones(pixels), torch.ones(pixels)]) / pixels)
+        linear.bias.copy_(torch.tensor([0.5, -0.5]))
+    return nn.Sequential(nn.Flatten(), linear)
+
+
+def test_evaluate_corruptions_returns_accuracy_per_condition() -> None:
+    inputs = natural_like(20, 1, 8, seed=4)
+    labels = (inputs.mean(dim=(1, 2, 3)) > 0.5).long()
+    result = evaluate_corruptions(
+        mean_threshold_model(64), inputs, labels, ["brightness", "contrast"], [1, 5], batch_size=7
+    )
+    assert list(result) == [
+        ("clean", 0),
+        ("brightness", 1),
+        ("brightness", 5),
+        ("contrast", 1),
+        ("contrast", 5),
+    ]
+    assert result[("clean", 0)] == 1.0
+    assert all(0.0 <= value <= 1.0 for value in result.values())
+    with pytest.raises(CorruptionError, match="unknown corruption"):
+        evaluate_corruptions(mean_threshold_model(64), inputs, labels, ["fog"], [1])
