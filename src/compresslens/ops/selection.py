@@ -1,0 +1,114 @@
+"""Which modules an operation touches: layer types plus fnmatch patterns over module names.
+
+Every compression operation mixes `SelectionParams` into its parameters, so "prune all
+Linear and Conv2d layers except the classifier" reads the same for every method.
+Normalization layers and embeddings are never selected unless their type is named
+explicitly: pruning layer-norm weights is how global magnitude pruning breaks a model.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from fnmatch import fnmatchcase
+
+import torch
+from pydantic import Field
+from torch import nn
+
+from compresslens.errors import OperationError
+from compresslens.ops.registry import OperationParams
+
+DEFAULT_TYPES = ("Linear", "Conv2d")
+# Modules whose weights are scales or lookup tables, not multiply-accumulate weights.
+PROTECTED_TYPES: tuple[type[nn.Module], ...] = (
+    nn.modules.batchnorm._NormBase,
+    nn.LayerNorm,
+    nn.GroupNorm,
+    nn.LocalResponseNorm,
+    nn.RMSNorm,
+    nn.Embedding,
+    nn.EmbeddingBag,
+)
+
+
+class SelectionParams(OperationParams):
+    """Mixin: which modules to compress, by type name and by qualified-name patterns.
+
+    A module is selected when its type (or a base class) is in `include_types`, its name
+    matches one of `include` and none of `exclude`. Norms and embeddings need their exact
+    type name in `include_types`.
+    """
+
+    include_types: list[str] = Field(default_factory=lambda: list(DEFAULT_TYPES))
+    include: list[str] = Field(default_factory=lambda: ["*"])
+    exclude: list[str] = Field(default_factory=list)
+
+
+def is_protected(module: nn.Module) -> bool:
+    """True for normalization layers and embeddings, which need an explicit type to be pruned."""
+    return isinstance(module, PROTECTED_TYPES)
+
+
+def type_matches(module: nn.Module, include_types: list[str]) -> bool:
+    """A protected module matches only by its own class name; others by any class in the MRO."""
+    if is_protected(module):
+        return type(module).__name__ in include_types
+    return any(cls.__name__ in include_types for cls in type(module).__mro__)
+
+
+def name_matches(name: str, include: list[str], exclude: list[str]) -> bool:
+    """Whether a qualified module name matches an include pattern and no exclude pattern."""
+    included = any(fnmatchcase(name, pattern) for pattern in include)
+    return included and not any(fnmatchcase(name, pattern) for pattern in exclude)
+
+
+def has_weight(module: nn.Module) -> bool:
+    """Only modules holding a `weight` tensor of their own can be compressed."""
+    return isinstance(getattr(module, "weight", None), torch.Tensor)
+
+
+def is_selected(name: str, module: nn.Module, selection: SelectionParams) -> bool:
+    """Whether one named module is in the selection."""
+    return (
+        has_weight(module)
+        and type_matches(module, selection.include_types)
+        and name_matches(name, selection.include, selection.exclude)
+    )
+
+
+def select_modules(model: nn.Module, selection: SelectionParams) -> dict[str, nn.Module]:
+    """The selected modules by qualified name, in model order; an error when none match."""
+    selected = {
+        name: module
+        for name, module in model.named_modules()
+        if is_selected(name, module, selection)
+    }
+    if not selected:
+        raise OperationError(no_match_message(model, selection))
+    return selected
+
+
+def no_match_message(model: nn.Module, selection: SelectionParams) -> str:
+    """Say what was asked for and what the model holds, so the fix is obvious."""
+    weighted = [(name, module) for name, module in model.named_modules() if has_weight(module)]
+    types = Counter(type(module).__name__ for _, module in weighted)
+    available = ", ".join(f"{kind}×{count}" for kind, count in sorted(types.items())) or "none"
+    names = ", ".join(name or "<root>" for name, _ in weighted[:12])
+    more = ", …" if len(weighted) > 12 else ""
+    return (
+        "no module matches the selection "
+        f"(include_types={selection.include_types}, include={selection.include}, "
+        f"exclude={selection.exclude}); modules with weights: {available} [{names}{more}]"
+    )
+
+
+def selected_weights(modules: dict[str, nn.Module]) -> dict[str, torch.Tensor]:
+    """Each distinct weight tensor once (tied weights are pruned once), keyed by module name."""
+    weights: dict[str, torch.Tensor] = {}
+    seen: set[int] = set()
+    for name, module in modules.items():
+        weight = module.weight
+        if id(weight) not in seen:
+            seen.add(id(weight))
+            weights[name] = weight
+    return weights
