@@ -5,16 +5,21 @@ Quantized ``torch.ao`` modules keep their weights in packed parameters that
 ``module.bias()`` (dynamic RNNs: ``get_weight()`` / ``get_bias()``).
 Masked pruning (``torch.nn.utils.prune``) keeps ``weight_orig`` and ``weight_mask``; its
 non-zeros are those of the masked weight the module really uses.
+torchao quantized weights are tensor subclasses (``Int8Tensor``, ``IntxUnpackedToInt8Tensor``)
+that look like float tensors of the weight's shape; they are sized by their inner tensors
+(``qdata``, ``scale``, ``zero_point``), int4 values kept in int8 counting 4 bits each.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import torch
 from torch import nn
+from torch.utils._python_dispatch import is_traceable_wrapper_subclass
 
 from compresslens.errors import CompressLensError
 from compresslens.evaluate.encoding import dtype_name, encode_tensor
@@ -24,6 +29,8 @@ PRUNE_MASK_SUFFIX = "_mask"
 _PACKED_KEY = "_packed_params"
 _QUANTIZED_PACKAGE = "torch.ao.nn."
 _DYNAMIC_PACKAGE = "torch.ao.nn.quantized.dynamic."
+_SUBCLASS_VALUES = "qdata"
+_INTEGER_BITS = re.compile(r"^u?int(\d+)$")
 
 
 # ------------------------------------------------------------------ quantized modules
@@ -80,9 +87,60 @@ def module_weight(module: nn.Module) -> torch.Tensor | None:
 
 def count_nonzero(t: torch.Tensor) -> int:
     """Non-zero elements; for a quantized tensor, those that dequantize to non-zero."""
-    if t.is_quantized:
+    if t.is_quantized or is_quantized_subclass(t):
         return int(torch.count_nonzero(t.dequantize()))
     return int(torch.count_nonzero(t.detach()))
+
+
+# ------------------------------------------------------------ torchao tensor subclasses
+
+
+def is_quantized_subclass(t: object) -> bool:
+    """True for torchao quantized tensors: wrapper subclasses that can dequantize."""
+    return (
+        isinstance(t, torch.Tensor)
+        and is_traceable_wrapper_subclass(t)
+        and callable(getattr(t, "dequantize", None))
+    )
+
+
+def dtype_bits(dtype: torch.dtype) -> int:
+    """Bits of one value of ``dtype``, sub-byte integers (``torch.int4``) included."""
+    if dtype.is_floating_point:
+        return torch.finfo(dtype).bits
+    match = _INTEGER_BITS.match(str(dtype).removeprefix("torch."))
+    return int(match.group(1)) if match else torch.empty((), dtype=dtype).element_size() * 8
+
+
+def subclass_weight_bits(t: torch.Tensor) -> int:
+    """Bits per quantized value: the target dtype (int4 in int8 → 4), else the container."""
+    target = getattr(t, "target_dtype", None)
+    if isinstance(target, torch.dtype):
+        return dtype_bits(target)
+    values = getattr(t, _SUBCLASS_VALUES, None)
+    if isinstance(values, torch.Tensor):
+        return dtype_bits(values.dtype)
+    return dtype_bits(t.dtype)
+
+
+def subclass_quantizes_activations(t: torch.Tensor) -> bool:
+    """Whether the weight also quantizes its input (dynamic int8), not only itself."""
+    return any(
+        getattr(t, name, None) is not None
+        for name in ("act_quant_kwargs", "activation_quantization")
+    )
+
+
+def subclass_entries(name: str, t: torch.Tensor) -> Iterator[tuple[str, torch.Tensor, int | None]]:
+    """Inner tensors of a torchao tensor as ``name.inner``, with the bits their values use."""
+    inner_names, _ = t.__tensor_flatten__()
+    for inner in inner_names:
+        value = getattr(t, inner)
+        if is_quantized_subclass(value):
+            yield from subclass_entries(f"{name}.{inner}", value)
+            continue
+        narrower = inner == _SUBCLASS_VALUES and subclass_weight_bits(t) < dtype_bits(value.dtype)
+        yield f"{name}.{inner}", value, subclass_weight_bits(t) if narrower else None
 
 
 # ------------------------------------------------------------------------ parameters
@@ -172,13 +230,16 @@ class StorageReport:
         return {**asdict(self), "compression_ratio": self.compression_ratio}
 
 
-def _flatten_entries(name: str, value: Any) -> Iterator[tuple[str, Any]]:
-    """Tensors inside tuples/lists (torch.ao packed parameters) get ``name.0``, ``name.1``."""
+def _flatten_entries(name: str, value: Any) -> Iterator[tuple[str, Any, int | None]]:
+    """Tensors inside tuples/lists (torch.ao packed parameters) get ``name.0``, ``name.1``;
+    torchao tensors their inner tensors (``name.qdata``, ...), with the bits values use."""
     if isinstance(value, tuple | list):
         for index, item in enumerate(value):
             yield from _flatten_entries(f"{name}.{index}", item)
+    elif is_quantized_subclass(value):
+        yield from subclass_entries(name, value)
     else:
-        yield name, value
+        yield name, value, None
 
 
 def _storage_key(t: torch.Tensor) -> tuple[Any, ...]:
@@ -254,15 +315,17 @@ def storage_bytes(
     ``bits`` names tensors whose values use fewer bits than their container (int4 kept in
     int8). Quantized tensors count as ``int_repr()`` plus scale/zero-point (float64/int64,
     as torch holds them); tensors inside tuples (packed parameters) are sized as
-    ``name.0``, ``name.1``; other non-tensor entries and tensors sharing storage with an
-    earlier entry (tied weights) are skipped with a note.
+    ``name.0``, ``name.1``; torchao tensors as their inner tensors ``name.qdata``,
+    ``name.scale``, ... (int4 values in int8 at 4 bits unless ``bits`` says otherwise);
+    other non-tensor entries and tensors sharing storage with an earlier entry (tied
+    weights) are skipped with a note.
     """
     overrides = dict(bits or {})
     report = StorageReport()
     seen: dict[tuple[Any, ...], str] = {}
     for key, entry in state_dict.items():
-        for name, value in _flatten_entries(key, entry):
-            bits_override = overrides.pop(name, None)
+        for name, value, implied_bits in _flatten_entries(key, entry):
+            bits_override = overrides.pop(name, implied_bits)
             if not isinstance(value, torch.Tensor):
                 report.notes.append(f"{name}: skipped, not a tensor ({type(value).__name__})")
                 continue

@@ -3,8 +3,9 @@
 MACs come from ``torch.utils.flop_counter.FlopCounterMode`` (MACs = FLOPs / 2: it counts
 only matmul, convolution and attention kernels, each 2 FLOPs per MAC). Its registry has no
 entry for torch.ao quantized kernels (``quantized::linear_dynamic``, ``quantized::conv2d``
-...), so those modules read 0 there; they are counted from their input/output shapes
-instead, which gives an int8 model the same MACs as its float parent.
+...), nor for the integer matmul of torchao's dynamic int8 Linear, so those modules read 0
+there; they are counted from their input/output shapes instead, which gives an int8 model
+the same MACs as its float parent.
 """
 
 from __future__ import annotations
@@ -25,8 +26,11 @@ from compresslens.errors import CompressLensError
 from compresslens.evaluate.efficiency import (
     count_nonzero,
     is_packed_quantized,
+    is_quantized_subclass,
     module_weight,
     packed_dtype,
+    subclass_quantizes_activations,
+    subclass_weight_bits,
 )
 
 FLOPS_PER_MAC = 2
@@ -58,6 +62,12 @@ def eval_mode(model: nn.Module) -> Iterator[nn.Module]:
 
 
 # ---------------------------------------------------------------- shape-based fallback
+
+
+def has_quantized_kernel(module: nn.Module) -> bool:
+    """Modules whose matmul may run in kernels FlopCounterMode does not count."""
+    weight = getattr(module, "weight", None)
+    return is_packed_quantized(module) or is_quantized_subclass(weight)
 
 
 def _first_tensor(value: Any) -> torch.Tensor | None:
@@ -120,7 +130,7 @@ class _MacTracker:
             self.direct_flops[name] = self.direct_flops.get(name, 0) + inclusive - children
             if self.stack:
                 self.stack[-1][1] += inclusive
-            if inclusive == 0 and is_packed_quantized(mod):
+            if inclusive == 0 and has_quantized_kernel(mod):
                 macs = shape_macs(mod, inputs, output)
                 self.fallback_macs[name] = self.fallback_macs.get(name, 0) + macs
 
@@ -197,6 +207,11 @@ def default_bits(module: nn.Module | None, model_dtype: torch.dtype) -> tuple[in
         bits = float_bits(model_dtype)
         return bits, bits
     stored = packed_dtype(module) if module is not None else None
+    if is_quantized_subclass(weight):
+        activation = float_bits(weight.dtype)  # weight-only: activations stay floating point
+        if subclass_quantizes_activations(weight):
+            activation = QUANTIZED_ACTIVATION_BITS
+        return subclass_weight_bits(weight), activation
     if weight.is_quantized:
         return weight.int_repr().element_size() * 8, QUANTIZED_ACTIVATION_BITS
     if stored is not None and stored.is_floating_point:  # fp16 dynamic: float32 activations
@@ -234,6 +249,8 @@ def effective_bitops(
     sit on one axis. Default widths: a float weight sets both factors to its dtype's
     width (32 for float32, 16 for float16/bfloat16); an int8-quantized torch.ao module is
     8 × 8; an fp16 dynamic-quantized module is 16 × 32 (its activations stay float32);
+    a torchao weight counts its value bits (int4 → 4) times 8 when it quantizes
+    activations (dynamic int8), else times its float width (weight-only);
     modules without a weight (matmuls in a parent's forward) use the model's float width
     for both and density 1. ``weight_bits`` / ``activation_bits`` override per module
     name (e.g. int4 values kept in int8 containers). A dense float32 model gives

@@ -1,0 +1,325 @@
+"""Post-training quantization and casts: dynamic/static int8, weight-only int8/int4, fp16/bf16.
+
+Every operation here changes module types or tensor classes, so each has a replay that
+re-applies the same configuration to the rebuilt float model; the stored quantized values
+(flattened by `models/state_codec.py`) then overwrite whatever replay computed. Replay never
+needs data: static quantization calibrates its throwaway observers on one seeded random
+batch of `input_shape`.
+
+Two dynamic int8 back-ends are offered because they differ on CPU (see PLATFORM.md):
+torchao's `Int8DynamicActivationInt8WeightConfig` is the maintained path; torch.ao's
+`quantize_dynamic` is deprecated but faster on Linear-heavy models here. torchao is
+imported lazily: importing it costs seconds and prints loader noise, which
+`compresslens ls` should not pay for.
+"""
+
+from __future__ import annotations
+
+import functools
+import warnings
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any, Literal
+
+import torch
+from pydantic import Field
+from torch import nn
+
+from compresslens.errors import OperationError
+from compresslens.ops.registry import (
+    NoParams,
+    Operation,
+    OperationContext,
+    OperationParams,
+    register_operation,
+)
+
+Backend = Literal["torchao", "torch.ao"]
+# torch.ao observers warn about reduce_range on every construction; nothing a user can act on.
+_OBSERVER_NOISE = "Please use quant_min and quant_max"
+_QCONFIG_BACKEND = "x86"
+_REPLAY_SEED = 0
+
+
+# ------------------------------------------------------------------------ parameters
+
+
+class DynamicInt8Params(OperationParams):
+    """Which implementation quantizes Linear weights to int8 and activations on the fly."""
+
+    backend: Backend = "torchao"
+
+
+class StaticInt8Params(OperationParams):
+    """Calibration data for static int8 (FX): a registered dataset, batches of a size.
+
+    `input_shape` (batch dimension first) is the shape replay calibrates on; it must fit
+    the dataset's instances.
+    """
+
+    dataset: str
+    calibration_batches: int = Field(default=8, gt=0)
+    batch_size: int = Field(default=32, gt=0)
+    input_shape: list[int] = Field(default_factory=lambda: [1, 1, 28, 28], min_length=1)
+
+
+class WeightOnlyParams(OperationParams):
+    """Round-to-nearest symmetric weight quantization with one scale per group of inputs."""
+
+    bits: Literal[8, 4] = 8
+    group_size: int = Field(default=32, gt=0)
+
+
+# ------------------------------------------------------------------------- helpers
+
+
+def linear_layers(model: nn.Module, operation: str) -> dict[str, nn.Linear]:
+    """The model's nn.Linear layers, or an error: quantizing nothing is surely a mistake."""
+    layers = {name: m for name, m in model.named_modules() if isinstance(m, nn.Linear)}
+    if not layers:
+        raise OperationError(f"{operation}: the model has no nn.Linear layer to quantize")
+    return layers
+
+
+def _check_group_size(model: nn.Module, group_size: int) -> None:
+    """Groups split each row of a weight evenly, or torchao fails deep inside."""
+    layers = linear_layers(model, "quantize.weight_only")
+    uneven = [f"{n} ({m.in_features})" for n, m in layers.items() if m.in_features % group_size]
+    if uneven:
+        raise OperationError(
+            f"quantize.weight_only: group_size={group_size} does not divide the input "
+            f"features of {', '.join(uneven)}; choose a group_size that divides them"
+        )
+
+
+@contextmanager
+def observer_noise_hidden() -> Iterator[None]:
+    """Hide torch.ao's per-observer reduce_range warning, and only it."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=_OBSERVER_NOISE, category=UserWarning)
+        yield
+
+
+# ------------------------------------------------------------------ dynamic int8
+
+
+def dynamic_int8(model: nn.Module, params: DynamicInt8Params) -> nn.Module:
+    """Int8 weights, int8 activations quantized per batch, in every nn.Linear (eval mode)."""
+    linear_layers(model, "quantize.dynamic_int8")
+    model.eval()
+    if params.backend == "torch.ao":
+        from torch.ao.quantization import quantize_dynamic
+
+        with observer_noise_hidden():
+            return quantize_dynamic(model, {nn.Linear}, dtype=torch.qint8, inplace=True)
+    from torchao.quantization import Int8DynamicActivationInt8WeightConfig, quantize_
+
+    quantize_(model, Int8DynamicActivationInt8WeightConfig())
+    return model
+
+
+def _apply_dynamic_int8(
+    model: nn.Module, params: DynamicInt8Params, context: OperationContext
+) -> nn.Module:
+    return dynamic_int8(model, params)
+
+
+def _replay_dynamic_int8(
+    model: nn.Module, params: DynamicInt8Params, stored_shapes: Mapping[str, tuple[int, ...]]
+) -> nn.Module:
+    return dynamic_int8(model, params)
+
+
+# ------------------------------------------------------------------- static int8
+
+
+def prepare_static(model: nn.Module, example: torch.Tensor) -> nn.Module:
+    """FX-trace the eval-mode model and insert x86 observers (per-channel weights)."""
+    from torch.ao.quantization import get_default_qconfig_mapping
+    from torch.ao.quantization.quantize_fx import prepare_fx
+
+    mapping = get_default_qconfig_mapping(_QCONFIG_BACKEND)
+    with observer_noise_hidden():
+        try:
+            return prepare_fx(model.eval(), mapping, (example,))
+        except Exception as exc:  # symbolic tracing fails on data-dependent control flow
+            raise OperationError(
+                f"quantize.static_int8 cannot FX-trace {type(model).__name__}: {exc}"
+            ) from exc
+
+
+def convert_static(prepared: nn.Module) -> nn.Module:
+    """Replace observed modules by quantized ones (int8 weights and activations)."""
+    from torch.ao.quantization.quantize_fx import convert_fx
+
+    with observer_noise_hidden():
+        return convert_fx(prepared).eval()
+
+
+def _calibration_inputs(
+    inputs: torch.Tensor, params: StaticInt8Params, seed: int
+) -> list[torch.Tensor]:
+    """Batches drawn by a seeded shuffle, so the same seed calibrates on the same images."""
+    generator = torch.Generator().manual_seed(seed)
+    order = torch.randperm(len(inputs), generator=generator)
+    count = min(len(inputs), params.calibration_batches * params.batch_size)
+    return [inputs[order[i : i + params.batch_size]] for i in range(0, count, params.batch_size)]
+
+
+def _check_input_shape(inputs: torch.Tensor, params: StaticInt8Params) -> None:
+    if len(inputs) == 0:
+        raise OperationError(f"dataset {params.dataset!r} is empty; it cannot calibrate")
+    if list(inputs.shape[1:]) != params.input_shape[1:]:
+        raise OperationError(
+            f"quantize.static_int8: dataset {params.dataset!r} has instances of shape "
+            f"{list(inputs.shape[1:])} but input_shape is {params.input_shape}; pass "
+            f"input_shape={[1, *inputs.shape[1:]]}"
+        )
+
+
+def _apply_static_int8(
+    model: nn.Module, params: StaticInt8Params, context: OperationContext
+) -> nn.Module:
+    inputs = context.dataset(params.dataset).inputs
+    _check_input_shape(inputs, params)
+    batches = _calibration_inputs(inputs, params, context.seed)
+    prepared = prepare_static(model, batches[0][:1])
+    with torch.no_grad():  # observers update buffers: inference tensors would break convert
+        for batch in batches:
+            prepared(batch)
+    return convert_static(prepared)
+
+
+def _replay_static_int8(
+    model: nn.Module, params: StaticInt8Params, stored_shapes: Mapping[str, tuple[int, ...]]
+) -> nn.Module:
+    generator = torch.Generator().manual_seed(_REPLAY_SEED)
+    example = torch.randn(params.input_shape, generator=generator)
+    prepared = prepare_static(model, example)
+    with torch.no_grad():
+        prepared(example)
+    return convert_static(prepared)
+
+
+# ------------------------------------------------------------------- weight-only
+
+
+def weight_only_config(params: WeightOnlyParams) -> Any:
+    """The torchao config: Int8WeightOnly or IntxWeightOnly(int4), both per group."""
+    from torchao.quantization import Int8WeightOnlyConfig, IntxWeightOnlyConfig
+    from torchao.quantization.granularity import PerGroup
+
+    granularity = PerGroup(params.group_size)
+    if params.bits == 8:
+        return Int8WeightOnlyConfig(granularity=granularity)
+    return IntxWeightOnlyConfig(weight_dtype=torch.int4, granularity=granularity)
+
+
+def weight_only(model: nn.Module, params: WeightOnlyParams) -> nn.Module:
+    """Quantize every nn.Linear weight; activations stay floating point."""
+    from torchao.quantization import quantize_
+
+    _check_group_size(model, params.group_size)
+    quantize_(model.eval(), weight_only_config(params))
+    return model
+
+
+def _apply_weight_only(
+    model: nn.Module, params: WeightOnlyParams, context: OperationContext
+) -> nn.Module:
+    return weight_only(model, params)
+
+
+def _replay_weight_only(
+    model: nn.Module, params: WeightOnlyParams, stored_shapes: Mapping[str, tuple[int, ...]]
+) -> nn.Module:
+    return weight_only(model, params)
+
+
+# -------------------------------------------------------------------------- casts
+
+
+def _cast_inputs(dtype: torch.dtype, module: nn.Module, args: tuple[Any, ...]) -> tuple[Any, ...]:
+    return tuple(_cast_floating(a, dtype) for a in args)
+
+
+def _float32_outputs(module: nn.Module, args: tuple[Any, ...], output: Any) -> Any:
+    """Logits leave as float32 (exact for fp16/bf16 values), so metrics use one width."""
+    return _cast_floating(output, torch.float32)
+
+
+def _cast_floating(value: Any, dtype: torch.dtype) -> Any:
+    if isinstance(value, torch.Tensor) and value.is_floating_point():
+        return value.to(dtype)
+    return value
+
+
+def _is_cast_hook(hook: Any) -> bool:
+    return (isinstance(hook, functools.partial) and hook.func is _cast_inputs) or (
+        hook is _float32_outputs
+    )
+
+
+def cast_model(model: nn.Module, dtype: torch.dtype) -> nn.Module:
+    """Cast floating parameters and buffers; the model casts its floating inputs itself.
+
+    Callers (evaluation, latency, MACs) keep feeding float32 inputs; hooks on the root
+    convert them, and earlier cast hooks are replaced, so casting twice stays one cast.
+    """
+    model.to(dtype)
+    for hooks in (model._forward_pre_hooks, model._forward_hooks):
+        for key in [k for k, hook in hooks.items() if _is_cast_hook(hook)]:
+            del hooks[key]
+    model.register_forward_pre_hook(functools.partial(_cast_inputs, dtype))
+    model.register_forward_hook(_float32_outputs)
+    return model
+
+
+def _cast_operation(name: str, dtype: torch.dtype) -> Operation:
+    def apply(model: nn.Module, params: NoParams, context: OperationContext) -> nn.Module:
+        return cast_model(model, dtype)
+
+    def replay(
+        model: nn.Module, params: NoParams, stored_shapes: Mapping[str, tuple[int, ...]]
+    ) -> nn.Module:
+        return cast_model(model, dtype)
+
+    return Operation(
+        name=name,
+        apply=apply,
+        replay=replay,
+        description=f"cast floating parameters and buffers to {dtype}".replace("torch.", ""),
+    )
+
+
+# ---------------------------------------------------------------------- registry
+
+register_operation(
+    Operation(
+        name="quantize.dynamic_int8",
+        apply=_apply_dynamic_int8,
+        params=DynamicInt8Params,
+        replay=_replay_dynamic_int8,
+        description="int8 weights and per-batch int8 activations in Linear layers",
+    )
+)
+register_operation(
+    Operation(
+        name="quantize.static_int8",
+        apply=_apply_static_int8,
+        params=StaticInt8Params,
+        replay=_replay_static_int8,
+        description="post-training static int8 (FX, x86, per-channel weights), calibrated",
+    )
+)
+register_operation(
+    Operation(
+        name="quantize.weight_only",
+        apply=_apply_weight_only,
+        params=WeightOnlyParams,
+        replay=_replay_weight_only,
+        description="round-to-nearest group-wise int8/int4 Linear weights (torchao)",
+    )
+)
+register_operation(_cast_operation("cast.fp16", torch.float16))
+register_operation(_cast_operation("cast.bf16", torch.bfloat16))
