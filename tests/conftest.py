@@ -11,6 +11,9 @@ import pytest
 import torch
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
+# Tiny test models run fastest and steadiest on one thread (two threads on two busy cores
+# made a small conv backward ~200x slower); the demo and benchmarks set their own counts.
+torch.set_num_threads(1)
 sys.path.insert(0, str(Path(__file__).parent))
 
 import compresslens as cl

@@ -6,7 +6,7 @@ import math
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Literal
 
 import torch
@@ -15,6 +15,8 @@ from torch import nn
 from compresslens.errors import IncompatibleDatasetError
 
 StepCallback = Callable[[int, int, float], None]
+# (logits, labels, inputs) -> scalar loss; the inputs let a loss consult e.g. a teacher.
+LossFn = Callable[[torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]
 LrSchedule = Literal["constant", "cosine"]
 
 
@@ -42,12 +44,16 @@ def train_classifier(
     seed: int = 0,
     lr_schedule: LrSchedule = "constant",
     on_step: StepCallback | None = None,
+    loss_fn: LossFn | None = None,
+    after_step: Callable[[], None] | None = None,
 ) -> TrainReport:
     """Train `model` in place with Adam on shuffled mini-batches; leave it in eval() mode.
 
     The same seed, model and data give bit-identical weights; the global RNG is restored.
     `lr_schedule="cosine"` decays the learning rate to 0 over the run (better short runs).
     `on_step(step, total_steps, loss)` is called after every step (e.g. for a progress bar).
+    `loss_fn` replaces cross-entropy (e.g. distillation); `after_step()` runs right after each
+    optimizer step (e.g. to re-apply pruning masks).
     """
     _check_training_arguments(inputs, labels, epochs, batch_size)
     total_steps = epochs * math.ceil(len(inputs) / batch_size)
@@ -59,6 +65,8 @@ def train_classifier(
         batch_size=batch_size,
         total_steps=total_steps,
         on_step=on_step,
+        loss_fn=loss_fn or _cross_entropy,
+        after_step=after_step,
     )
     generator = torch.Generator().manual_seed(seed)
     epoch_losses: list[float] = []
@@ -83,6 +91,13 @@ def train_classifier(
     )
 
 
+def _cross_entropy(
+    logits: torch.Tensor, labels: torch.Tensor, _inputs: torch.Tensor
+) -> torch.Tensor:
+    """The default loss: mean cross-entropy of the logits against the class ids."""
+    return nn.functional.cross_entropy(logits, labels)
+
+
 @dataclass
 class _TrainingLoop:
     """The state shared by every step of one training run."""
@@ -93,7 +108,8 @@ class _TrainingLoop:
     batch_size: int
     total_steps: int
     on_step: StepCallback | None
-    loss_fn: nn.Module = field(default_factory=nn.CrossEntropyLoss)
+    loss_fn: LossFn = _cross_entropy
+    after_step: Callable[[], None] | None = None
     step: int = 0
 
     def run_epoch(self, inputs: torch.Tensor, labels: torch.Tensor, order: torch.Tensor) -> float:
@@ -108,9 +124,11 @@ class _TrainingLoop:
         if inputs.ndim == 4:
             inputs = inputs.contiguous(memory_format=torch.channels_last)
         self.optimizer.zero_grad(set_to_none=True)
-        loss = self.loss_fn(self.model(inputs), labels)
+        loss = self.loss_fn(self.model(inputs), labels, inputs)
         loss.backward()
         self.optimizer.step()
+        if self.after_step is not None:
+            self.after_step()
         self.scheduler.step()
         self.step += 1
         batch_loss = float(loss.detach())
