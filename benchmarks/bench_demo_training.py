@@ -10,6 +10,7 @@ import argparse
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 from torch import nn
@@ -29,6 +30,7 @@ class Measurement:
 
     name: str
     train_seconds: float
+    cores_used: float  # process CPU time / wall time while training: below 2 means contention
     eval_seconds: float
     accuracy: float
     macs_per_image: int
@@ -53,7 +55,7 @@ def evaluate_accuracy(model: nn.Module, inputs: torch.Tensor, labels: torch.Tens
 def measure(
     name: str,
     factory: Callable[[], nn.Module],
-    settings: dict[str, int | float],
+    settings: dict[str, Any],
     train: tuple[torch.Tensor, torch.Tensor],
     test: tuple[torch.Tensor, torch.Tensor],
     seed: int,
@@ -61,22 +63,18 @@ def measure(
     """Build, train and evaluate one model with the given demo settings."""
     torch.manual_seed(seed)
     model = factory()
-    size = int(settings["train_size"])
-    report = train_classifier(
-        model,
-        train[0][:size],
-        train[1][:size],
-        epochs=int(settings["epochs"]),
-        batch_size=int(settings["batch_size"]),
-        lr=float(settings["lr"]),
-        seed=seed,
-    )
+    options = dict(settings)
+    size = options.pop("train_size")
+    cpu_start = time.process_time()
+    report = train_classifier(model, train[0][:size], train[1][:size], seed=seed, **options)
+    cores_used = (time.process_time() - cpu_start) / report.seconds
     start = time.perf_counter()
     accuracy = evaluate_accuracy(model, *test)
     eval_seconds = time.perf_counter() - start
     return Measurement(
         name=name,
         train_seconds=report.seconds,
+        cores_used=cores_used,
         eval_seconds=eval_seconds,
         accuracy=accuracy,
         macs_per_image=macs_per_image(model),
@@ -102,12 +100,14 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(THREADS)
     train, test = load_tensors()
-    print(f"{'model':<14}{'train s':>9}{'eval s':>8}{'test acc':>10}{'MACs/img':>12}{'params':>10}")
+    header = f"{'model':<14}{'train s':>9}{'cores':>7}{'eval s':>8}{'test acc':>10}"
+    print(f"{header}{'MACs/img':>12}{'params':>10}")
     for name in args.models:
         factory = getattr(zoo, name)
         m = measure(name, factory, zoo.DEMO_TRAINING[name], train, test, args.seed)
         print(
-            f"{m.name:<14}{m.train_seconds:>9.1f}{m.eval_seconds:>8.1f}{m.accuracy:>10.2%}"
+            f"{m.name:<14}{m.train_seconds:>9.1f}{m.cores_used:>7.2f}{m.eval_seconds:>8.1f}"
+            f"{m.accuracy:>10.2%}"
             f"{m.macs_per_image:>12,}{m.parameters:>10,}",
             flush=True,
         )

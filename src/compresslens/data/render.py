@@ -30,7 +30,7 @@ def render_image_png(x: np.ndarray | torch.Tensor, size: int = 56) -> bytes:
     return buffer.getvalue()
 
 
-def render_text(x: np.ndarray | torch.Tensor) -> str:
+def render_image_ascii(x: np.ndarray | torch.Tensor) -> str:
     """Draw an image as lines of characters, so a CLI can show an instance without a browser.
 
     Colour images are shown by their grey level; brighter pixels use denser characters.
@@ -43,7 +43,6 @@ def render_text(x: np.ndarray | torch.Tensor) -> str:
 
 
 # The same function under the name another module may use.
-render_image_ascii = render_text
 
 
 def to_uint8_image(x: np.ndarray | torch.Tensor) -> np.ndarray:

