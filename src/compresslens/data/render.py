@@ -42,9 +42,6 @@ def render_image_ascii(x: np.ndarray | torch.Tensor) -> str:
     return "\n".join("".join(TEXT_RAMP[level] * 2 for level in row) for row in levels)
 
 
-# The same function under the name another module may use.
-
-
 def to_uint8_image(x: np.ndarray | torch.Tensor) -> np.ndarray:
     """Return the image as uint8 [H, W] (grey) or [H, W, 3] (colour), the layout Pillow takes."""
     array = _as_numpy(x)
