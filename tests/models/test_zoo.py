@@ -80,3 +80,11 @@ def test_demo_training_defaults_name_zoo_factories() -> None:
     for name, settings in zoo.DEMO_TRAINING.items():
         assert callable(getattr(zoo, name))
         assert {"train_size", "epochs", "batch_size", "lr"} <= set(settings)
+
+
+def test_mlp_flattens_its_input_and_ends_in_a_classifier() -> None:
+    from compresslens.models.zoo import mlp
+
+    model = mlp(in_features=12, hidden=5, num_classes=3)
+    assert model(torch.zeros(4, 3, 4)).shape == (4, 3)
+    assert list(dict(model.named_modules()))[-1] == "classifier"

@@ -28,9 +28,14 @@ class EvaluationResult:
     wall_time_s: float
 
 
+def is_linear_like(module: nn.Module) -> bool:
+    """nn.Linear, or a quantized Linear that replaced one (torch.ao dynamic/static)."""
+    return isinstance(module, nn.Linear) or type(module).__name__ == "Linear"
+
+
 def penultimate_module(model: nn.Module) -> str:
-    """The last nn.Linear registered in the model: its input is the penultimate feature."""
-    linear_names = [name for name, module in model.named_modules() if isinstance(module, nn.Linear)]
+    """The last linear layer registered in the model: its input is the penultimate feature."""
+    linear_names = [name for name, module in model.named_modules() if is_linear_like(module)]
     if not linear_names:
         raise InvalidOutputError(
             "the model has no nn.Linear layer; name the feature module explicitly"
@@ -49,7 +54,10 @@ class InputCapture:
         self.handle = modules[module_name].register_forward_pre_hook(self._keep)
 
     def _keep(self, _module: nn.Module, args: tuple[Any, ...]) -> None:
-        self.value = args[0].detach().flatten(1).float()
+        value = args[0].detach()
+        if value.is_quantized:
+            value = value.dequantize()
+        self.value = value.flatten(1).float()
 
     def close(self) -> None:
         self.handle.remove()

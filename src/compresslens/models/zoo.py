@@ -167,3 +167,24 @@ def lean_cnn(
 ) -> nn.Module:
     """A CNN of about 1 M MACs per 28×28 image, cheap enough to train populations of many."""
     return LeanCNN(num_classes, in_channels, width, 4 * width, image_size)
+
+
+class MLP(nn.Module):
+    """Flatten → Linear → ReLU → `classifier`: for tabular or tiny image data."""
+
+    def __init__(self, in_features: int, hidden: int, num_classes: int) -> None:
+        super().__init__()
+        self.hidden = nn.Linear(in_features, hidden)
+        self.relu = nn.ReLU()
+        self.classifier = nn.Linear(hidden, num_classes)
+
+    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
+        return self.relu(self.hidden(x.flatten(1)))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.classifier(self.forward_features(x))
+
+
+def mlp(in_features: int = 64, hidden: int = 32, num_classes: int = 10) -> nn.Module:
+    """A one-hidden-layer perceptron (the README's example on scikit-learn's digits)."""
+    return MLP(in_features, hidden, num_classes)
