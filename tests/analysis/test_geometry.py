@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-from collections import OrderedDict
-
 import numpy as np
 import pytest
-import torch
 from scipy.sparse.csgraph import connected_components
-from torch import nn
 
 from compresslens.analysis.geometry import (
     GeometryError,
@@ -20,7 +16,7 @@ from compresslens.analysis.geometry import (
     margin,
     minimum_spanning_edges,
     model_map,
-    occlusion_attribution,
+    occlusion_maps,
     pairwise_distances,
     per_class_angle_length,
     reconstruct_logits,
@@ -194,40 +190,13 @@ def test_model_map_of_one_model_and_bad_methods() -> None:
             model_map(np.ones((2, 3)), method="umap")
 
 
-def tiny_conv_model() -> nn.Module:
-    """Positive conv (no bias) → ReLU → global average → `classifier`: blind to zero regions."""
-    torch.manual_seed(0)
-    conv = nn.Conv2d(1, 2, 3, padding=1, bias=False)
-    with torch.no_grad():
-        conv.weight.copy_(torch.rand_like(conv.weight))
-    layers = [
-        ("conv", conv),
-        ("relu", nn.ReLU()),
-        ("pool", nn.AdaptiveAvgPool2d(1)),
-        ("flatten", nn.Flatten()),
-        ("classifier", nn.Linear(2, 3)),
-    ]
-    return nn.Sequential(OrderedDict(layers))
-
-
-def test_occlusion_maps_are_zero_where_the_input_is_already_zero() -> None:
-    model = tiny_conv_model().train()
-    x = torch.zeros(1, 1, 8, 8)
-    x[0, 0, :4, :4] = torch.rand(4, 4) + 0.5
-    maps = occlusion_attribution(model, x, y=1, patch=4, stride=4)
-    assert set(maps) == {"angle", "length", "margin"}
-    assert all(value.shape == (2, 2) for value in maps.values())
-    for value in maps.values():
-        np.testing.assert_allclose([value[0, 1], value[1, 0], value[1, 1]], 0.0, atol=1e-9)
-    assert maps["length"][0, 0] < 0  # occluding the only bright patch removes every feature
-    assert model.training  # the model's mode is restored
-
-
-def test_occlusion_grid_shape_and_errors() -> None:
-    model = tiny_conv_model()
-    maps = occlusion_attribution(model, torch.rand(1, 1, 28, 28), y=0, patch=4, stride=2)
-    assert maps["margin"].shape == (13, 13)
-    with pytest.raises(GeometryError, match="one image"):
-        occlusion_attribution(model, torch.rand(2, 1, 8, 8), y=0)
-    with pytest.raises(GeometryError, match=r"nn\.Linear"):
-        occlusion_attribution(model, torch.rand(1, 1, 8, 8), y=0, feature_module="conv")
+def test_occlusion_maps_are_changes_from_the_clean_row_in_grid_order() -> None:
+    W = np.array([[1.0, 0.0], [0.0, 1.0]])
+    b = np.zeros(2)
+    features = np.array([[2.0, 0.0], [1.0, 0.0], [2.0, 0.0], [0.0, 2.0], [4.0, 0.0]])
+    maps = occlusion_maps(features, W, b, y=0, grid=(2, 2))
+    np.testing.assert_allclose(maps["length"], [[-1.0, 0.0], [0.0, 2.0]])
+    np.testing.assert_allclose(maps["angle"], [[0.0, 0.0], [np.pi / 2, 0.0]])
+    np.testing.assert_allclose(maps["margin"], np.array([[-1.0, 0.0], [-4.0, 2.0]]) / np.sqrt(2))
+    with pytest.raises(GeometryError, match="feature rows"):
+        occlusion_maps(features[:4], W, b, y=0, grid=(2, 2))

@@ -1,24 +1,26 @@
-"""Corruption suite: shape, range, determinism, monotone severity, errors, and the runner."""
+"""Corruption suite: shape, range, determinism, monotone severity, errors, sweeps, accuracy."""
 
 from __future__ import annotations
 
 import io
 import itertools
+import math
 
 import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
 from PIL import Image
-from torch import nn
 
 from compresslens.analysis.robustness import (
     CORRUPTIONS,
     SEVERITIES,
     SEVERITY_PARAMETERS,
     CorruptionError,
+    condition_accuracy,
+    condition_images,
     corrupt,
-    evaluate_corruptions,
+    corruption_conditions,
     jpeg,
     robustness_table,
 )
@@ -125,29 +127,25 @@ def test_robustness_table_reports_the_drop_against_the_base() -> None:
         robustness_table({("pruned", "jpeg", 2): 0.5, ("base", "jpeg", 1): 0.8}, base="base")
 
 
-def mean_threshold_model(pixels: int) -> nn.Module:
-    """Predicts class 1 exactly when an image's mean exceeds 0.5."""
-    linear = nn.Linear(pixels, 2)
-    with torch.no_grad():
-        linear.weight.copy_(torch.stack([-torch.ones(pixels), torch.ones(pixels)]) / pixels)
-        linear.bias.copy_(torch.tensor([0.5, -0.5]))
-    return nn.Sequential(nn.Flatten(), linear)
+def test_corruption_conditions_list_clean_first_and_check_before_any_run() -> None:
+    x, labels = torch.rand(3, 1, 4, 4), torch.zeros(3, dtype=torch.long)
+    conditions = corruption_conditions(x, labels, ["jpeg", "contrast"], [2, 1])
+    assert conditions == [("clean", 0), ("jpeg", 2), ("jpeg", 1), ("contrast", 2), ("contrast", 1)]
+    assert corruption_conditions(x, labels, ["jpeg"], [3], clean=False) == [("jpeg", 3)]
+    with pytest.raises(CorruptionError, match="labels must have shape"):
+        corruption_conditions(x, labels[:2], ["jpeg"], [1])
+    with pytest.raises(CorruptionError, match="values in"):
+        corruption_conditions(x * 2 + 1, labels, ["jpeg"], [1])
 
 
-def test_evaluate_corruptions_returns_accuracy_per_condition() -> None:
-    inputs = natural_like(20, 1, 8, seed=4)
-    labels = (inputs.mean(dim=(1, 2, 3)) > 0.5).long()
-    result = evaluate_corruptions(
-        mean_threshold_model(64), inputs, labels, ["brightness", "contrast"], [1, 5], batch_size=7
-    )
-    assert list(result) == [
-        ("clean", 0),
-        ("brightness", 1),
-        ("brightness", 5),
-        ("contrast", 1),
-        ("contrast", 5),
-    ]
-    assert result[("clean", 0)] == 1.0
-    assert all(0.0 <= value <= 1.0 for value in result.values())
-    with pytest.raises(CorruptionError, match="unknown corruption"):
-        evaluate_corruptions(mean_threshold_model(64), inputs, labels, ["fog"], [1])
+def test_condition_images_and_accuracy() -> None:
+    x = torch.rand(2, 1, 8, 8)
+    assert condition_images(x, "clean", 0) is x
+    assert torch.equal(condition_images(x, "contrast", 5, seed=1), corrupt(x, "contrast", 5, 1))
+    labels = torch.tensor([0, 1, 1, 0])
+    predictions = {
+        ("clean", 0): torch.tensor([0, 1, 1, 0]),
+        ("jpeg", 1): torch.tensor([0, 0, 1, 1]),
+    }
+    assert condition_accuracy(predictions, labels) == {("clean", 0): 1.0, ("jpeg", 1): 0.5}
+    assert math.isnan(condition_accuracy({"c": torch.empty(0)}, torch.empty(0))["c"])

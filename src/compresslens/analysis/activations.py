@@ -1,8 +1,10 @@
 """How much compression changed each layer's activations: CKA, cosine, relative L2, SQNR.
 
-`capture_activations` is the only function here that runs a model: it records leaf modules'
-outputs as [N, D] float32 matrices, in forward order. The rest is pure numpy: float32 input
-is multiplied in float32 and summed in float64, anything else is handled in float64.
+Pure functions on activation matrices [N, D] (one row per instance), such as those that
+`compresslens.evaluate.activation_capture.capture_activations` records by running a model;
+nothing here runs one. Float32 input is multiplied in float32 and summed in float64,
+anything else is handled in float64.
+
 Linear CKA uses the unbiased HSIC estimator (Song et al. 2012) averaged over minibatches,
 as in Nguyen, Raghu & Kornblith (2021): CKA = mean HSIC₁(K, L) / √(mean HSIC₁(K, K) ·
 mean HSIC₁(L, L)). It compares layers of different widths (structured pruning).
@@ -10,23 +12,17 @@ mean HSIC₁(L, L)). It compares layers of different widths (structured pruning)
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 import torch
-from torch import nn
 
-from compresslens.errors import CompressLensError
+from compresslens.evaluate.activation_capture import ActivationError
 
 Array = np.ndarray | torch.Tensor
 DEFAULT_BATCH_SIZE = 256  # Nguyen et al.'s minibatch size
 MIN_HSIC_ROWS = 4  # the unbiased estimator divides by n(n − 3)
-REPEAT_MARK = "#"  # a module called twice per forward records "name" and "name#1"
-
-
-class ActivationError(CompressLensError, ValueError):
-    """Activations that cannot be captured or compared (rows or shapes do not line up)."""
 
 
 # ---------------------------------------------------------------- array helpers
@@ -280,115 +276,3 @@ def compare_activations(
         "threshold": threshold,
         "first_divergent_layer": first_divergent_layer(rows, threshold),
     }
-
-
-# ------------------------------------------------------------------ running a model
-
-
-def leaf_modules(model: nn.Module) -> list[str]:
-    """Modules without children: each output is one distinct activation."""
-    return [name for name, m in model.named_modules() if next(m.children(), None) is None]
-
-
-def _first_tensor(output: Any) -> torch.Tensor | None:
-    """A module's output tensor (the first one of a tuple or list), if any."""
-    if isinstance(output, torch.Tensor):
-        return output
-    if isinstance(output, tuple | list):
-        return next((o for o in output if isinstance(o, torch.Tensor)), None)
-    return None
-
-
-def _as_rows(t: torch.Tensor) -> torch.Tensor:
-    """[B, ...] output → a [B, D] float32 CPU copy (an in-place next module cannot alter it)."""
-    t = t.detach()
-    t = t.dequantize() if t.is_quantized else t
-    return t.reshape(t.shape[0], -1).to(device="cpu", dtype=torch.float32, copy=True)
-
-
-def _recorder(name: str, calls: list[tuple[str, torch.Tensor]]) -> Callable[..., None]:
-    def hook(module: nn.Module, args: Any, output: Any) -> None:
-        tensor = _first_tensor(output)
-        if tensor is not None and tensor.ndim > 0:
-            calls.append((name, _as_rows(tensor)))
-
-    return hook
-
-
-def _keyed(calls: list[tuple[str, torch.Tensor]], rows: int) -> Iterator[tuple[str, torch.Tensor]]:
-    """Calls of one batch, keyed "name", then "name#1", … for repeated calls."""
-    seen: dict[str, int] = {}
-    for name, tensor in calls:
-        count = seen.get(name, 0)
-        seen[name] = count + 1
-        if tensor.shape[0] == rows:
-            yield (name if count == 0 else f"{name}{REPEAT_MARK}{count}"), tensor
-
-
-def _model_device(model: nn.Module) -> torch.device:
-    param = next(model.parameters(), None)
-    return param.device if param is not None else torch.device("cpu")
-
-
-def _run_batches(
-    model: nn.Module, inputs: torch.Tensor, batch_size: int, calls: list[tuple[str, torch.Tensor]]
-) -> dict[str, list[torch.Tensor]]:
-    """Forward every batch in eval mode, collecting the hooked outputs per key."""
-    store: dict[str, list[torch.Tensor]] = {}
-    device = _model_device(model)
-    was_training = model.training
-    model.eval()
-    try:
-        with torch.no_grad():
-            for start in range(0, len(inputs), batch_size):
-                batch = inputs[start : start + batch_size]
-                calls.clear()
-                model(batch.to(device))
-                for key, tensor in _keyed(calls, len(batch)):
-                    store.setdefault(key, []).append(tensor)
-    finally:
-        model.train(was_training)
-    return store
-
-
-def capture_activations(
-    model: nn.Module,
-    inputs: Array,
-    modules: list[str] | None = None,
-    batch_size: int = DEFAULT_BATCH_SIZE,
-) -> dict[str, torch.Tensor]:
-    """Outputs of `modules` (default: every leaf) on `inputs` as [N, D] float32, forward order.
-
-    The caller chooses the sample (1,024 random instances is the usual choice). A module
-    called k times per forward also yields "name#1" … "name#{k-1}".
-    """
-    names = leaf_modules(model) if modules is None else list(modules)
-    inputs = torch.as_tensor(inputs)
-    if batch_size < 1 or len(inputs) == 0:
-        raise ActivationError("capture needs a positive batch size and at least one input")
-    calls: list[tuple[str, torch.Tensor]] = []
-    try:
-        handles = [model.get_submodule(n).register_forward_hook(_recorder(n, calls)) for n in names]
-    except AttributeError as exc:
-        raise ActivationError(f"cannot hook module: {exc}") from None
-    try:
-        store = _run_batches(model, inputs, batch_size, calls)
-    finally:
-        for handle in handles:
-            handle.remove()
-    return _concatenated(store, len(inputs), modules)
-
-
-def _concatenated(
-    store: dict[str, list[torch.Tensor]], rows: int, requested: list[str] | None
-) -> dict[str, torch.Tensor]:
-    """One [N, D] tensor per key; every requested module must have produced all N rows."""
-    acts = {key: torch.cat(parts) for key, parts in store.items()}
-    broken = [key for key, t in acts.items() if t.shape[0] != rows]
-    missing = [name for name in requested or [] if name not in acts]
-    if broken or missing:
-        raise ActivationError(
-            f"no per-instance output for {missing} and incomplete rows for {broken}; "
-            "modules must run on every batch with the batch as their first dimension"
-        )
-    return acts

@@ -4,8 +4,10 @@ A softmax classifier's logit decomposes as z_j = ‖W_j‖·‖f‖·cos θ_j + 
 compression changed can be read as a change of the angle θ_y between the penultimate feature f
 and the true-class direction W_y, of the feature length ‖f‖, or of the margin to the nearest
 decision boundary. Inputs are what an evaluation stores: features f [N, D], the final layer's
-weight W [C, D] and bias b [C], labels y [N]. Everything is pure numpy (float64) except
-`occlusion_attribution`, at the end, the one function here that runs a model.
+weight W [C, D] and bias b [C], labels y [N]. Everything is pure numpy (float64); nothing
+here runs a model. Occlusion maps (`occlusion_maps`) take the features that
+`compresslens.evaluate.occlusion.occluded_features` computes by running one;
+`compresslens.comparison.occlusion_attribution` does both.
 """
 
 from __future__ import annotations
@@ -14,21 +16,14 @@ import importlib.util
 from typing import Any, Literal
 
 import numpy as np
-import torch
-from torch import nn
 
-from compresslens.errors import CompressLensError
-from compresslens.evaluate.harness import InputCapture
+from compresslens.evaluate.occlusion import GeometryError
 
 GEOMETRY_PARTS: tuple[str, ...] = ("angle", "length", "margin")
 QUANTILES: dict[str, float] = {"q05": 0.05, "q25": 0.25, "q50": 0.5, "q75": 0.75, "q95": 0.95}
 UMAP_MIN_MODELS = 16  # below this UMAP's neighbourhood graph says little; "auto" uses PCA
 
 MapMethod = Literal["auto", "pca", "umap"]
-
-
-class GeometryError(CompressLensError, ValueError):
-    """Features, weights, biases, labels or vectors whose shapes or values do not fit together."""
 
 
 # ---------------------------------------------------------------- input checks
@@ -398,88 +393,28 @@ def model_map(vectors: Any, method: MapMethod = "auto", seed: int = 0) -> dict[s
     }
 
 
-# ---------------------------------------------------------------- running a model
+# ---------------------------------------------------------------- occlusion
 
 
-def _windows(size: int, patch: int, stride: int) -> torch.Tensor:
-    """[positions, size] membership of each index in each patch window along one axis."""
-    starts = torch.arange(0, size - patch + 1, stride)[:, None]
-    index = torch.arange(size)[None, :]
-    return (index >= starts) & (index < starts + patch)
-
-
-def occlusion_masks(height: int, width: int, patch: int, stride: int) -> torch.Tensor:
-    """Boolean masks [H', W', H, W]: True inside the patch×patch square at each grid position."""
-    rows, cols = _windows(height, patch, stride), _windows(width, patch, stride)
-    return rows[:, None, :, None] & cols[None, :, None, :]
-
-
-def _check_occlusion_input(x: torch.Tensor, patch: int, stride: int) -> None:
-    """One image [1, C, H, W] that the patch fits into, with a positive stride."""
-    if x.ndim != 4 or x.shape[0] != 1:
-        raise GeometryError(f"occlusion takes one image [1, C, H, W], got {tuple(x.shape)}")
-    if patch < 1 or stride < 1:
-        raise GeometryError(f"patch and stride must be positive, got {patch} and {stride}")
-    if patch > min(x.shape[2], x.shape[3]):
-        raise GeometryError(f"patch {patch} does not fit in a {x.shape[2]}×{x.shape[3]} image")
-
-
-def _linear_module(model: nn.Module, name: str) -> nn.Linear:
-    """The final layer whose input is the penultimate feature."""
-    module = dict(model.named_modules()).get(name)
-    if not isinstance(module, nn.Linear):
-        found = "no such module" if module is None else type(module).__name__
-        raise GeometryError(f"feature_module {name!r} must name an nn.Linear layer ({found})")
-    return module
-
-
-def _penultimate_features(
-    model: nn.Module, inputs: torch.Tensor, module_name: str, batch_size: int
-) -> np.ndarray:
-    """Inputs of `module_name` for every row of `inputs`, in eval mode, batched."""
-    was_training = model.training
-    model.eval()
-    capture = InputCapture(model, module_name)
-    parts = []
-    try:
-        with torch.inference_mode():
-            for start in range(0, inputs.shape[0], batch_size):
-                capture.value = None
-                model(inputs[start : start + batch_size])
-                if capture.value is None:
-                    raise GeometryError(f"the model's forward pass never calls {module_name!r}")
-                parts.append(capture.value.double().cpu().numpy())
-    finally:
-        capture.close()
-        model.train(was_training)
-    return np.concatenate(parts)
-
-
-def occlusion_attribution(
-    model: nn.Module,
-    x: torch.Tensor,
-    y: int,
-    patch: int = 4,
-    stride: int = 4,
-    feature_module: str = "classifier",
-    fill: float = 0.0,
-    batch_size: int = 256,
+def occlusion_maps(
+    features: Any, W: Any, b: Any, y: int, grid: tuple[int, int]
 ) -> dict[str, np.ndarray]:
-    """Maps [H', W'] of the change in θ_y, ‖f‖ and m when each patch of `x` is set to `fill`.
+    """Maps [H', W'] of the change in θ_y, ‖f‖ and m when each patch of one image is occluded.
 
-    H' = (H − patch) // stride + 1. Positive means occluding the patch raised the quantity
-    (for the margin: made the true class safer). Runs the model on all occluded copies, batched.
+    `features` [1 + H'·W', D] holds the clean image's feature first, then one row per occluded
+    copy in row-major grid order, as `compresslens.evaluate.occlusion.occluded_features`
+    returns them with W, b and the grid. Positive means occluding the patch raised the
+    quantity (for the margin: made the true class safer).
     """
-    _check_occlusion_input(x, patch, stride)
-    layer = _linear_module(model, feature_module)
-    masks = occlusion_masks(x.shape[2], x.shape[3], patch, stride)
-    grid = masks.shape[:2]
-    copies = torch.where(masks.flatten(0, 1)[:, None], torch.as_tensor(fill, dtype=x.dtype), x)
-    inputs = torch.cat([x, copies])
-    features = _penultimate_features(model, inputs, feature_module, batch_size)
-    weight = layer.weight.detach().double().cpu().numpy()
-    bias = (
-        np.zeros(len(weight)) if layer.bias is None else layer.bias.detach().double().cpu().numpy()
-    )
-    geometry = sample_geometry(features, weight, bias, np.full(inputs.shape[0], int(y)))
-    return {part: (geometry[part][1:] - geometry[part][0]).reshape(grid) for part in GEOMETRY_PARTS}
+    f = _float_array(features, "features f", 2)
+    rows, cols = grid
+    if rows < 1 or cols < 1 or f.shape[0] != 1 + rows * cols:
+        raise GeometryError(
+            f"a {rows}×{cols} occlusion grid needs 1 + {rows * cols} feature rows "
+            f"(the clean image first), got {f.shape[0]}"
+        )
+    geometry = sample_geometry(f, W, b, np.full(f.shape[0], int(y)))
+    return {
+        part: (geometry[part][1:] - geometry[part][0]).reshape(rows, cols)
+        for part in GEOMETRY_PARTS
+    }

@@ -19,7 +19,10 @@ published CIFAR-10-C.
 | pixelate       | block 2 3 4 5 6 px                    | mean of each block (see `pixelate`)     |
 | jpeg           | quality 80 65 58 50 40                | 8×8 block DCT quantization (see `jpeg`) |
 
-The model-running part (`evaluate_corruptions`) is kept apart at the end of the module.
+Nothing here runs a model: `corruption_conditions` checks a sweep, `condition_images` builds
+each condition's images and `condition_accuracy` scores the predictions that
+`compresslens.evaluate.corruption_runs.predict_classes` makes; `robustness_table` compares
+models. `compresslens.comparison.evaluate_corruptions` runs a whole sweep.
 """
 
 from __future__ import annotations
@@ -30,7 +33,6 @@ from typing import Any
 
 import torch
 import torch.nn.functional as F
-from torch import nn
 
 from compresslens.errors import CompressLensError
 
@@ -328,38 +330,20 @@ def robustness_table(
     return rows
 
 
-# ---------------------------------------------------------------- running a model
+# ---------------------------------------------------------------- corruption sweeps
 
 
-def _predict(model: nn.Module, inputs: torch.Tensor, batch_size: int) -> torch.Tensor:
-    """Arg-max class per input, batched, in eval mode (the model's mode is restored after)."""
-    was_training = model.training
-    model.eval()
-    try:
-        with torch.inference_mode():
-            parts = [
-                model(inputs[i : i + batch_size]).argmax(dim=1)
-                for i in range(0, len(inputs), batch_size)
-            ]
-    finally:
-        model.train(was_training)
-    return torch.cat(parts) if parts else torch.empty(0, dtype=torch.long)
-
-
-def evaluate_corruptions(
-    model: nn.Module,
+def corruption_conditions(
     inputs: torch.Tensor,
     labels: torch.Tensor,
     corruptions: Iterable[str] = CORRUPTIONS,
     severities: Iterable[int] = SEVERITIES,
-    batch_size: int = 256,
-    seed: int = 0,
     clean: bool = True,
-) -> dict[tuple[str, int], float]:
-    """Accuracy per (corruption, severity), plus ("clean", 0) when `clean`; runs the model.
+) -> list[tuple[str, int]]:
+    """The (corruption, severity) conditions of a sweep, ("clean", 0) first when `clean`.
 
-    Each corrupted copy of the whole input is built at once (the noise does not depend on the
-    batch size). For robustness_table, key the result by model: {(name, c, s): acc, ...}.
+    Checks everything before any model runs: known corruptions, severities 1..5, images
+    [N, C, H, W] in [0, 1] and one label per image.
     """
     corruptions, severities = list(corruptions), list(severities)
     for name in corruptions:
@@ -370,14 +354,22 @@ def evaluate_corruptions(
         raise CorruptionError(
             f"labels must have shape ({inputs.shape[0]},), got {tuple(labels.shape)}"
         )
-    conditions = ([("clean", 0)] if clean else []) + [
-        (c, s) for c in corruptions for s in severities
-    ]
-    result = {}
-    for name, severity in conditions:
-        images = inputs if name == "clean" else corrupt(inputs, name, severity, seed)
-        predictions = _predict(model, images, batch_size)
-        result[(name, severity)] = (
-            float((predictions == labels).double().mean()) if len(labels) else math.nan
-        )
-    return result
+    return ([("clean", 0)] if clean else []) + [(c, s) for c in corruptions for s in severities]
+
+
+def condition_images(x: torch.Tensor, name: str, severity: int, seed: int = 0) -> torch.Tensor:
+    """The images of one condition: `x` itself for ("clean", 0), else `corrupt(x, ...)`.
+
+    The whole input is corrupted at once, so the noise does not depend on any batch size.
+    """
+    return x if name == "clean" else corrupt(x, name, severity, seed)
+
+
+def condition_accuracy(
+    predictions: Mapping[Any, torch.Tensor], labels: torch.Tensor
+) -> dict[Any, float]:
+    """Accuracy of each condition's predictions against `labels` (NaN when there are none)."""
+    return {
+        condition: float((predicted == labels).double().mean()) if len(labels) else math.nan
+        for condition, predicted in predictions.items()
+    }
