@@ -3,21 +3,19 @@
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
+import compresslens as cl
+from factories import digits_mlp  # tests/ is on sys.path: pytest puts conftest's folder there
+
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 # Tiny test models run fastest and steadiest on one thread (two threads on two busy cores
 # made a small conv backward ~200x slower); the demo and benchmarks set their own counts.
 torch.set_num_threads(1)
-sys.path.insert(0, str(Path(__file__).parent))
-
-import compresslens as cl
-from factories import digits_mlp
 
 MLP_FACTORY = "factories:digits_mlp"
 

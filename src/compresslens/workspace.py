@@ -17,6 +17,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from compresslens.comparison import Comparison, classifier_parameters, pie_report
 from compresslens.data.arrays import (
     MODALITIES,
     DatasetArrays,
@@ -299,6 +300,7 @@ class Workspace:
         `record_failure`, an operation that raises leaves a failed node with its traceback.
         """
         spec = get_operation(operation)
+        given = dict(params)
         params = spec.normalized(params)
         parents = self._edge_parents(parent, teacher)
         model_id = derived_model_id(parents, operation, params, seed)
@@ -306,7 +308,7 @@ class Workspace:
             if self.store.get_model(model_id).status != "failed":
                 return self.model(model_id)
             self.store.delete_model(model_id)  # a failed attempt is retried
-        label = ",".join(f"{k}={v}" for k, v in sorted(params.items()) if v not in (None, [], {}))
+        label = ",".join(f"{k}={v}" for k, v in sorted(given.items()))
         row = Model(
             id=model_id, name=name or f"{operation}({label})#{model_id[:6]}", source="derived"
         )
@@ -641,6 +643,81 @@ class Workspace:
             )
         return state_dict_from_bytes(self.store.read_artifact(row.features_artifact))["features"]
 
+    # -- comparison ----------------------------------------------------------------------
+    def select(self, selector: str | Sequence[ModelRef]) -> list[ModelInfo]:
+        """Models by selector: ids/names, `tag:T`, `op:NAME`, `key=value` (an op parameter).
+
+        Terms joined by `&` must all hold; `,` separates alternatives, e.g.
+        `op:prune.magnitude&amount=0.9,tag:base`.
+        """
+        if not isinstance(selector, str):
+            return [self.model(m) for m in selector]
+        models = self.models()
+        chosen: dict[str, ModelInfo] = {}
+        for alternative in filter(None, (a.strip() for a in selector.split(","))):
+            terms = [t.strip() for t in alternative.split("&") if t.strip()]
+            matches = [m for m in models if all(_matches(m, t) for t in terms)]
+            if not matches and len(terms) == 1 and ":" not in terms[0] and "=" not in terms[0]:
+                matches = [self.model(terms[0])]  # an id or name: say clearly if unknown
+            chosen.update((m.id, m) for m in matches)
+        if not chosen:
+            raise NotFoundError(f"no model matches {selector!r}")
+        return list(chosen.values())
+
+    def compare(
+        self,
+        base: ModelRef,
+        model: ModelRef,
+        dataset: DatasetRef | None = None,
+        *,
+        n_boot: int = 1000,
+        seed: int = 0,
+    ) -> Comparison:
+        """What changed from `base` to `model` on a dataset both were evaluated on."""
+        base_info, model_info = self.model(base), self.model(model)
+        data_info = (
+            _common_dataset(self, [base_info, model_info])
+            if dataset is None
+            else self.dataset(dataset)
+        )
+        for info in (base_info, model_info):
+            self.store.get_evaluation(info.id, data_info.id)  # clear error if missing
+        return Comparison(self, base_info, model_info, data_info, n_boot=n_boot, seed=seed)
+
+    def pies(
+        self,
+        baseline: str | Sequence[ModelRef],
+        compressed: str | Sequence[ModelRef],
+        dataset: DatasetRef | None = None,
+        *,
+        alpha: float = 0.05,
+        correction: str = "none",
+    ) -> dict[str, Any]:
+        """Pruning (Compression) Identified Exemplars and per-class disparate impact."""
+        base_models, comp_models = self.select(baseline), self.select(compressed)
+        data_info = (
+            _common_dataset(self, [*base_models, *comp_models])
+            if dataset is None
+            else self.dataset(dataset)
+        )
+        return pie_report(self, base_models, comp_models, data_info, alpha, correction)
+
+    def geometry_inputs(
+        self, model: ModelRef, dataset: DatasetRef
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Penultimate features f [N, D] and the final layer's W [C, D], b [C].
+
+        Features that were not stored are computed once (re-evaluating with features=True).
+        """
+        info, data_info = self.model(model), self.dataset(dataset)
+        evaluation = self.evaluation(info.id, data_info.id)
+        if not evaluation.has_features:
+            self.evaluate(info.id, data_info.id, features=True, logits=evaluation.has_logits)
+            evaluation = self.evaluation(info.id, data_info.id)
+        features = self.features(info.id, data_info.id).numpy()
+        W, b = classifier_parameters(self.load_model(info.id), evaluation.features_module or "")
+        return features, W, b
+
     def _evaluation_row(self, model: ModelRef, dataset: DatasetRef) -> Evaluation:
         return self.store.get_evaluation(self.model(model).id, self.dataset(dataset).id)
 
@@ -649,6 +726,30 @@ def _guess_modality(inputs: torch.Tensor) -> str:
     """[N, H, W] or [N, C, H, W] floats or bytes look like images; anything else is tabular."""
     is_pixels = inputs.dtype.is_floating_point or inputs.dtype == torch.uint8
     return "image" if inputs.ndim in (3, 4) and is_pixels else "tabular"
+
+
+def _matches(model: ModelInfo, term: str) -> bool:
+    if term.startswith("tag:"):
+        return term[4:] in model.tags
+    if term.startswith("op:"):
+        return model.operation is not None and model.operation.name == term[3:]
+    if term.startswith("source:"):
+        return model.source == term[7:]
+    if "=" in term:
+        key, _, value = term.partition("=")
+        if model.operation is None or key not in model.operation.params:
+            return False
+        return str(model.operation.params[key]).lower() == value.lower()
+    return term in (model.id, model.name) or (len(term) >= 4 and model.id.startswith(term))
+
+
+def _common_dataset(ws: Workspace, models: Sequence[ModelInfo]) -> DatasetInfo:
+    """The dataset every model is evaluated on (the first such, in registration order)."""
+    for dataset in ws.datasets():
+        if all(dataset.name in m.metrics for m in models):
+            return dataset
+    names = ", ".join(m.name for m in models)
+    raise NotFoundError(f"no dataset on which all of {names} are evaluated; pass dataset=…")
 
 
 def _split_metrics(

@@ -1,0 +1,180 @@
+"""Analysis commands: compare, pies, layers, geometry, robustness (all with --json)."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+import typer
+
+from compresslens.cli.main import (
+    DEFAULT_WORKSPACE,
+    JsonOption,
+    WorkspaceOption,
+    app,
+    fail,
+    open_workspace,
+    stdout,
+)
+from compresslens.errors import CompressLensError
+from compresslens.jsonable import jsonable
+
+DatasetOption = Annotated[
+    str | None, typer.Option("--dataset", "-d", help="Dataset id or name (default: shared one).")
+]
+
+
+def emit(document: dict[str, Any], as_json: bool, render: Any) -> None:
+    if as_json:
+        print(json.dumps(jsonable(document), indent=2))
+    else:
+        render(document)
+
+
+@app.command()
+def compare(
+    base: Annotated[str, typer.Argument(help="Base model id or name.")],
+    model: Annotated[str, typer.Argument(help="Compressed model id or name.")],
+    dataset: DatasetOption = None,
+    workspace: WorkspaceOption = DEFAULT_WORKSPACE,
+    n_boot: Annotated[int, typer.Option(min=10, help="Bootstrap replicates.")] = 1000,
+    as_json: JsonOption = False,
+) -> None:
+    """What changed from BASE to MODEL: accuracy, flips, transitions, classes, subgroups."""
+    try:
+        comparison = open_workspace(workspace).compare(base, model, dataset, n_boot=n_boot)
+        document = {
+            "summary": comparison.summary(),
+            "per_class": comparison.per_class(),
+            "per_subgroup": comparison.per_subgroup(),
+        }
+    except CompressLensError as exc:
+        fail(exc)
+    emit(document, as_json, render_comparison)
+
+
+def render_comparison(document: dict[str, Any]) -> None:
+    s = document["summary"]
+    out = stdout()
+    out.print(
+        f"[bold]{s['model']['name']}[/] vs [bold]{s['base']['name']}[/] on {s['dataset']} "
+        f"({s['num_instances']} instances)"
+    )
+    out.print(
+        f"accuracy {s['base_accuracy']:.4f} → {s['model_accuracy']:.4f} "
+        f"({s['accuracy_change']:+.4f}); agreement {s['agreement']:.4f}; flips {s['flips']}"
+    )
+    for t in s["top_transitions"][:5]:
+        out.print(f"  {t['transition']}: {t['count']}")
+    out.print("per class (Δ accuracy, 95% CI, * = lost more than the model overall):")
+    for row in document["per_class"]:
+        mark = "*" if row["significant"] and row["excess_delta"] < 0 else " "
+        out.print(
+            f" {mark} {row['class']:<14} {row['delta']:+.4f} "
+            f"[{row['delta_low']:+.4f}, {row['delta_high']:+.4f}]"
+        )
+
+
+@app.command()
+def pies(
+    baseline: Annotated[str, typer.Option(help="Selector of the baseline population.")],
+    compressed: Annotated[str, typer.Option(help="Selector of the compressed population.")],
+    dataset: DatasetOption = None,
+    workspace: WorkspaceOption = DEFAULT_WORKSPACE,
+    alpha: float = 0.05,
+    bh: Annotated[bool, typer.Option(help="Benjamini–Hochberg (beyond the paper).")] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Pruning Identified Exemplars and impacted classes (Hooker et al.).
+
+    Selectors: ids/names, tag:T, op:NAME, key=value; `&` = and, `,` = or.
+    """
+    try:
+        report = open_workspace(workspace).pies(
+            baseline, compressed, dataset, alpha=alpha, correction="bh" if bh else "none"
+        )
+    except CompressLensError as exc:
+        fail(exc)
+    emit(report, as_json, render_pies)
+
+
+def render_pies(report: dict[str, Any]) -> None:
+    out = stdout()
+    s = report["summary"]
+    out.print(
+        f"{len(report['baseline'])} baseline vs {len(report['compressed'])} compressed models "
+        f"on {report['dataset']}: {s['pie_count']} PIEs ({s['pie_share']:.2%})"
+    )
+    out.print(f"impacted classes (p ≤ alpha): {report['impacted_classes']}")
+    for row in report["classes"]:
+        if row["impacted"]:
+            out.print(
+                f"  {row['class']}: t={row['t']:.2f} p={row['p_value']:.4f} "
+                f"normalized recall change {row['normalized_recall_change']:+.4f}"
+            )
+
+
+@app.command()
+def layers(
+    base: str,
+    model: str,
+    dataset: DatasetOption = None,
+    workspace: WorkspaceOption = DEFAULT_WORKSPACE,
+    activations: Annotated[bool, typer.Option(help="Also compare activations (CKA).")] = False,
+    sample: int = 1024,
+    as_json: JsonOption = False,
+) -> None:
+    """Per-module weight comparison (and activation similarity with --activations)."""
+    try:
+        comparison = open_workspace(workspace).compare(base, model, dataset)
+        document: dict[str, Any] = {"weights": comparison.layers()}
+        if activations:
+            document["activations"] = comparison.activations(sample=sample)
+    except CompressLensError as exc:
+        fail(exc)
+    emit(document, as_json, render_layers)
+
+
+def render_layers(document: dict[str, Any]) -> None:
+    out = stdout()
+    for row in document["weights"]["modules"]:
+        sqnr = row.get("sqnr_db")
+        out.print(
+            f"{row['module']:<28} sparsity {row['base']['sparsity']:.3f} → "
+            f"{row['model']['sparsity']:.3f}"
+            + ("" if row["comparable"] else f"  ({row['reason']})")
+            + ("" if sqnr is None else f"  SQNR {sqnr:.1f} dB")
+        )
+    if "activations" in document:
+        acts = document["activations"]
+        out.print(f"first layer with CKA below threshold: {acts.get('first_divergent_layer')}")
+
+
+@app.command()
+def geometry(
+    base: str,
+    model: str,
+    dataset: DatasetOption = None,
+    workspace: WorkspaceOption = DEFAULT_WORKSPACE,
+    as_json: JsonOption = False,
+) -> None:
+    """Last-layer geometry (angle, feature length, margin) of BASE and MODEL, and its change."""
+    try:
+        document = open_workspace(workspace).compare(base, model, dataset).geometry()
+    except CompressLensError as exc:
+        fail(exc)
+    emit(document, as_json, render_geometry)
+
+
+def render_geometry(document: dict[str, Any]) -> None:
+    out = stdout()
+    fragility = document["fragility"]
+    out.print(
+        f"robust→fragile {len(fragility['robust_to_fragile'])}, "
+        f"fragile→robust {len(fragility['fragile_to_robust'])}"
+    )
+    for side in ("base", "model"):
+        angle = document[side]["angle"]["mean"]
+        length = document[side]["length"]["mean"]
+        out.print(f"{side}: mean θ_y per class {[round(float(a), 3) for a in angle]}")
+        out.print(f"{side}: mean ‖f‖ per class {[round(float(v), 2) for v in length]}")

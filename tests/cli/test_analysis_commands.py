@@ -1,0 +1,60 @@
+"""compare / pies / layers / geometry on the command line, JSON and text."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+import compresslens as cl
+from compresslens.cli.main import app
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def location(digits_workspace: cl.Workspace) -> str:
+    ws = digits_workspace
+    ws.compress("mlp", "prune.magnitude", amount=0.8, name="mlp-80")
+    for name in ("mlp", "mlp-80"):
+        ws.evaluate(name, "digits", features=True, latency=False)
+    return ws.location
+
+
+def invoke(*arguments: str) -> str:
+    result = runner.invoke(app, list(arguments), env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    return result.stdout
+
+
+def test_compare_json_has_summary_classes_and_subgroups(location: str) -> None:
+    document = json.loads(
+        invoke("compare", "mlp", "mlp-80", "-w", location, "--n-boot", "50", "--json")
+    )
+    assert document["summary"]["model"]["name"] == "mlp-80"
+    assert len(document["per_class"]) == 10
+    assert set(document["per_subgroup"]) == {"parity"}
+
+
+def test_compare_text_names_both_models(location: str) -> None:
+    text = invoke("compare", "mlp", "mlp-80", "-w", location, "--n-boot", "50")
+    assert "mlp-80" in text and "agreement" in text
+
+
+def test_layers_json_reports_sparsity(location: str) -> None:
+    document = json.loads(invoke("layers", "mlp", "mlp-80", "-w", location, "--json"))
+    sparsity = {r["module"]: r["model"]["sparsity"] for r in document["weights"]["modules"]}
+    assert sparsity["classifier"] == pytest.approx(0.8, abs=1e-3)
+
+
+def test_geometry_json_lists_fragile_samples(location: str) -> None:
+    document = json.loads(invoke("geometry", "mlp", "mlp-80", "-w", location, "--json"))
+    assert set(document["fragility"]) >= {"robust_to_fragile", "fragile_to_robust"}
+
+
+def test_pies_with_a_single_model_per_side_is_a_clear_error(location: str) -> None:
+    result = runner.invoke(
+        app, ["pies", "--baseline", "mlp", "--compressed", "mlp-80", "-w", location]
+    )
+    assert result.exit_code == 1 and "populations" in result.output

@@ -1,0 +1,85 @@
+"""Workspace comparisons read stored evaluations and agree with direct computations."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+import compresslens as cl
+from compresslens.errors import CompressLensError, NotFoundError
+
+
+@pytest.fixture
+def pruned(digits_workspace: cl.Workspace) -> cl.Workspace:
+    ws = digits_workspace
+    child = ws.compress("mlp", "prune.magnitude", amount=0.7, name="mlp-70")
+    ws.evaluate("mlp", "digits", logits=True, features=True, latency=False)
+    ws.evaluate(child, "digits", logits=True, features=True, latency=False)
+    return ws
+
+
+def test_summary_matches_the_stored_predictions(pruned: cl.Workspace) -> None:
+    summary = pruned.compare("mlp", "mlp-70").summary()
+    base, model = pruned.outputs("mlp", "digits"), pruned.outputs("mlp-70", "digits")
+    assert summary["agreement"] == pytest.approx(np.mean(base["prediction"] == model["prediction"]))
+    lost = np.sum((base["prediction"] == base["label"]) & (model["prediction"] != model["label"]))
+    assert summary["flips"]["correct_to_incorrect"] == lost
+    change = summary["model_accuracy"] - summary["base_accuracy"]
+    assert summary["accuracy_change"] == pytest.approx(change)
+    assert summary["mean_kl"] >= 0
+
+
+def test_per_class_rows_cover_every_class_with_an_interval(pruned: cl.Workspace) -> None:
+    rows = pruned.compare("mlp", "mlp-70", n_boot=200).per_class()
+    assert [r["class"] for r in rows] == [str(i) for i in range(10)]
+    for row in rows:
+        assert row["delta_low"] <= row["delta"] <= row["delta_high"]
+    assert set(pruned.compare("mlp", "mlp-70", n_boot=50).per_subgroup()) == {"parity"}
+
+
+def test_layers_report_the_sparsity_the_pruning_made(pruned: cl.Workspace) -> None:
+    layers = pruned.compare("mlp", "mlp-70").layers()
+    rows = {row["module"]: row for row in layers["modules"]}
+    for name in ("body.0", "classifier"):  # local scope: each layer is 70% zeros
+        assert rows[name]["model"]["sparsity"] == pytest.approx(0.7, abs=1e-3)
+        assert rows[name]["base"]["sparsity"] == 0.0
+
+
+def test_geometry_reconstructs_from_stored_features(pruned: cl.Workspace) -> None:
+    f, W, b = pruned.geometry_inputs("mlp", "digits")
+    logits = pruned.logits("mlp", "digits").float().numpy()
+    np.testing.assert_allclose(f @ W.T + b, logits, atol=2e-2, rtol=1e-2)
+    geometry = pruned.compare("mlp", "mlp-70").geometry()
+    assert len(geometry["deltas"]["margin"]) == 1797
+
+
+def test_select_by_operation_parameter_and_tag(pruned: cl.Workspace) -> None:
+    pruned.tag("mlp", "base")
+    assert [m.name for m in pruned.select("op:prune.magnitude&amount=0.7")] == ["mlp-70"]
+    assert {m.name for m in pruned.select("tag:base,mlp-70")} == {"mlp", "mlp-70"}
+    with pytest.raises(NotFoundError):
+        pruned.select("tag:nothing")
+
+
+def test_pies_need_populations(pruned: cl.Workspace) -> None:
+    with pytest.raises(CompressLensError, match="populations"):
+        pruned.pies(["mlp"], ["mlp-70"])
+
+
+def test_pies_over_small_populations(digits_workspace: cl.Workspace) -> None:
+    ws = digits_workspace
+    from conftest import MLP_FACTORY
+
+    bases = [
+        ws.train(MLP_FACTORY, dataset="digits", seed=s, epochs=3, lr=0.02, batch_size=128)
+        for s in range(3)
+    ]
+    pruned = [ws.compress(b, "prune.magnitude", amount=0.9, seed=0) for b in bases]
+    for model in [*bases, *pruned]:
+        ws.evaluate(model, "digits", latency=False)
+    report = ws.pies("op:train.scratch", "op:prune.magnitude&amount=0.9")
+    base_preds = np.stack([ws.outputs(m, "digits")["prediction"] for m in bases])
+    assert report["summary"]["pie_count"] == len(report["pie_ids"])
+    assert len(report["classes"]) == 10 and base_preds.shape == (3, 1797)
+    assert torch.tensor(report["pie_ids"]).unique().numel() == len(report["pie_ids"])
