@@ -190,6 +190,48 @@ def evaluate(
     )
 
 
+@app.command("run")
+def run_sweep(
+    recipe: Annotated[str, typer.Argument(help="Recipe YAML file describing the sweep.")],
+    workspace: WorkspaceOption = DEFAULT_WORKSPACE,
+    workers: Annotated[
+        int, typer.Option(min=1, help="Worker processes (each gets cores // workers threads).")
+    ] = 1,
+    as_json: JsonOption = False,
+) -> None:
+    """Run a sweep recipe: train, compress and evaluate each model it lists that is missing."""
+    from rich.markup import escape
+    from rich.table import Table
+
+    from compresslens.run import load_recipe, run_recipe
+
+    try:
+        plan = load_recipe(recipe)
+        ws = open_workspace(workspace, must_exist=False)
+        with progress_bars() as update:
+            summary = run_recipe(plan, ws, workers=workers, progress=update)
+    except CompressLensError as exc:
+        fail(exc)
+    if as_json:
+        print(json.dumps(summary.to_dict(), indent=2))
+    else:
+        table = Table(title=f"{len(summary.nodes)} models, {summary.wall_time_s:.1f} s")
+        rows = summary.stage_rows()
+        for column in rows[0]:
+            table.add_column(column, justify="left" if column == "stage" else "right")
+        for row in rows[1:]:
+            table.add_row(*row)
+        stdout().print(table)
+    if not summary.ok:
+        for failure in summary.failures:
+            last = (failure.error or "").strip().splitlines()[-1:] or ["?"]
+            console.print(
+                f"[bold red]failed:[/] {escape(failure.name)} ({failure.id}): {escape(last[0])}",
+                soft_wrap=True,
+            )
+        raise typer.Exit(1)
+
+
 @app.command()
 def demo(
     workspace: WorkspaceOption = DEFAULT_WORKSPACE,
@@ -237,3 +279,6 @@ def serve_workspace(ws: Any, host: str, port: int) -> None:
 
 def main() -> None:  # pragma: no cover - console entry point
     sys.exit(app())
+
+
+from compresslens.cli import analysis_commands  # noqa: E402, F401  (registers its commands)

@@ -1,0 +1,39 @@
+"""The demo sweep (recipes/demo.yaml): what `compresslens demo` runs to fill its workspace.
+
+About 50 lean CNNs on Fashion-MNIST — populations of five seeds at several compression
+levels plus a variety of methods on seed 0 — each evaluated on the 10,000 test images.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from compresslens.run.errors import RecipeError
+from compresslens.run.executor import ProgressFn, run_recipe
+from compresslens.run.recipe import load_recipe
+from compresslens.run.summary import RunSummary
+
+DEMO_RECIPE = Path(__file__).resolve().parents[3] / "recipes" / "demo.yaml"
+
+
+def demo_recipe_path() -> Path:
+    """The demo recipe of this checkout (it lives in the repository's recipes/ folder)."""
+    if not DEMO_RECIPE.is_file():
+        raise RecipeError(
+            f"the demo recipe {DEMO_RECIPE} is missing: run from a compresslens checkout"
+        )
+    return DEMO_RECIPE
+
+
+def build_demo_sweep(
+    ws: Any,
+    *,
+    workers: int = 1,
+    progress: ProgressFn | None = None,
+    recipe: str | Path | None = None,
+) -> RunSummary:
+    """Run the demo recipe in `ws` (cached: a rerun only does what is missing)."""
+    return run_recipe(
+        load_recipe(recipe or demo_recipe_path()), ws, workers=workers, progress=progress
+    )

@@ -1,0 +1,88 @@
+"""The shipped operations in a sweep: a digits population pruned, quantized, tuned, distilled."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from sweep_helpers import recipe_from
+
+import compresslens as cl
+from compresslens.ops.registry import registered_operations
+from compresslens.run import build_plan, load_recipe, run_recipe
+
+DEMO = Path(__file__).resolve().parents[2] / "recipes" / "demo.yaml"
+REAL_RECIPE = """\
+datasets:
+  digits: {}
+base:
+  factory: factories:digits_mlp
+  train: {dataset: digits, epochs: 3, batch_size: 128, lr: 0.01}
+  seeds: 2
+evaluate:
+  datasets: [digits]
+  logits: true
+  features: true
+  latency: false
+stages:
+  - name: magnitude
+    op: prune.magnitude
+    params: {scope: global}
+    grid: {amount: [0.5, 0.9]}
+  - name: int8
+    op: quantize.dynamic_int8
+  - name: finetuned
+    parent: magnitude
+    op: train.finetune
+    params: {dataset: digits, epochs: 1}
+    seeds: [0]
+  - name: distilled
+    parent: magnitude
+    teacher: base
+    op: train.distill
+    params: {dataset: digits, epochs: 1}
+    seeds: [0]
+  - name: lowrank
+    op: lowrank.svd
+    params: {rank: 4}
+    seeds: [0]
+  - name: fp16
+    op: cast.fp16
+    seeds: [0]
+"""
+NEEDED = {
+    "prune.magnitude",
+    "quantize.dynamic_int8",
+    "train.finetune",
+    "train.distill",
+    "lowrank.svd",
+    "cast.fp16",
+}
+
+
+@pytest.mark.skipif(
+    not set(registered_operations()) >= NEEDED, reason="not every shipped op is registered"
+)
+def test_a_sweep_with_the_shipped_operations_runs_and_is_cached(
+    tmp_path: Path, digits_workspace: cl.Workspace
+) -> None:
+    recipe = recipe_from(tmp_path, REAL_RECIPE)
+    summary = run_recipe(recipe, digits_workspace)
+    assert summary.ok, [f.error for f in summary.failures]
+    assert summary.counts["done"] == 2 + 4 + 2 + 2 + 2 + 1 + 1
+    for node in summary.nodes:
+        assert digits_workspace.evaluation(node.id, "digits").metrics["accuracy"] > 0.1
+    assert run_recipe(recipe, digits_workspace).counts["cached"] == len(summary.nodes)
+
+
+def test_the_demo_recipe_is_valid_and_sized_for_the_demo() -> None:
+    """Planning reads no data, so this holds on machines without Fashion-MNIST too."""
+    plan = build_plan(load_recipe(DEMO))
+    per_stage = Counter(n.stage for n in plan)
+    assert 40 <= len(plan) <= 80
+    assert per_stage["base"] >= 5
+    populations = Counter(
+        (n.stage, tuple(n.choices)) for n in plan if n.stage in ("magnitude", "int8")
+    )
+    assert sum(1 for count in populations.values() if count >= 5) >= 3  # 2+ levels and int8
