@@ -17,7 +17,13 @@ import numpy as np
 import torch
 from torch import nn
 
-from compresslens.comparison import Comparison, classifier_parameters, pie_report
+from compresslens.analysis.robustness import CORRUPTIONS, SEVERITIES, robustness_table
+from compresslens.comparison import (
+    Comparison,
+    classifier_parameters,
+    evaluate_corruptions,
+    pie_report,
+)
 from compresslens.data.arrays import (
     MODALITIES,
     DatasetArrays,
@@ -701,6 +707,56 @@ class Workspace:
             else self.dataset(dataset)
         )
         return pie_report(self, base_models, comp_models, data_info, alpha, correction)
+
+    def robustness(
+        self,
+        models: str | Sequence[ModelRef],
+        dataset: DatasetRef,
+        *,
+        base: ModelRef | None = None,
+        corruptions: Sequence[str] = CORRUPTIONS,
+        severities: Sequence[int] = SEVERITIES,
+        limit: int = 2000,
+        seed: int = 0,
+        progress: Progress | None = None,
+    ) -> list[dict[str, Any]]:
+        """Accuracy under generated corruptions × severities, and the drop versus `base`.
+
+        Accuracies are stored as metrics `robust:<corruption>@<severity>` on the dataset
+        (with `limit` and `seed` in the name's suffix), so a second call only runs what is new.
+        """
+        chosen = self.select(models)
+        base_info = self.model(base) if base is not None else chosen[0]
+        if base_info.id not in {m.id for m in chosen}:
+            chosen.insert(0, base_info)
+        data_info = self.dataset(dataset)
+        if data_info.modality != "image":
+            raise IncompatibleDatasetError(f"corruptions need image data; {data_info.name} is not")
+        arrays = self.load_dataset(data_info.id)
+        inputs, labels = arrays.inputs[:limit], arrays.labels[:limit]
+        suffix = f"#n{len(labels)}s{seed}"
+        wanted = [("clean", 0)] + [(c, s) for c in corruptions for s in severities]
+        accuracy: dict[tuple[str, str, int], float] = {}
+        for done, model in enumerate(chosen):
+            stored = self.model(model.id).metrics.get(data_info.name, {})
+            keys = {cond: f"robust:{cond[0]}@{cond[1]}{suffix}" for cond in wanted}
+            if not all(key in stored for key in keys.values()):
+                measured = evaluate_corruptions(
+                    self.load_model(model.id), inputs, labels, corruptions, severities, seed=seed
+                )
+                with self.store.write() as writer:
+                    self.store.set_metrics(
+                        writer.session,
+                        model.id,
+                        data_info.id,
+                        {keys[cond]: value for cond, value in measured.items()},
+                    )
+                stored = {keys[cond]: value for cond, value in measured.items()}
+            for cond, key in keys.items():
+                accuracy[(model.name, *cond)] = stored[key]
+            if progress is not None:
+                progress(done + 1, len(chosen))
+        return robustness_table(accuracy, base_info.name)
 
     def geometry_inputs(
         self, model: ModelRef, dataset: DatasetRef

@@ -58,3 +58,32 @@ def test_pies_with_a_single_model_per_side_is_a_clear_error(location: str) -> No
         app, ["pies", "--baseline", "mlp", "--compressed", "mlp-80", "-w", location]
     )
     assert result.exit_code == 1 and "populations" in result.output
+
+
+def test_robustness_json_has_a_row_per_model_and_condition(workspace: cl.Workspace) -> None:
+    import torch
+
+    workspace.add_dataset("imgs", torch.rand(20, 1, 28, 28), torch.arange(20) % 10, num_classes=10)
+    from compresslens.models.zoo import lean_cnn
+
+    workspace.add_model(lean_cnn(), name="cnn", factory="compresslens.models.zoo:lean_cnn")
+    document = json.loads(
+        invoke(
+            "robustness",
+            "cnn",
+            "-d",
+            "imgs",
+            "--corruptions",
+            "contrast",
+            "--severities",
+            "1,3",
+            "-w",
+            workspace.location,
+            "--json",
+        )
+    )
+    assert [(r["corruption"], r["severity"]) for r in document["rows"]] == [
+        ("clean", 0),
+        ("contrast", 1),
+        ("contrast", 3),
+    ]

@@ -83,3 +83,27 @@ def test_pies_over_small_populations(digits_workspace: cl.Workspace) -> None:
     assert report["summary"]["pie_count"] == len(report["pie_ids"])
     assert len(report["classes"]) == 10 and base_preds.shape == (3, 1797)
     assert torch.tensor(report["pie_ids"]).unique().numel() == len(report["pie_ids"])
+
+
+def test_robustness_rows_are_stored_and_reused(workspace: cl.Workspace) -> None:
+    from compresslens.models.zoo import lean_cnn
+
+    torch.manual_seed(0)
+    images = torch.rand(40, 1, 28, 28)
+    workspace.add_dataset("imgs", images, torch.arange(40) % 10, num_classes=10)
+    workspace.add_model(lean_cnn(), name="cnn", factory="compresslens.models.zoo:lean_cnn")
+    workspace.compress("cnn", "prune.magnitude", amount=0.5, name="cnn-50")
+    rows = workspace.robustness(
+        "cnn,cnn-50", "imgs", corruptions=["gaussian_noise", "contrast"], severities=[1, 5]
+    )
+    assert len(rows) == 2 * (1 + 2 * 2)
+    base_rows = [r for r in rows if r["model"] == "cnn"]
+    assert all(r["drop"] == 0 for r in base_rows)
+    stored = workspace.model("cnn-50").metrics["imgs"]
+    assert "robust:contrast@5#n40s0" in stored
+    again = workspace.robustness(
+        "cnn,cnn-50", "imgs", corruptions=["gaussian_noise", "contrast"], severities=[1, 5]
+    )
+    assert again == rows
+    with pytest.raises(CompressLensError, match="severit"):
+        workspace.robustness("cnn", "imgs", corruptions=["contrast"], severities=[9])

@@ -178,3 +178,45 @@ def render_geometry(document: dict[str, Any]) -> None:
         length = document[side]["length"]["mean"]
         out.print(f"{side}: mean θ_y per class {[round(float(a), 3) for a in angle]}")
         out.print(f"{side}: mean ‖f‖ per class {[round(float(v), 2) for v in length]}")
+
+
+@app.command()
+def robustness(
+    models: Annotated[str, typer.Argument(help="Selector: ids/names, tag:T, op:NAME, k=v.")],
+    dataset: Annotated[str, typer.Option("--dataset", "-d", help="Image dataset.")],
+    base: Annotated[str | None, typer.Option(help="Reference model (default: first).")] = None,
+    corruptions: Annotated[str | None, typer.Option(help="Comma-separated names.")] = None,
+    severities: Annotated[str, typer.Option(help="Comma-separated, 1..5.")] = "1,2,3,4,5",
+    limit: Annotated[int, typer.Option(min=1, help="First N instances.")] = 2000,
+    workspace: WorkspaceOption = DEFAULT_WORKSPACE,
+    as_json: JsonOption = False,
+) -> None:
+    """Accuracy under generated corruptions × severities, and the drop versus the base."""
+    from compresslens.analysis.robustness import CORRUPTIONS
+    from compresslens.cli.main import progress_bars
+
+    try:
+        names = CORRUPTIONS if corruptions is None else [c.strip() for c in corruptions.split(",")]
+        levels = [int(s) for s in severities.split(",")]
+        with progress_bars() as update:
+            rows = open_workspace(workspace).robustness(
+                models,
+                dataset,
+                base=base,
+                corruptions=names,
+                severities=levels,
+                limit=limit,
+                progress=lambda done, total: update("robustness", done, total),
+            )
+    except (CompressLensError, ValueError) as exc:
+        fail(exc)
+    emit({"rows": rows}, as_json, render_robustness)
+
+
+def render_robustness(document: dict[str, Any]) -> None:
+    out = stdout()
+    for row in document["rows"]:
+        out.print(
+            f"{row['model']:<40} {row['corruption']:<16} {row['severity']}  "
+            f"acc {row['accuracy']:.4f}  drop {row['drop']:+.4f}"
+        )
