@@ -1,6 +1,6 @@
 """Time the demo sweep: fresh workspaces with 1 and 2 workers, then a rerun that is all cache.
 
-Run: `python benchmarks/bench_sweep.py [--workers 1 2] [--recipe recipes/demo.yaml]`.
+Run: `python benchmarks/bench_sweep.py [--workers 1 2] [--recipe PATH]` (default: the demo recipe).
 The goals: the demo recipe within 6 minutes on 2 cores, the cached rerun under 3 s.
 """
 

@@ -1,4 +1,5 @@
-"""The demo workspace: Fashion-MNIST, base models trained here, evaluated and profiled.
+"""The demo workspace: the demo sweep (populations of lean CNNs compressed many ways) plus
+two larger base models (a CNN and a ResNet) trained on Fashion-MNIST here.
 
 Re-running it is cheap: a dataset or model that is already in the workspace is kept.
 """
@@ -11,16 +12,13 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from compresslens.data.attributes import brightness_tercile, ink_coverage_tercile
-from compresslens.data.fashion_mnist import (
-    FASHION_MNIST_CLASSES,
-    images_to_tensor,
-    load_fashion_mnist,
-)
+from compresslens.data.fashion_mnist import images_to_tensor, load_fashion_mnist
 from compresslens.models.factory import build_from_factory
 from compresslens.models.zoo import DEMO_TRAINING
 from compresslens.ops.training import train_classifier
 from compresslens.records import ModelInfo
+from compresslens.run.demo import build_demo_sweep
+from compresslens.run.summary import RunSummary
 from compresslens.workspace import Workspace
 
 TEST_DATASET = "fashion-mnist-test"
@@ -36,6 +34,7 @@ ProgressFn = Callable[[str, int, int], None]
 class DemoOptions:
     seed: int = 0
     threads: int = 2
+    workers: int = 2  # processes for the sweep
     train_scale: float = 1.0  # share of each model's training subset (tests use less)
 
 
@@ -43,36 +42,20 @@ def _silent(_stage: str, _done: int, _total: int) -> None:
     return None
 
 
-def add_fashion_mnist_test(ws: Workspace) -> str:
-    """Register the 10,000 held-out images with two subgroup attributes derived from pixels."""
-    images, labels = load_fashion_mnist("test")
-    info = ws.add_dataset(
-        TEST_DATASET,
-        images_to_tensor(images),
-        labels,
-        class_names=list(FASHION_MNIST_CLASSES),
-        attributes={
-            "brightness": brightness_tercile(images),
-            "ink_coverage": ink_coverage_tercile(images),
-        },
-        modality="image",
-        description=(
-            "Fashion-MNIST test split (Debian dataset-fashion-mnist). Subgroup attributes "
-            "brightness and ink_coverage are terciles computed from the pixels by compresslens, "
-            "not labels from the dataset's authors."
-        ),
-    )
-    return info.id
+@dataclass(frozen=True)
+class DemoResult:
+    sweep: RunSummary
+    bases: list[ModelInfo]
 
 
 def build_demo(
     ws: Workspace, options: DemoOptions = DemoOptions(), progress: ProgressFn = _silent
-) -> list[ModelInfo]:
-    """Train, store, evaluate and profile the demo's base models; return them."""
+) -> DemoResult:
+    """Run the demo sweep, then train, store, evaluate and profile the larger base models."""
     previous_threads = torch.get_num_threads()
-    torch.set_num_threads(options.threads)
     try:
-        dataset_id = add_fashion_mnist_test(ws)
+        sweep = build_demo_sweep(ws, workers=options.workers, progress=progress)
+        torch.set_num_threads(options.threads)
         existing = {m.name for m in ws.models()}
         train_images, train_labels = load_fashion_mnist("train")
         results = []
@@ -92,14 +75,14 @@ def build_demo(
             if not ws.evaluations(name):
                 ws.evaluate(
                     name,
-                    dataset_id,
+                    TEST_DATASET,
                     logits=True,
                     features=True,
                     threads=1,
                     progress=lambda done, total, n=name: progress(f"evaluate {n}", done, total),
                 )
             results.append(ws.model(name))
-        return results
+        return DemoResult(sweep, results)
     finally:
         torch.set_num_threads(previous_threads)
 

@@ -9,10 +9,11 @@ import pytest
 from sweep_helpers import recipe_from
 
 import compresslens as cl
+from compresslens.models.zoo import DEMO_TRAINING
 from compresslens.ops.registry import registered_operations
 from compresslens.run import build_plan, load_recipe, run_recipe
+from compresslens.run.demo import demo_recipe_path
 
-DEMO = Path(__file__).resolve().parents[2] / "recipes" / "demo.yaml"
 REAL_RECIPE = """\
 datasets:
   digits: {}
@@ -78,7 +79,8 @@ def test_a_sweep_with_the_shipped_operations_runs_and_is_cached(
 
 def test_the_demo_recipe_is_valid_and_sized_for_the_demo() -> None:
     """Planning reads no data, so this holds on machines without Fashion-MNIST too."""
-    plan = build_plan(load_recipe(DEMO))
+    recipe = load_recipe(demo_recipe_path())
+    plan = build_plan(recipe)
     per_stage = Counter(n.stage for n in plan)
     assert 40 <= len(plan) <= 80
     assert per_stage["base"] >= 5
@@ -86,3 +88,13 @@ def test_the_demo_recipe_is_valid_and_sized_for_the_demo() -> None:
         (n.stage, tuple(n.choices)) for n in plan if n.stage in ("magnitude", "int8")
     )
     assert sum(1 for count in populations.values() if count >= 5) >= 3  # 2+ levels and int8
+
+
+def test_the_demo_population_trains_with_the_zoos_measured_settings() -> None:
+    recipe = load_recipe(demo_recipe_path())
+    settings = dict(DEMO_TRAINING["lean_cnn"])
+    assert recipe.base.factory == "compresslens.models.zoo:lean_cnn"
+    assert recipe.base.train is not None
+    assert recipe.datasets[recipe.base.train.dataset].limit == settings.pop("train_size")
+    assert recipe.base.train.model_dump(include=set(settings)) == settings
+    assert "fashion-mnist-test" in recipe.evaluate.datasets  # `compresslens demo` relies on it

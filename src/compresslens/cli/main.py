@@ -247,10 +247,14 @@ def demo(
     try:
         ws = open_workspace(workspace, must_exist=False)
         with progress_bars() as update:
-            build_demo(ws, progress=update)
+            result = build_demo(ws, progress=update)
     except CompressLensError as exc:
         fail(exc)
     list_models(workspace=workspace, as_json=False)
+    if not result.sweep.ok:
+        for failure in result.sweep.failures:
+            console.print(f"[bold red]failed:[/] {failure.name}: {failure.error}", soft_wrap=True)
+        raise typer.Exit(1)
     if serve:
         serve_workspace(ws, host, port)
 

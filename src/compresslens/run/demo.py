@@ -1,7 +1,7 @@
-"""The demo sweep (recipes/demo.yaml): what `compresslens demo` runs to fill its workspace.
+"""The demo sweep (run/recipes/demo.yaml, in the package) that `compresslens demo` runs.
 
-About 50 lean CNNs on Fashion-MNIST — populations of five seeds at several compression
-levels plus a variety of methods on seed 0 — each evaluated on the 10,000 test images.
+67 lean CNNs on Fashion-MNIST — populations of eight seeds at several compression levels
+plus a variety of methods on seed 0 — each evaluated on the 10,000 test images.
 """
 
 from __future__ import annotations
@@ -14,15 +14,13 @@ from compresslens.run.executor import ProgressFn, run_recipe
 from compresslens.run.recipe import load_recipe
 from compresslens.run.summary import RunSummary
 
-DEMO_RECIPE = Path(__file__).resolve().parents[3] / "recipes" / "demo.yaml"
+DEMO_RECIPE = Path(__file__).resolve().parent / "recipes" / "demo.yaml"
 
 
 def demo_recipe_path() -> Path:
-    """The demo recipe of this checkout (it lives in the repository's recipes/ folder)."""
+    """The demo recipe shipped with the package."""
     if not DEMO_RECIPE.is_file():
-        raise RecipeError(
-            f"the demo recipe {DEMO_RECIPE} is missing: run from a compresslens checkout"
-        )
+        raise RecipeError(f"the demo recipe {DEMO_RECIPE} is missing from this installation")
     return DEMO_RECIPE
 
 

@@ -52,6 +52,7 @@ def execute_plan(
     workers: int = 1,
     progress: ProgressFn | None = None,
 ) -> RunSummary:
+    """Run the plan's missing nodes; a plan that is all cache starts no worker processes."""
     started = time.perf_counter()
     run = _Run(ws, recipe, plan, progress)
     if run.waiting:

@@ -13,6 +13,7 @@ from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+from weakref import WeakKeyDictionary
 
 import torch
 
@@ -39,7 +40,7 @@ class TaskPool:
     def __init__(self, ws: Any, recipe: Recipe, workers: int) -> None:
         self.ws, self.recipe, self.workers = ws, recipe, workers
         self.pool: Executor | None = self._new_pool() if workers > 1 else None
-        self.pool_of: dict[Future[TaskResult], Executor] = {}
+        self.pool_of: WeakKeyDictionary[Future[TaskResult], Executor] = WeakKeyDictionary()
 
     def _new_pool(self) -> ProcessPoolExecutor:
         return ProcessPoolExecutor(
