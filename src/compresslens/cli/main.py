@@ -24,6 +24,14 @@ app = typer.Typer(
 console = Console(stderr=True)
 
 
+@app.callback()
+def _quiet_libraries() -> None:
+    """Runs before every command: hide torch.ao / torchao noise a user cannot act on."""
+    from compresslens.quiet import quiet_library_noise
+
+    quiet_library_noise()
+
+
 def stdout() -> Console:
     """A console made per call, so it reads the terminal width (COLUMNS) of that moment."""
     return Console()

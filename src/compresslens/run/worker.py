@@ -114,8 +114,10 @@ def init_worker(
     `parent` is the executor's pid: if it is gone (killed), this worker exits too.
     """
     global _WORKSPACE
+    from compresslens.quiet import quiet_if_asked
     from compresslens.workspace import Workspace
 
+    quiet_if_asked()
     watchdog = threading.Thread(target=_exit_with_parent, args=(parent,), daemon=True)
     watchdog.start()
     torch.set_num_threads(threads)
