@@ -708,6 +708,29 @@ class Workspace:
         )
         return pie_report(self, base_models, comp_models, data_info, alpha, correction)
 
+    def pies_by_level(
+        self,
+        baseline: str | Sequence[ModelRef],
+        compressed: str | Sequence[ModelRef],
+        by: str,
+        dataset: DatasetRef | None = None,
+        *,
+        alpha: float = 0.05,
+        correction: str = "none",
+    ) -> list[dict[str, Any]]:
+        """One PIE report per value of operation parameter `by` (e.g. each pruning amount)."""
+        levels: dict[str, list[ModelInfo]] = {}
+        for model in self.select(compressed):
+            params = model.operation.params if model.operation else {}
+            if by not in params:
+                raise NotFoundError(f"{model.name} has no operation parameter {by!r}")
+            levels.setdefault(str(params[by]), []).append(model)
+        reports = []
+        for level in sorted(levels, key=_level_order):
+            report = self.pies(baseline, levels[level], dataset, alpha=alpha, correction=correction)
+            reports.append({"level": {by: level}, **report})
+        return reports
+
     def robustness(
         self,
         models: str | Sequence[ModelRef],
@@ -797,6 +820,13 @@ def _matches(model: ModelInfo, term: str) -> bool:
             return False
         return str(model.operation.params[key]).lower() == value.lower()
     return term in (model.id, model.name) or (len(term) >= 4 and model.id.startswith(term))
+
+
+def _level_order(value: str) -> tuple[int, float | str]:
+    try:
+        return (0, float(value))
+    except ValueError:
+        return (1, value)
 
 
 def _common_dataset(ws: Workspace, models: Sequence[ModelInfo]) -> DatasetInfo:

@@ -107,3 +107,24 @@ def test_robustness_rows_are_stored_and_reused(workspace: cl.Workspace) -> None:
     assert again == rows
     with pytest.raises(CompressLensError, match="severit"):
         workspace.robustness("cnn", "imgs", corruptions=["contrast"], severities=[9])
+
+
+def test_pies_by_level_gives_one_report_per_amount(digits_workspace: cl.Workspace) -> None:
+    from conftest import MLP_FACTORY
+
+    ws = digits_workspace
+    bases = [
+        ws.train(MLP_FACTORY, dataset="digits", seed=s, epochs=3, lr=0.02, batch_size=128)
+        for s in range(2)
+    ]
+    for base in bases:
+        ws.evaluate(base, "digits", latency=False)
+        for amount in (0.5, 0.9):
+            ws.evaluate(
+                ws.compress(base, "prune.magnitude", amount=amount), "digits", latency=False
+            )
+    levels = ws.pies_by_level("op:train.scratch", "op:prune.magnitude", "amount")
+    assert [level["level"] for level in levels] == [{"amount": "0.5"}, {"amount": "0.9"}]
+    direct = ws.pies("op:train.scratch", "op:prune.magnitude&amount=0.9")
+    assert levels[1]["summary"]["pie_count"] == direct["summary"]["pie_count"]
+    assert levels[0]["summary"]["pie_count"] <= levels[1]["summary"]["pie_count"]

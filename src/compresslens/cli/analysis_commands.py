@@ -83,19 +83,38 @@ def pies(
     workspace: WorkspaceOption = DEFAULT_WORKSPACE,
     alpha: float = 0.05,
     bh: Annotated[bool, typer.Option(help="Benjamini–Hochberg (beyond the paper).")] = False,
+    by: Annotated[
+        str | None, typer.Option(help="Report each value of this operation parameter apart.")
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Pruning Identified Exemplars and impacted classes (Hooker et al.).
 
-    Selectors: ids/names, tag:T, op:NAME, key=value; `&` = and, `,` = or.
+    Selectors: ids/names, tag:T, op:NAME, key=value; `&` = and, `,` = or. With --by amount,
+    the compressed models are split into one population per amount.
     """
+    correction = "bh" if bh else "none"
     try:
-        report = open_workspace(workspace).pies(
-            baseline, compressed, dataset, alpha=alpha, correction="bh" if bh else "none"
-        )
+        ws = open_workspace(workspace)
+        if by is None:
+            report = ws.pies(baseline, compressed, dataset, alpha=alpha, correction=correction)
+        else:
+            levels = ws.pies_by_level(
+                baseline, compressed, by, dataset, alpha=alpha, correction=correction
+            )
     except CompressLensError as exc:
         fail(exc)
-    emit(report, as_json, render_pies)
+    if by is None:
+        emit(report, as_json, render_pies)
+    else:
+        emit({"levels": levels}, as_json, render_pie_levels)
+
+
+def render_pie_levels(document: dict[str, Any]) -> None:
+    for report in document["levels"]:
+        level = ", ".join(f"{k} = {v}" for k, v in report["level"].items())
+        stdout().print(f"[bold]{level}[/]")
+        render_pies(report)
 
 
 def render_pies(report: dict[str, Any]) -> None:
