@@ -17,6 +17,12 @@ import numpy as np
 import torch
 from torch import nn
 
+from compresslens.analysis.geometry import (
+    geometry_scales,
+    geometry_vector,
+    model_map,
+    per_class_angle_length,
+)
 from compresslens.analysis.robustness import CORRUPTIONS, SEVERITIES, robustness_table
 from compresslens.comparison import (
     Comparison,
@@ -780,6 +786,55 @@ class Workspace:
             if progress is not None:
                 progress(done + 1, len(chosen))
         return robustness_table(accuracy, base_info.name)
+
+    def geometry(self, model: ModelRef, dataset: DatasetRef | None = None) -> dict[str, Any]:
+        """One model's last-layer geometry per class: θ_y, ‖f‖ and margin summaries."""
+        info = self.model(model)
+        data_info = _common_dataset(self, [info]) if dataset is None else self.dataset(dataset)
+        f, W, b = self.geometry_inputs(info.id, data_info.id)
+        labels = self.outputs(info.id, data_info.id)["label"]
+        summary = per_class_angle_length(f, W, b, labels, data_info.num_classes)
+        return {
+            "model": info.name,
+            "dataset": data_info.name,
+            "per_class": summary,
+            "class_names": data_info.class_names,
+        }
+
+    def geometry_map(
+        self,
+        models: str | Sequence[ModelRef],
+        dataset: DatasetRef,
+        *,
+        base: ModelRef | None = None,
+        method: str = "auto",
+    ) -> dict[str, Any]:
+        """A 2-D map of models by their geometry vectors [θ_y ‖ ‖f‖ ‖ m], with the MST.
+
+        Every model is scaled by the base model's block RMS (the first selected by default),
+        so an overall shrinkage of features or margins stays visible (Li et al.).
+        """
+        chosen = self.select(models)
+        data_info = self.dataset(dataset)
+        base_info = self.model(base) if base is not None else chosen[0]
+        labels = self.outputs(base_info.id, data_info.id)["label"]
+        scales = geometry_scales(*self.geometry_inputs(base_info.id, data_info.id), labels)
+        vectors = np.stack(
+            [
+                geometry_vector(*self.geometry_inputs(m.id, data_info.id), labels, scales=scales)
+                for m in chosen
+            ]
+        )
+        layout = model_map(vectors, method=method)  # type: ignore[arg-type]
+        return {
+            "models": [{"id": m.id, "name": m.name} for m in chosen],
+            "coordinates": layout["coordinates"],
+            "edges": [
+                {"source": chosen[i].name, "target": chosen[j].name, "distance": d}
+                for i, j, d in layout["edges"]
+            ],
+            "method": layout["method"],
+        }
 
     def geometry_inputs(
         self, model: ModelRef, dataset: DatasetRef

@@ -87,3 +87,23 @@ def test_robustness_json_has_a_row_per_model_and_condition(workspace: cl.Workspa
         ("contrast", 1),
         ("contrast", 3),
     ]
+
+
+def test_names_with_brackets_are_printed_as_they_are(location: str) -> None:
+    import compresslens as cl
+
+    ws = cl.Workspace(location)
+    ws.compress("mlp", "prune.magnitude", amount=0.5, name="magnitude[amount=0.5]")
+    assert "magnitude[amount=0.5]" in invoke("ls", "-w", location)
+
+
+def test_geometry_of_one_model_and_the_geometry_map(location: str) -> None:
+    one = json.loads(invoke("geometry", "mlp", "-w", location, "--json"))
+    assert one["model"] == "mlp" and len(one["per_class"]["angle"]["mean"]) == 10
+    document = json.loads(
+        invoke("geometry-map", "mlp,mlp-80", "-d", "digits", "-w", location, "--json")
+    )
+    assert [m["name"] for m in document["models"]] == ["mlp", "mlp-80"]
+    assert len(document["coordinates"]) == 2 and len(document["edges"]) == 1
+    text = invoke("geometry-map", "mlp,mlp-80", "-d", "digits", "-w", location)
+    assert "minimum spanning tree" in text

@@ -6,6 +6,7 @@ import json
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 
 from compresslens.cli.main import (
     DEFAULT_WORKSPACE,
@@ -57,7 +58,8 @@ def render_comparison(document: dict[str, Any]) -> None:
     s = document["summary"]
     out = stdout()
     out.print(
-        f"[bold]{s['model']['name']}[/] vs [bold]{s['base']['name']}[/] on {s['dataset']} "
+        f"[bold]{escape(s['model']['name'])}[/] vs [bold]{escape(s['base']['name'])}[/] on "
+        f"{escape(s['dataset'])} "
         f"({s['num_instances']} instances)"
     )
     out.print(
@@ -65,13 +67,15 @@ def render_comparison(document: dict[str, Any]) -> None:
         f"({s['accuracy_change']:+.4f}); agreement {s['agreement']:.4f}; flips {s['flips']}"
     )
     for t in s["top_transitions"][:5]:
-        out.print(f"  {t['transition']}: {t['count']}")
+        out.print(escape(f"  {t['transition']}: {t['count']}"))
     out.print("per class (Δ accuracy, 95% CI, * = lost more than the model overall):")
     for row in document["per_class"]:
         mark = "*" if row["significant"] and row["excess_delta"] < 0 else " "
         out.print(
-            f" {mark} {row['class']:<14} {row['delta']:+.4f} "
-            f"[{row['delta_low']:+.4f}, {row['delta_high']:+.4f}]"
+            escape(
+                f" {mark} {row['class']:<14} {row['delta']:+.4f} "
+                f"[{row['delta_low']:+.4f}, {row['delta_high']:+.4f}]"
+            )
         )
 
 
@@ -113,7 +117,7 @@ def pies(
 def render_pie_levels(document: dict[str, Any]) -> None:
     for report in document["levels"]:
         level = ", ".join(f"{k} = {v}" for k, v in report["level"].items())
-        stdout().print(f"[bold]{level}[/]")
+        stdout().print(f"[bold]{escape(level)}[/]")
         render_pies(report)
 
 
@@ -172,17 +176,58 @@ def render_layers(document: dict[str, Any]) -> None:
 @app.command()
 def geometry(
     base: str,
-    model: str,
+    model: Annotated[str | None, typer.Argument(help="Second model: show the change.")] = None,
     dataset: DatasetOption = None,
     workspace: WorkspaceOption = DEFAULT_WORKSPACE,
     as_json: JsonOption = False,
 ) -> None:
-    """Last-layer geometry (angle, feature length, margin) of BASE and MODEL, and its change."""
+    """Last-layer geometry (angle θ_y, feature length, margin) per class; with a second
+    model, the change per sample and the samples that became fragile or robust."""
     try:
-        document = open_workspace(workspace).compare(base, model, dataset).geometry()
+        ws = open_workspace(workspace)
+        if model is None:
+            document = ws.geometry(base, dataset)
+        else:
+            document = ws.compare(base, model, dataset).geometry()
     except CompressLensError as exc:
         fail(exc)
-    emit(document, as_json, render_geometry)
+    emit(document, as_json, render_one_geometry if model is None else render_geometry)
+
+
+def render_one_geometry(document: dict[str, Any]) -> None:
+    out = stdout()
+    per_class = document["per_class"]
+    out.print(escape(f"{document['model']} on {document['dataset']}: class, θ_y, ‖f‖, margin"))
+    for c, name in enumerate(document["class_names"]):
+        out.print(
+            f"  {name:<14} {per_class['angle']['mean'][c]:.3f}  "
+            f"{per_class['length']['mean'][c]:.2f}  {per_class['margin']['mean'][c]:.2f}"
+        )
+
+
+@app.command("geometry-map")
+def geometry_map(
+    models: Annotated[str, typer.Argument(help="Selector of the models to place.")],
+    dataset: Annotated[str, typer.Option("--dataset", "-d")],
+    base: Annotated[str | None, typer.Option(help="Model whose scales normalize all.")] = None,
+    workspace: WorkspaceOption = DEFAULT_WORKSPACE,
+    as_json: JsonOption = False,
+) -> None:
+    """Map models by their geometry vectors (PCA/UMAP) with the minimum spanning tree."""
+    try:
+        document = open_workspace(workspace).geometry_map(models, dataset, base=base)
+    except CompressLensError as exc:
+        fail(exc)
+    emit(document, as_json, render_geometry_map)
+
+
+def render_geometry_map(document: dict[str, Any]) -> None:
+    out = stdout()
+    for model, (x, y) in zip(document["models"], document["coordinates"], strict=True):
+        out.print(escape(f"  {model['name']:<48} ({x:+.3f}, {y:+.3f})"))
+    out.print(f"minimum spanning tree ({document['method']}):")
+    for edge in document["edges"]:
+        out.print(escape(f"  {edge['source']} — {edge['target']}  {edge['distance']:.3f}"))
 
 
 def render_geometry(document: dict[str, Any]) -> None:
@@ -236,6 +281,8 @@ def render_robustness(document: dict[str, Any]) -> None:
     out = stdout()
     for row in document["rows"]:
         out.print(
-            f"{row['model']:<40} {row['corruption']:<16} {row['severity']}  "
-            f"acc {row['accuracy']:.4f}  drop {row['drop']:+.4f}"
+            escape(
+                f"{row['model']:<40} {row['corruption']:<16} {row['severity']}  "
+                f"acc {row['accuracy']:.4f}  drop {row['drop']:+.4f}"
+            )
         )

@@ -112,6 +112,7 @@ def list_models(
         print(json.dumps({"models": [m.to_dict() for m in models]}, indent=2))
         return
     from rich.table import Table
+    from rich.text import Text
 
     table = Table(title=f"{len(models)} models in {ws.location}")
     rows = model_rows(models)
@@ -120,7 +121,7 @@ def list_models(
             column, justify="left" if column in ("id", "name", "operation") else "right"
         )
     for row in rows[1:]:
-        table.add_row(*row)
+        table.add_row(*(Text(cell) for cell in row))  # names like "a[amount=0.5]" are not markup
     stdout().print(table)
 
 
