@@ -131,6 +131,29 @@ class Comparison:
         )
         return {kind: np.flatnonzero(masks[kind][0]).tolist() for kind in FLIP_KINDS}
 
+    def instances(self) -> dict[str, np.ndarray]:
+        """One row per instance: both predictions, the flip kind, confidence and divergence."""
+        base, model = self.base_outputs, self.model_outputs
+        masks = flip_masks(self.labels, base["prediction"], model["prediction"])
+        flip = np.full(self.labels.shape, "unchanged", dtype=object)
+        for kind in FLIP_KINDS:
+            flip[masks[kind][0]] = kind
+        table: dict[str, np.ndarray] = {
+            "instance": np.arange(self.labels.shape[0]),
+            "label": self.labels,
+            "base_prediction": base["prediction"],
+            "prediction": model["prediction"],
+            "flip": flip.astype(str),
+            "base_confidence": base["confidence"],
+            "confidence": model["confidence"],
+            "true_prob_change": model["true_prob"] - base["true_prob"],
+            "margin_change": model["margin"] - base["margin"],
+        }
+        divergence = self.divergence()
+        if divergence is not None:
+            table["kl"], table["js"] = divergence["kl"], divergence["js"]
+        return table
+
     def transitions(self) -> np.ndarray:
         return transition_matrix(
             self.base_outputs["prediction"],
@@ -253,7 +276,6 @@ def pie_report(
     dataset: DatasetInfo,
     alpha: float = 0.05,
     correction: str = "none",
-    gallery: int = 48,
 ) -> dict[str, Any]:
     """Hooker et al.'s PIEs and class-level disparate impact for two populations."""
     if len(baseline) < 2 or len(compressed) < 2:
@@ -297,7 +319,7 @@ def pie_report(
                 "baseline_vote": float(base_votes[i, base_modal[i]]),
                 "compressed_vote": float(comp_votes[i, comp_modal[i]]),
             }
-            for i in ids[:gallery]
+            for i in ids
         ],
         "pie_ids": ids.tolist(),
     }

@@ -24,6 +24,11 @@ from compresslens.analysis.geometry import (
     per_class_angle_length,
 )
 from compresslens.analysis.robustness import CORRUPTIONS, SEVERITIES, robustness_table
+from compresslens.analysis.sensitivity import (
+    layer_sensitivity,
+    sensitivity_to_exclude_list,
+    sensitivity_to_mixed_precision,
+)
 from compresslens.comparison import (
     Comparison,
     classifier_parameters,
@@ -68,6 +73,7 @@ from compresslens.ops.registry import (
     replay_architecture,
     validate_params,
 )
+from compresslens.ops.selection import SelectionParams, select_modules
 from compresslens.ops.train_params import ScratchTrainParams
 from compresslens.ops.training import train_classifier
 from compresslens.records import DatasetInfo, EvaluationInfo, ModelInfo
@@ -786,6 +792,54 @@ class Workspace:
             if progress is not None:
                 progress(done + 1, len(chosen))
         return robustness_table(accuracy, base_info.name)
+
+    def sensitivity(
+        self,
+        model: ModelRef,
+        dataset: DatasetRef,
+        operation: str = "prune.magnitude",
+        *,
+        limit: int = 2000,
+        max_drop: float = 0.01,
+        keep_share: float = 0.25,
+        seed: int = 0,
+        **params: Any,
+    ) -> dict[str, Any]:
+        """Compress one layer at a time with any selectable operation; rank the accuracy drops.
+
+        Returns the ranking plus what the ops consume: `exclude` (layers whose drop exceeds
+        `max_drop`, for a selection's `exclude=`) and `mixed_precision` (layer → bits).
+        """
+        spec = get_operation(operation)
+        if not issubclass(spec.params, SelectionParams):
+            raise OperationError(f"{operation} cannot be limited to one layer (no selection)")
+        info, data_info = self.model(model), self.dataset(dataset)
+        module = self.load_model(info.id)
+        arrays = self.load_dataset(data_info.id)
+        inputs, labels = arrays.inputs[:limit], arrays.labels[:limit]
+        selection = spec.validate(params)
+        layers = list(select_modules(module, selection))  # type: ignore[arg-type]
+        context = OperationContext(seed=seed, parents=[module], load_dataset=self.load_dataset)
+
+        def compress_one(model_: nn.Module, layer: str) -> nn.Module:
+            one = spec.validate({**params, "include": [layer], "exclude": []})
+            torch.manual_seed(seed)
+            return spec.apply(copy.deepcopy(model_), one, context)
+
+        def accuracy(model_: nn.Module) -> float:
+            result = evaluate_arrays(model_, inputs, labels, data_info.num_classes)
+            return float(result.metrics["accuracy"])
+
+        ranking = layer_sensitivity(module, layers, compress_one, accuracy)
+        return {
+            "model": info.name,
+            "dataset": data_info.name,
+            "operation": {"name": operation, "params": spec.normalized(params)},
+            "instances": int(labels.shape[0]),
+            "ranking": ranking,
+            "exclude": sensitivity_to_exclude_list(ranking, max_drop),
+            "mixed_precision": sensitivity_to_mixed_precision(ranking, keep_share),
+        }
 
     def geometry(self, model: ModelRef, dataset: DatasetRef | None = None) -> dict[str, Any]:
         """One model's last-layer geometry per class: θ_y, ‖f‖ and margin summaries."""

@@ -107,3 +107,40 @@ def test_geometry_of_one_model_and_the_geometry_map(location: str) -> None:
     assert len(document["coordinates"]) == 2 and len(document["edges"]) == 1
     text = invoke("geometry-map", "mlp,mlp-80", "-d", "digits", "-w", location)
     assert "minimum spanning tree" in text
+
+
+@pytest.mark.parametrize("suffix", [".parquet", ".csv"])
+def test_compare_exports_the_per_instance_table(location: str, tmp_path, suffix: str) -> None:
+    import pyarrow.csv as pa_csv
+    import pyarrow.parquet as pq
+
+    target = tmp_path / f"instances{suffix}"
+    invoke("compare", "mlp", "mlp-80", "-w", location, "--n-boot", "20", "--export", str(target))
+    table = pq.read_table(target) if suffix == ".parquet" else pa_csv.read_csv(target)
+    assert table.num_rows == 1797
+    flips = set(table.column("flip").to_pylist())
+    assert flips <= {
+        "unchanged",
+        "correct_to_incorrect",
+        "incorrect_to_correct",
+        "incorrect_to_other_incorrect",
+    }
+
+
+def test_an_unknown_export_format_is_refused(location: str, tmp_path) -> None:
+    result = runner.invoke(
+        app,
+        [
+            "compare",
+            "mlp",
+            "mlp-80",
+            "-w",
+            location,
+            "--n-boot",
+            "20",
+            "--export",
+            str(tmp_path / "x.xlsx"),
+        ],
+    )
+    assert result.exit_code == 1 and ".parquet or .csv" in result.output
+    assert not (tmp_path / "x.xlsx").exists()

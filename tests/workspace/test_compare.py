@@ -128,3 +128,23 @@ def test_pies_by_level_gives_one_report_per_amount(digits_workspace: cl.Workspac
     direct = ws.pies("op:train.scratch", "op:prune.magnitude&amount=0.9")
     assert levels[1]["summary"]["pie_count"] == direct["summary"]["pie_count"]
     assert levels[0]["summary"]["pie_count"] <= levels[1]["summary"]["pie_count"]
+
+
+def test_sensitivity_ranks_layers_and_exports_an_exclude_list(
+    digits_workspace: cl.Workspace,
+) -> None:
+    report = digits_workspace.sensitivity(
+        "mlp", "digits", "prune.magnitude", amount=0.9, max_drop=0.02
+    )
+    assert {row["layer"] for row in report["ranking"]} == {"body.0", "classifier"}
+    drops = [row["drop"] for row in report["ranking"]]
+    assert drops == sorted(drops, reverse=True)
+    assert report["exclude"] == [r["layer"] for r in report["ranking"] if r["drop"] > 0.02]
+    # the exclude list is usable as the operation's own parameter
+    most_sensitive = report["ranking"][0]["layer"]
+    child = digits_workspace.compress(
+        "mlp", "prune.magnitude", amount=0.9, exclude=[most_sensitive]
+    )
+    assert child.operation.params["exclude"] == [most_sensitive]
+    with pytest.raises(cl.CompressLensError, match="one layer"):
+        digits_workspace.sensitivity("mlp", "digits", "quantize.dynamic_int8")

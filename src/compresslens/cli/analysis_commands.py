@@ -18,8 +18,17 @@ from compresslens.cli.main import (
     stdout,
 )
 from compresslens.errors import CompressLensError
+from compresslens.export import write_table
 from compresslens.jsonable import jsonable
 
+PIE_COLUMNS = (
+    "instance",
+    "label",
+    "baseline_modal",
+    "compressed_modal",
+    "baseline_vote",
+    "compressed_vote",
+)
 DatasetOption = Annotated[
     str | None, typer.Option("--dataset", "-d", help="Dataset id or name (default: shared one).")
 ]
@@ -39,6 +48,9 @@ def compare(
     dataset: DatasetOption = None,
     workspace: WorkspaceOption = DEFAULT_WORKSPACE,
     n_boot: Annotated[int, typer.Option(min=10, help="Bootstrap replicates.")] = 1000,
+    export: Annotated[
+        str | None, typer.Option(help="Write the per-instance table to FILE.parquet|.csv.")
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
     """What changed from BASE to MODEL: accuracy, flips, transitions, classes, subgroups."""
@@ -49,6 +61,8 @@ def compare(
             "per_class": comparison.per_class(),
             "per_subgroup": comparison.per_subgroup(),
         }
+        if export is not None:
+            document["exported"] = str(write_table(comparison.instances(), export))
     except CompressLensError as exc:
         fail(exc)
     emit(document, as_json, render_comparison)
@@ -90,6 +104,9 @@ def pies(
     by: Annotated[
         str | None, typer.Option(help="Report each value of this operation parameter apart.")
     ] = None,
+    export: Annotated[
+        str | None, typer.Option(help="Write the PIE instance ids to FILE.parquet|.csv.")
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Pruning Identified Exemplars and impacted classes (Hooker et al.).
@@ -102,6 +119,9 @@ def pies(
         ws = open_workspace(workspace)
         if by is None:
             report = ws.pies(baseline, compressed, dataset, alpha=alpha, correction=correction)
+            if export is not None:
+                rows = report["pies"]
+                write_table({key: [row[key] for row in rows] for key in PIE_COLUMNS}, export)
         else:
             levels = ws.pies_by_level(
                 baseline, compressed, by, dataset, alpha=alpha, correction=correction
@@ -286,3 +306,46 @@ def render_robustness(document: dict[str, Any]) -> None:
                 f"acc {row['accuracy']:.4f}  drop {row['drop']:+.4f}"
             )
         )
+
+
+@app.command()
+def sensitivity(
+    model: str,
+    dataset: Annotated[str, typer.Option("--dataset", "-d")],
+    op: Annotated[str, typer.Option("--op", help="Any operation with a module selection.")] = (
+        "prune.magnitude"
+    ),
+    param: Annotated[
+        list[str] | None, typer.Option("--param", "-p", help="KEY=VALUE (YAML value).")
+    ] = None,
+    limit: Annotated[int, typer.Option(min=1)] = 2000,
+    max_drop: float = 0.01,
+    workspace: WorkspaceOption = DEFAULT_WORKSPACE,
+    as_json: JsonOption = False,
+) -> None:
+    """Per-layer sensitivity: compress one layer at a time, rank the accuracy drops, and
+    print the exclude list / mixed-precision map the operations take."""
+    import yaml
+
+    try:
+        params = {}
+        for item in param or []:
+            key, sep, value = item.partition("=")
+            if not sep:
+                raise CompressLensError(f"--param {item!r} must look like KEY=VALUE")
+            params[key] = yaml.safe_load(value)
+        document = open_workspace(workspace).sensitivity(
+            model, dataset, op, limit=limit, max_drop=max_drop, **params
+        )
+    except CompressLensError as exc:
+        fail(exc)
+    emit(document, as_json, render_sensitivity)
+
+
+def render_sensitivity(document: dict[str, Any]) -> None:
+    out = stdout()
+    op = document["operation"]["name"]
+    out.print(escape(f"{document['model']}: {op} on one layer at a time ({document['dataset']})"))
+    for row in document["ranking"]:
+        out.print(escape(f"  {row['rank']:>2}. {row['layer']:<28} drop {row['drop']:+.4f}"))
+    out.print(escape(f"exclude (drop > max): {document['exclude']}"))
