@@ -52,6 +52,7 @@ from compresslens.analysis.weights import (
     dequantized,
     module_weights,
     quantized_modules,
+    weight_histograms,
 )
 from compresslens.errors import CompressLensError, IncompatibleDatasetError
 from compresslens.evaluate.activation_capture import capture_activations
@@ -123,6 +124,27 @@ class Comparison:
             result["mean_kl"] = float(divergence["kl"].mean())
             result["mean_js"] = float(divergence["js"].mean())
         return result
+
+    def calibration(self) -> dict[str, Any]:
+        """ECE and 15-bin reliability curves of both models (compression shifts confidence)."""
+        base, model = self.base_outputs, self.model_outputs
+        change = calibration_change(
+            base["confidence"], self._correct(base), model["confidence"], self._correct(model)
+        )
+        return {
+            "base_ece": change["base_ece"],
+            "ece": float(change["ece"][0]),
+            "base_reliability": change["base_reliability"],
+            "reliability": change["reliability"][0],
+        }
+
+    def weight_histograms(self, module: str, bins: int = 50) -> dict[str, Any]:
+        """Both models' weights of one module on shared bins, so they overlay."""
+        weights = {
+            "base": module_weights(self.ws.load_model(self.base.id), include_norms=True),
+            "model": module_weights(self.ws.load_model(self.model.id), include_norms=True),
+        }
+        return weight_histograms(weights, module, bins=bins)
 
     def flips(self) -> dict[str, list[int]]:
         """Instance ids per flip kind (correct→incorrect, incorrect→correct, other)."""

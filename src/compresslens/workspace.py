@@ -23,6 +23,7 @@ from compresslens.analysis.geometry import (
     model_map,
     per_class_angle_length,
 )
+from compresslens.analysis.predictions import pairwise_agreement
 from compresslens.analysis.robustness import CORRUPTIONS, SEVERITIES, robustness_table
 from compresslens.analysis.sensitivity import (
     layer_sensitivity,
@@ -34,6 +35,7 @@ from compresslens.comparison import (
     classifier_parameters,
     evaluate_corruptions,
     pie_report,
+    population_predictions,
 )
 from compresslens.data.arrays import (
     MODALITIES,
@@ -719,6 +721,19 @@ class Workspace:
             else self.dataset(dataset)
         )
         return pie_report(self, base_models, comp_models, data_info, alpha, correction)
+
+    def agreement(
+        self, models: str | Sequence[ModelRef], dataset: DatasetRef | None = None
+    ) -> dict[str, Any]:
+        """The pairwise prediction-agreement matrix [M, M] of the selected models."""
+        chosen = self.select(models)
+        data_info = _common_dataset(self, chosen) if dataset is None else self.dataset(dataset)
+        predictions = population_predictions(self, chosen, data_info)
+        return {
+            "dataset": data_info.name,
+            "models": [m.name for m in chosen],
+            "matrix": pairwise_agreement(predictions),
+        }
 
     def pies_by_level(
         self,

@@ -148,3 +148,18 @@ def test_sensitivity_ranks_layers_and_exports_an_exclude_list(
     assert child.operation.params["exclude"] == [most_sensitive]
     with pytest.raises(cl.CompressLensError, match="one layer"):
         digits_workspace.sensitivity("mlp", "digits", "quantize.dynamic_int8")
+
+
+def test_agreement_matrix_matches_a_direct_count(pruned: cl.Workspace) -> None:
+    result = pruned.agreement("mlp,mlp-70")
+    a, b = (pruned.outputs(m, "digits")["prediction"] for m in ("mlp", "mlp-70"))
+    np.testing.assert_allclose(result["matrix"], [[1, np.mean(a == b)], [np.mean(a == b), 1]])
+
+
+def test_calibration_and_weight_histograms(pruned: cl.Workspace) -> None:
+    cmp = pruned.compare("mlp", "mlp-70")
+    calibration = cmp.calibration()
+    assert calibration["ece"] == pytest.approx(pruned.evaluation("mlp-70", "digits").metrics["ece"])
+    assert sum(calibration["reliability"]["count"]) == 1797
+    histograms = cmp.weight_histograms("classifier", bins=20)
+    assert len(histograms["edges"]) == 21

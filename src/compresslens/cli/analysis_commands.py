@@ -349,3 +349,24 @@ def render_sensitivity(document: dict[str, Any]) -> None:
     for row in document["ranking"]:
         out.print(escape(f"  {row['rank']:>2}. {row['layer']:<28} drop {row['drop']:+.4f}"))
     out.print(escape(f"exclude (drop > max): {document['exclude']}"))
+
+
+@app.command()
+def agreement(
+    models: Annotated[str, typer.Argument(help="Selector of the models to compare pairwise.")],
+    dataset: DatasetOption = None,
+    workspace: WorkspaceOption = DEFAULT_WORKSPACE,
+    as_json: JsonOption = False,
+) -> None:
+    """Pairwise prediction agreement between the selected models."""
+    try:
+        document = open_workspace(workspace).agreement(models, dataset)
+    except CompressLensError as exc:
+        fail(exc)
+    emit(document, as_json, render_agreement)
+
+
+def render_agreement(document: dict[str, Any]) -> None:
+    out = stdout()
+    for name, row in zip(document["models"], document["matrix"], strict=True):
+        out.print(escape(f"{name[:40]:<40} " + " ".join(f"{v:.3f}" for v in row)))
