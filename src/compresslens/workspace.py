@@ -823,7 +823,8 @@ class Workspace:
         """Compress one layer at a time with any selectable operation; rank the accuracy drops.
 
         Returns the ranking plus what the ops consume: `exclude` (layers whose drop exceeds
-        `max_drop`, for a selection's `exclude=`) and `mixed_precision` (layer → bits).
+        `max_drop`, for a selection's `exclude=`), `mixed_precision` (layer → bits) and
+        `weight_only_passes` (parameters for successive `quantize.weight_only` calls).
         """
         spec = get_operation(operation)
         if not issubclass(spec.params, SelectionParams):
@@ -846,6 +847,12 @@ class Workspace:
             return float(result.metrics["accuracy"])
 
         ranking = layer_sensitivity(module, layers, compress_one, accuracy)
+        bits = sensitivity_to_mixed_precision(ranking, keep_share)
+        linear = {name for name, m in module.named_modules() if isinstance(m, nn.Linear)}
+        passes = [
+            {"bits": width, "include": [n for n, b in bits.items() if b == width and n in linear]}
+            for width in sorted(set(bits.values()))
+        ]
         return {
             "model": info.name,
             "dataset": data_info.name,
@@ -853,7 +860,9 @@ class Workspace:
             "instances": int(labels.shape[0]),
             "ranking": ranking,
             "exclude": sensitivity_to_exclude_list(ranking, max_drop),
-            "mixed_precision": sensitivity_to_mixed_precision(ranking, keep_share),
+            "mixed_precision": bits,
+            # ready-made parameters for quantize.weight_only, applied one after the other
+            "weight_only_passes": [p for p in passes if p["include"]],
         }
 
     def geometry(self, model: ModelRef, dataset: DatasetRef | None = None) -> dict[str, Any]:

@@ -257,3 +257,31 @@ def test_cast_reloads_bit_identically(
     )
     expected = run_op(name, digits_workspace.load_model("mlp"))
     assert_reload_is_bit_identical(digits_workspace, child, expected, inputs)
+
+
+def test_weight_only_by_pattern_makes_a_mixed_precision_model(workspace) -> None:
+    """int4 on one layer, int8 on the other: two passes, round trip still bit-identical."""
+    import warnings
+
+    from compresslens.models.zoo import mlp
+
+    torch.manual_seed(0)
+    workspace.add_model(mlp(), name="m", factory="compresslens.models.zoo:mlp")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        low = workspace.compress("m", "quantize.weight_only", bits=4, include=["hidden"])
+        mixed = workspace.compress(low, "quantize.weight_only", bits=8, exclude=["hidden"])
+        model = workspace.load_model(mixed)
+    kinds = {
+        name: type(m.weight).__name__
+        for name, m in model.named_modules()
+        if isinstance(m, torch.nn.Linear)
+    }
+    assert kinds["hidden"] != kinds["classifier"]  # two different quantized layouts
+    assert all(kind not in ("Tensor", "Parameter") for kind in kinds.values())
+    x = torch.rand(5, 64)
+    again = workspace.load_model(mixed)
+    with torch.inference_mode():
+        assert torch.equal(model(x), again(x))
+    with pytest.raises(OperationError, match=r"no float nn\.Linear"):
+        workspace.compress(mixed, "quantize.weight_only", bits=8)

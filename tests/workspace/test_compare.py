@@ -150,6 +150,22 @@ def test_sensitivity_ranks_layers_and_exports_an_exclude_list(
         digits_workspace.sensitivity("mlp", "digits", "quantize.dynamic_int8")
 
 
+@pytest.mark.filterwarnings("ignore")
+def test_sensitivity_gives_weight_only_passes_that_build_a_mixed_model(
+    digits_workspace: cl.Workspace,
+) -> None:
+    ws = digits_workspace
+    report = ws.sensitivity("mlp", "digits", "prune.magnitude", amount=0.9, keep_share=0.5)
+    passes = report["weight_only_passes"]
+    assert sorted(p["bits"] for p in passes) == [4, 8]
+    assert report["mixed_precision"][report["ranking"][0]["layer"]] == 8  # most sensitive
+    model = ws.model("mlp")
+    for params in passes:
+        model = ws.compress(model, "quantize.weight_only", group_size=16, **params)
+    ws.evaluate(model, "digits", latency=False)
+    assert ws.model(model).metrics["digits"]["accuracy"] > 0.5
+
+
 def test_agreement_matrix_matches_a_direct_count(pruned: cl.Workspace) -> None:
     result = pruned.agreement("mlp,mlp-70")
     a, b = (pruned.outputs(m, "digits")["prediction"] for m in ("mlp", "mlp-70"))

@@ -33,6 +33,7 @@ from compresslens.ops.registry import (
     OperationParams,
     register_operation,
 )
+from compresslens.ops.selection import name_matches
 
 Backend = Literal["torchao", "torch.ao"]
 # torch.ao observers warn about reduce_range on every construction; nothing a user can act on.
@@ -64,10 +65,16 @@ class StaticInt8Params(OperationParams):
 
 
 class WeightOnlyParams(OperationParams):
-    """Round-to-nearest symmetric weight quantization with one scale per group of inputs."""
+    """Round-to-nearest symmetric weight quantization with one scale per group of inputs.
+
+    `include`/`exclude` name patterns pick the Linear layers, so two passes (int4 on the
+    insensitive layers, int8 on the rest) make a mixed-precision model.
+    """
 
     bits: Literal[8, 4] = 8
     group_size: int = Field(default=32, gt=0)
+    include: list[str] = Field(default_factory=lambda: ["*"])
+    exclude: list[str] = Field(default_factory=list)
 
 
 # ------------------------------------------------------------------------- helpers
@@ -81,9 +88,24 @@ def linear_layers(model: nn.Module, operation: str) -> dict[str, nn.Linear]:
     return layers
 
 
-def _check_group_size(model: nn.Module, group_size: int) -> None:
+def selected_float_linears(model: nn.Module, params: WeightOnlyParams) -> dict[str, nn.Linear]:
+    """The float nn.Linear layers the patterns select (already-quantized ones are skipped)."""
+    layers = {
+        name: m
+        for name, m in linear_layers(model, "quantize.weight_only").items()
+        if name_matches(name, params.include, params.exclude)
+        and type(m.weight) in (torch.Tensor, nn.Parameter)
+    }
+    if not layers:
+        raise OperationError(
+            "quantize.weight_only: no float nn.Linear layer matches "
+            f"include={params.include} exclude={params.exclude}"
+        )
+    return layers
+
+
+def _check_group_size(layers: Mapping[str, nn.Linear], group_size: int) -> None:
     """Groups split each row of a weight evenly, or torchao fails deep inside."""
-    layers = linear_layers(model, "quantize.weight_only")
     uneven = [f"{n} ({m.in_features})" for n, m in layers.items() if m.in_features % group_size]
     if uneven:
         raise OperationError(
@@ -216,11 +238,16 @@ def weight_only_config(params: WeightOnlyParams) -> Any:
 
 
 def weight_only(model: nn.Module, params: WeightOnlyParams) -> nn.Module:
-    """Quantize every nn.Linear weight; activations stay floating point."""
+    """Quantize the selected nn.Linear weights; activations stay floating point."""
     from torchao.quantization import quantize_
 
-    _check_group_size(model, params.group_size)
-    quantize_(model.eval(), weight_only_config(params))
+    chosen = selected_float_linears(model, params)
+    _check_group_size(chosen, params.group_size)
+    quantize_(
+        model.eval(),
+        weight_only_config(params),
+        filter_fn=lambda module, fqn: fqn in chosen and module is chosen[fqn],
+    )
     return model
 
 
