@@ -28,6 +28,7 @@ from compresslens.analysis.populations import (
     class_disparate_impact,
     modal_label,
     pie_summary,
+    population_distance_ranking,
     pruning_identified_exemplars,
     vote_fractions,
 )
@@ -244,6 +245,18 @@ class Comparison:
         model_acts = capture_activations(self.ws.load_model(self.model.id), inputs)
         return compare_activations(base_acts, model_acts, threshold=threshold)
 
+    def corruption_fragility(
+        self, corruption: str, severity: int, limit: int = 2000, seed: int = 0
+    ) -> dict[str, Any]:
+        """Samples whose margin changes sign between clean and corrupted inputs, per model."""
+        result = {}
+        for side, info in (("base", self.base), ("model", self.model)):
+            clean, corrupted = self.ws.corrupted_margins(
+                info, self.dataset, corruption, severity, limit=limit, seed=seed
+            )
+            result[side] = fragile_robust_samples(clean, corrupted)
+        return {"corruption": corruption, "severity": severity, **result}
+
     def geometry(self) -> dict[str, Any]:
         """Last-layer geometry of both models and its per-sample change (Li et al.)."""
         base_geom = self.ws.geometry_inputs(self.base, self.dataset)
@@ -325,7 +338,9 @@ def pie_report(
         }
         for c in range(k)
     ]
+    ranking = _distance_ranking(ws, baseline, compressed, dataset)
     return {
+        "distance_ranking": ranking,
         "dataset": dataset.name,
         "baseline": [m.name for m in baseline],
         "compressed": [m.name for m in compressed],
@@ -345,6 +360,25 @@ def pie_report(
         ],
         "pie_ids": ids.tolist(),
     }
+
+
+def _distance_ranking(
+    ws: Workspace,
+    baseline: list[ModelInfo],
+    compressed: list[ModelInfo],
+    dataset: DatasetInfo,
+    top: int = 100,
+) -> list[dict[str, float]] | None:
+    """The `top` instances whose mean output distributions differ most (needs stored logits)."""
+    try:
+        probs = [
+            np.stack([torch.softmax(ws.logits(m, dataset).float(), 1).numpy() for m in group])
+            for group in (baseline, compressed)
+        ]
+    except CompressLensError:
+        return None  # some member was evaluated without logits=True
+    order, distance = population_distance_ranking(*probs)
+    return [{"instance": int(i), "distance": float(distance[i])} for i in order[:top]]
 
 
 def classifier_parameters(

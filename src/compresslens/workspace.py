@@ -20,11 +20,12 @@ from torch import nn
 from compresslens.analysis.geometry import (
     geometry_scales,
     geometry_vector,
+    margin,
     model_map,
     per_class_angle_length,
 )
 from compresslens.analysis.predictions import pairwise_agreement
-from compresslens.analysis.robustness import CORRUPTIONS, SEVERITIES, robustness_table
+from compresslens.analysis.robustness import CORRUPTIONS, SEVERITIES, corrupt, robustness_table
 from compresslens.analysis.sensitivity import (
     layer_sensitivity,
     sensitivity_to_exclude_list,
@@ -34,6 +35,7 @@ from compresslens.comparison import (
     Comparison,
     classifier_parameters,
     evaluate_corruptions,
+    occlusion_attribution,
     pie_report,
     population_predictions,
 )
@@ -53,7 +55,7 @@ from compresslens.errors import (
     NotFoundError,
     OperationError,
 )
-from compresslens.evaluate.harness import EvaluationResult, evaluate_arrays
+from compresslens.evaluate.harness import EvaluationResult, evaluate_arrays, penultimate_module
 from compresslens.evaluate.metrics import classification_metrics
 from compresslens.evaluate.outputs import instance_outputs
 from compresslens.evaluate.parquet import outputs_from_parquet, outputs_to_parquet
@@ -864,6 +866,55 @@ class Workspace:
             # ready-made parameters for quantize.weight_only, applied one after the other
             "weight_only_passes": [p for p in passes if p["include"]],
         }
+
+    def corrupted_margins(
+        self,
+        model: ModelRef,
+        dataset: DatasetRef,
+        corruption: str,
+        severity: int,
+        *,
+        limit: int = 2000,
+        seed: int = 0,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Margins m of the first `limit` instances, clean and under one corruption."""
+        info, data_info = self.model(model), self.dataset(dataset)
+        arrays = self.load_dataset(data_info.id)
+        inputs, labels = arrays.inputs[:limit], arrays.labels[:limit]
+        module = self.load_model(info.id)
+        margins = []
+        for images in (inputs, corrupt(inputs, corruption, severity, seed=seed)):
+            result = evaluate_arrays(module, images, labels, data_info.num_classes, features=True)
+            W, b = classifier_parameters(module, result.features_module or "")
+            assert result.features is not None
+            margins.append(margin(result.features.numpy(), W, b, labels.numpy()))
+        return margins[0], margins[1]
+
+    def occlusion(
+        self,
+        model: ModelRef,
+        dataset: DatasetRef,
+        index: int,
+        *,
+        patch: int = 4,
+        stride: int = 4,
+    ) -> dict[str, Any]:
+        """How occluding each patch of one image changes θ_y, ‖f‖ and the margin."""
+        info, data_info = self.model(model), self.dataset(dataset)
+        if not 0 <= index < data_info.num_instances:
+            raise NotFoundError(f"instance {index} is outside 0..{data_info.num_instances - 1}")
+        arrays = self.load_dataset(data_info.id)
+        module = self.load_model(info.id)
+        feature_module = penultimate_module(module)
+        maps = occlusion_attribution(
+            module,
+            arrays.inputs[index : index + 1],
+            int(arrays.labels[index]),
+            patch=patch,
+            stride=stride,
+            feature_module=feature_module,
+        )
+        return {"model": info.name, "instance": index, "patch": patch, "stride": stride, **maps}
 
     def geometry(self, model: ModelRef, dataset: DatasetRef | None = None) -> dict[str, Any]:
         """One model's last-layer geometry per class: θ_y, ‖f‖ and margin summaries."""

@@ -144,3 +144,29 @@ def test_an_unknown_export_format_is_refused(location: str, tmp_path) -> None:
     )
     assert result.exit_code == 1 and ".parquet or .csv" in result.output
     assert not (tmp_path / "x.xlsx").exists()
+
+
+def test_occlusion_json_gives_maps(workspace: cl.Workspace) -> None:
+    import torch
+
+    from compresslens.models.zoo import lean_cnn
+
+    workspace.add_dataset("imgs", torch.rand(5, 1, 28, 28), torch.arange(5), num_classes=10)
+    workspace.add_model(lean_cnn(), name="cnn", factory="compresslens.models.zoo:lean_cnn")
+    document = json.loads(
+        invoke(
+            "occlusion",
+            "cnn",
+            "2",
+            "-d",
+            "imgs",
+            "--patch",
+            "14",
+            "--stride",
+            "14",
+            "-w",
+            workspace.location,
+            "--json",
+        )
+    )
+    assert len(document["margin"]) == 2 and len(document["margin"][0]) == 2

@@ -179,3 +179,52 @@ def test_calibration_and_weight_histograms(pruned: cl.Workspace) -> None:
     assert sum(calibration["reliability"]["count"]) == 1797
     histograms = cmp.weight_histograms("classifier", bins=20)
     assert len(histograms["edges"]) == 21
+
+
+@pytest.fixture
+def images_workspace(workspace: cl.Workspace) -> cl.Workspace:
+    from compresslens.models.zoo import lean_cnn
+
+    torch.manual_seed(0)
+    workspace.add_dataset("imgs", torch.rand(30, 1, 28, 28), torch.arange(30) % 10, num_classes=10)
+    workspace.add_model(lean_cnn(), name="cnn", factory="compresslens.models.zoo:lean_cnn")
+    workspace.compress("cnn", "prune.magnitude", amount=0.5, name="cnn-50")
+    for name in ("cnn", "cnn-50"):
+        workspace.evaluate(name, "imgs", logits=True, features=True, latency=False)
+    return workspace
+
+
+def test_occlusion_maps_have_one_cell_per_patch(images_workspace: cl.Workspace) -> None:
+    maps = images_workspace.occlusion("cnn", "imgs", 3, patch=7, stride=7)
+    assert np.asarray(maps["margin"]).shape == (4, 4)
+    assert set(maps) >= {"angle", "length", "margin"}
+    with pytest.raises(NotFoundError):
+        images_workspace.occlusion("cnn", "imgs", 30)
+
+
+def test_corruption_fragility_matches_margin_signs(images_workspace: cl.Workspace) -> None:
+    clean, noisy = images_workspace.corrupted_margins("cnn", "imgs", "gaussian_noise", 5)
+    report = images_workspace.compare("cnn", "cnn-50").corruption_fragility("gaussian_noise", 5)
+    expected = np.flatnonzero((clean > 0) & (noisy <= 0))
+    assert sorted(report["base"]["robust_to_fragile"]) == expected.tolist()
+    # clean margins agree with the stored features' geometry
+    f, W, b = images_workspace.geometry_inputs("cnn", "imgs")
+    from compresslens.analysis.geometry import margin
+
+    np.testing.assert_allclose(clean, margin(f, W, b, np.arange(30) % 10), rtol=1e-4, atol=1e-4)
+
+
+def test_pies_rank_instances_by_population_distance_when_logits_are_stored(
+    digits_workspace: cl.Workspace,
+) -> None:
+    from conftest import MLP_FACTORY
+
+    ws = digits_workspace
+    bases = [ws.train(MLP_FACTORY, dataset="digits", seed=s, epochs=2, lr=0.02) for s in (0, 1)]
+    pruned = [ws.compress(b, "prune.magnitude", amount=0.9) for b in bases]
+    for model in [*bases, *pruned]:
+        ws.evaluate(model, "digits", logits=True, latency=False)
+    ranking = ws.pies(bases, pruned)["distance_ranking"]
+    distances = [row["distance"] for row in ranking]
+    assert len(ranking) == 100 and distances == sorted(distances, reverse=True)
+    assert 0 < distances[0] <= 2

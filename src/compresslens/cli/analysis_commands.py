@@ -370,3 +370,30 @@ def render_agreement(document: dict[str, Any]) -> None:
     out = stdout()
     for name, row in zip(document["models"], document["matrix"], strict=True):
         out.print(escape(f"{name[:40]:<40} " + " ".join(f"{v:.3f}" for v in row)))
+
+
+@app.command()
+def occlusion(
+    model: str,
+    index: Annotated[int, typer.Argument(min=0, help="Instance index in the dataset.")],
+    dataset: Annotated[str, typer.Option("--dataset", "-d")],
+    patch: int = 4,
+    stride: int = 4,
+    workspace: WorkspaceOption = DEFAULT_WORKSPACE,
+    as_json: JsonOption = False,
+) -> None:
+    """Occlusion attribution: change of θ_y, ‖f‖ and margin when each patch is hidden."""
+    try:
+        document = open_workspace(workspace).occlusion(
+            model, dataset, index, patch=patch, stride=stride
+        )
+    except CompressLensError as exc:
+        fail(exc)
+    emit(document, as_json, render_occlusion)
+
+
+def render_occlusion(document: dict[str, Any]) -> None:
+    out = stdout()
+    out.print(escape(f"{document['model']}, instance {document['instance']}: margin change"))
+    for row in document["margin"]:
+        out.print(" ".join(f"{v:+6.2f}" for v in row))
