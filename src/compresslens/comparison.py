@@ -8,6 +8,7 @@ end (`occlusion_attribution`, `evaluate_corruptions`) compose the two layers for
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -59,11 +60,14 @@ from compresslens.errors import CompressLensError, IncompatibleDatasetError
 from compresslens.evaluate.activation_capture import capture_activations
 from compresslens.evaluate.corruption_runs import predict_classes
 from compresslens.evaluate.occlusion import occluded_features
+from compresslens.ids import content_id
+from compresslens.jsonable import jsonable
 from compresslens.records import DatasetInfo, ModelInfo
 
 if TYPE_CHECKING:
     from compresslens.workspace import Workspace
 
+ANALYSIS_VERSION = 1  # bump when a cached analysis changes its output
 FLIP_KINDS = ("correct_to_incorrect", "incorrect_to_correct", "incorrect_to_other_incorrect")
 
 
@@ -228,22 +232,46 @@ class Comparison:
                 self._cache["divergence"] = {k: v[0] for k, v in result.items()}
         return self._cache["divergence"]
 
+    def _cached(self, kind: str, compute: Any, **parts: Any) -> Any:
+        """Compute once per (base, model, dataset, parts); later calls read the stored JSON."""
+        key = content_id(
+            kind, ANALYSIS_VERSION, self.base.id, self.model.id, self.dataset.id, parts, length=64
+        )
+        stored = self.ws.store.cached_result(key)
+        if stored is not None:
+            return json.loads(stored)
+        result = jsonable(compute())
+        self.ws.store.cache_result(key, kind, json.dumps(result).encode())
+        return result
+
     def layers(self) -> dict[str, Any]:
         """Per-module weight comparison (sparsity, zero overlap, relative change, SQNR)."""
-        base_model = self.ws.load_model(self.base.id)
-        model = self.ws.load_model(self.model.id)
-        return compare_weights(
-            module_weights(base_model, include_norms=True),
-            module_weights(model, include_norms=True),
-            quantized=quantized_modules(model),
-        )
+
+        def compute() -> dict[str, Any]:
+            base_model = self.ws.load_model(self.base.id)
+            model = self.ws.load_model(self.model.id)
+            return compare_weights(
+                module_weights(base_model, include_norms=True),
+                module_weights(model, include_norms=True),
+                quantized=quantized_modules(model),
+            )
+
+        return self._cached("layers", compute)
 
     def activations(self, sample: int = 1024, threshold: float = 0.9) -> dict[str, Any]:
-        """Per-module CKA / cosine / SQNR of activations on the first `sample` instances."""
-        inputs = self.ws.load_dataset(self.dataset.id).inputs[:sample]
-        base_acts = capture_activations(self.ws.load_model(self.base.id), inputs)
-        model_acts = capture_activations(self.ws.load_model(self.model.id), inputs)
-        return compare_activations(base_acts, model_acts, threshold=threshold)
+        """Per-module CKA / cosine / SQNR of activations on the first `sample` instances.
+
+        The models run once per (pair, sample, threshold); the result is stored in the
+        workspace and read back afterwards.
+        """
+
+        def compute() -> dict[str, Any]:
+            inputs = self.ws.load_dataset(self.dataset.id).inputs[:sample]
+            base_acts = capture_activations(self.ws.load_model(self.base.id), inputs)
+            model_acts = capture_activations(self.ws.load_model(self.model.id), inputs)
+            return compare_activations(base_acts, model_acts, threshold=threshold)
+
+        return self._cached("activations", compute, sample=sample, threshold=threshold)
 
     def corruption_fragility(
         self, corruption: str, severity: int, limit: int = 2000, seed: int = 0

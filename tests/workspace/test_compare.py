@@ -228,3 +228,19 @@ def test_pies_rank_instances_by_population_distance_when_logits_are_stored(
     distances = [row["distance"] for row in ranking]
     assert len(ranking) == 100 and distances == sorted(distances, reverse=True)
     assert 0 < distances[0] <= 2
+
+
+def test_activations_run_the_models_once_then_read_the_stored_result(
+    pruned: cl.Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = pruned.compare("mlp", "mlp-70").activations(sample=256)
+    assert {row["module"] for row in first["modules"]} >= {"body.0", "classifier"}
+
+    def must_not_run(*_args: object, **_kwargs: object) -> None:
+        raise AssertionError("the models ran again")
+
+    monkeypatch.setattr("compresslens.comparison.capture_activations", must_not_run)
+    again = pruned.compare("mlp", "mlp-70").activations(sample=256)
+    assert again == first
+    with pytest.raises(AssertionError, match="ran again"):
+        pruned.compare("mlp", "mlp-70").activations(sample=128)  # another sample: new run

@@ -16,6 +16,7 @@ from compresslens.errors import CompressLensError, DuplicateNameError, NotFoundE
 from compresslens.store.artifacts import ArtifactStore
 from compresslens.store.database import Database, is_database_url
 from compresslens.store.schema import (
+    AnalysisResult,
     Artifact,
     Dataset,
     Evaluation,
@@ -243,6 +244,18 @@ class WorkspaceStore:
             row = session.get(Model, model_id)
             if row is not None:
                 session.delete(row)
+
+    def cached_result(self, key: str) -> bytes | None:
+        """The stored bytes of an analysis computed before under `key`, if any."""
+        with self.db.reader() as session:
+            row = session.get(AnalysisResult, key)
+        return None if row is None else self.read_artifact(row.artifact)
+
+    def cache_result(self, key: str, kind: str, data: bytes) -> None:
+        with self.write() as writer:
+            digest = writer.put(data, "analysis")
+            if writer.session.get(AnalysisResult, key) is None:
+                writer.session.add(AnalysisResult(key=key, kind=kind, artifact=digest))
 
     def add_tags(self, model_id: str, tags: Sequence[str]) -> None:
         with self.db.transaction() as session:

@@ -174,3 +174,13 @@ class Note(Base):
     model_id: Mapped[str] = mapped_column(ForeignKey("models.id", ondelete="CASCADE"))
     text: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class AnalysisResult(Base):
+    """A computed analysis (JSON artifact) under a key of its inputs, so it is computed once."""
+
+    __tablename__ = "analysis_results"
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(64))
+    artifact: Mapped[str] = mapped_column(ForeignKey("artifacts.sha256"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
