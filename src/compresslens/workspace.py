@@ -992,6 +992,9 @@ def _guess_modality(inputs: torch.Tensor) -> str:
 
 
 def _matches(model: ModelInfo, term: str) -> bool:
+    """One selector term; a model's exact name or id wins over every other reading."""
+    if term in (model.id, model.name):
+        return True
     if term.startswith("tag:"):
         return term[4:] in model.tags
     if term.startswith("op:"):
@@ -1003,7 +1006,7 @@ def _matches(model: ModelInfo, term: str) -> bool:
         if model.operation is None or key not in model.operation.params:
             return False
         return str(model.operation.params[key]).lower() == value.lower()
-    return term in (model.id, model.name) or (len(term) >= 4 and model.id.startswith(term))
+    return len(term) >= 4 and model.id.startswith(term)
 
 
 def _level_order(value: str) -> tuple[int, float | str]:

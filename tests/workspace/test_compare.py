@@ -60,6 +60,11 @@ def test_select_by_operation_parameter_and_tag(pruned: cl.Workspace) -> None:
     assert {m.name for m in pruned.select("tag:base,mlp-70")} == {"mlp", "mlp-70"}
     with pytest.raises(NotFoundError):
         pruned.select("tag:nothing")
+    named = pruned.compress("mlp", "prune.magnitude", amount=0.2, name="magnitude[amount=0.2]")
+    assert [m.id for m in pruned.select("magnitude[amount=0.2],mlp")] == [
+        named.id,
+        pruned.model("mlp").id,
+    ]
 
 
 def test_pies_need_populations(pruned: cl.Workspace) -> None:
