@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import torch
 
-from compresslens.analysis.activations import compare_activations
+from compresslens.analysis.activations import activation_histograms, compare_activations
 from compresslens.analysis.geometry import (
     fragile_robust_samples,
     occlusion_maps,
@@ -272,6 +272,23 @@ class Comparison:
             return compare_activations(base_acts, model_acts, threshold=threshold)
 
         return self._cached("activations", compute, sample=sample, threshold=threshold)
+
+    def activation_histograms(
+        self, module: str, sample: int = 1024, bins: int = 50
+    ) -> dict[str, Any]:
+        """One module's activations in both models on shared bins, to overlay (cached)."""
+
+        def compute() -> dict[str, Any]:
+            inputs = self.ws.load_dataset(self.dataset.id).inputs[:sample]
+            acts = {
+                side: capture_activations(self.ws.load_model(info.id), inputs, modules=[module])
+                for side, info in (("base", self.base), ("model", self.model))
+            }
+            return activation_histograms(acts, module, bins=bins)
+
+        return self._cached(
+            "activation_histograms", compute, module=module, sample=sample, bins=bins
+        )
 
     def corruption_fragility(
         self, corruption: str, severity: int, limit: int = 2000, seed: int = 0

@@ -170,3 +170,30 @@ def test_occlusion_json_gives_maps(workspace: cl.Workspace) -> None:
         )
     )
     assert len(document["margin"]) == 2 and len(document["margin"][0]) == 2
+
+
+def test_robustness_rows_export_to_csv(workspace: cl.Workspace, tmp_path) -> None:
+    import pyarrow.csv as pa_csv
+    import torch
+
+    from compresslens.models.zoo import lean_cnn
+
+    workspace.add_dataset("imgs", torch.rand(10, 1, 28, 28), torch.arange(10), num_classes=10)
+    workspace.add_model(lean_cnn(), name="cnn", factory="compresslens.models.zoo:lean_cnn")
+    target = tmp_path / "robustness.csv"
+    invoke(
+        "robustness",
+        "cnn",
+        "-d",
+        "imgs",
+        "--corruptions",
+        "jpeg",
+        "--severities",
+        "2",
+        "--export",
+        str(target),
+        "-w",
+        workspace.location,
+    )
+    table = pa_csv.read_csv(target)
+    assert table.column("corruption").to_pylist() == ["clean", "jpeg"]

@@ -249,3 +249,9 @@ def test_activations_run_the_models_once_then_read_the_stored_result(
     assert again == first
     with pytest.raises(AssertionError, match="ran again"):
         pruned.compare("mlp", "mlp-70").activations(sample=128)  # another sample: new run
+
+
+def test_activation_histograms_share_their_bins(pruned: cl.Workspace) -> None:
+    histograms = pruned.compare("mlp", "mlp-70").activation_histograms("body.0", sample=200)
+    assert histograms["module"] == "body.0" and histograms["missing"] == []
+    assert len(histograms["edges"]) == 51

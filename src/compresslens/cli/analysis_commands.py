@@ -272,6 +272,7 @@ def robustness(
     corruptions: Annotated[str | None, typer.Option(help="Comma-separated names.")] = None,
     severities: Annotated[str, typer.Option(help="Comma-separated, 1..5.")] = "1,2,3,4,5",
     limit: Annotated[int, typer.Option(min=1, help="First N instances.")] = 2000,
+    export: Annotated[str | None, typer.Option(help="Write the rows to FILE.parquet|.csv.")] = None,
     workspace: WorkspaceOption = DEFAULT_WORKSPACE,
     as_json: JsonOption = False,
 ) -> None:
@@ -292,6 +293,8 @@ def robustness(
                 limit=limit,
                 progress=lambda done, total: update("robustness", done, total),
             )
+        if export is not None:
+            write_table({key: [row[key] for row in rows] for key in rows[0]}, export)
     except (CompressLensError, ValueError) as exc:
         fail(exc)
     emit({"rows": rows}, as_json, render_robustness)
