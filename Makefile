@@ -9,7 +9,13 @@ FMNIST := /usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 export HF_HUB_OFFLINE := 1
 
-.PHONY: demo test bench lint install data clean
+STATIC_INDEX := src/compresslens/server/static/index.html
+FRONTEND_SOURCES := $(shell find frontend/src -type f 2>/dev/null) frontend/index.html \
+	frontend/vite.config.ts frontend/package-lock.json
+E2E_STAMP := tests/e2e/node_modules/.installed
+NPM := npm --no-audit --no-fund --loglevel=error
+
+.PHONY: demo test bench lint install data frontend browser clean
 
 install: $(STAMP)
 
@@ -26,11 +32,27 @@ $(FMNIST):
 	$(SUDO) apt-get update -qq
 	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq dataset-fashion-mnist
 
-demo: install data
+# The Svelte front end, built into the package's static folder (rebuilt when sources change).
+frontend: $(STATIC_INDEX)
+$(STATIC_INDEX): $(FRONTEND_SOURCES)
+	cd frontend && $(NPM) ci
+	cd frontend && $(NPM) run build
+
+# Debian's chromium and playwright-core for the end-to-end tests (never `playwright install`).
+browser: /usr/bin/chromium $(E2E_STAMP)
+/usr/bin/chromium:
+	$(SUDO) apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium
+$(E2E_STAMP): tests/e2e/package-lock.json
+	cd tests/e2e && $(NPM) ci
+	@touch $(E2E_STAMP)
+
+demo: install data frontend
 	$(BIN)/compresslens demo --workspace ./demo-workspace
 
-test: install data
+test: install data frontend browser
 	$(BIN)/ruff check src tests benchmarks
+	cd frontend && $(NPM) test
 	$(BIN)/python -m pytest
 
 bench: install data
@@ -41,4 +63,5 @@ lint: install
 	$(BIN)/ruff format --check src tests benchmarks
 
 clean:
-	rm -rf $(VENV) demo-workspace
+	rm -rf $(VENV) demo-workspace frontend/node_modules tests/e2e/node_modules
+	rm -rf src/compresslens/server/static

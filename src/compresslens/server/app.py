@@ -10,14 +10,26 @@ from pathlib import Path
 
 import uvicorn
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 
 from compresslens.errors import CompressLensError, NotFoundError
-from compresslens.server.routes import datasets, models
+from compresslens.server.routes import (
+    behaviour,
+    datasets,
+    geometry,
+    layers,
+    models,
+    pies,
+    robustness,
+)
 from compresslens.workspace import Workspace
 
 STATIC_DIR = Path(__file__).parent / "static"
+FRONT_END_MISSING = (
+    "<!doctype html><title>compresslens</title><p>The compresslens front end is not built: "
+    "run <code>make frontend</code> (or <code>make demo</code>). The API is at /api/models.</p>"
+)
 
 
 def create_app(workspace: Workspace) -> FastAPI:
@@ -35,7 +47,16 @@ def create_app(workspace: Workspace) -> FastAPI:
 
     app.include_router(models.router, prefix="/api")
     app.include_router(datasets.router, prefix="/api")
-    app.mount("/", StaticFiles(directory=STATIC_DIR, html=True), name="static")
+    for view in (behaviour, pies, layers, geometry, robustness):
+        app.include_router(view.router, prefix="/api")
+    if (STATIC_DIR / "index.html").is_file():
+        app.mount("/", StaticFiles(directory=STATIC_DIR, html=True), name="static")
+    else:  # a source checkout before `make frontend`: the API works, the page says why not
+
+        @app.get("/", response_class=HTMLResponse)
+        def front_end_missing() -> str:
+            return FRONT_END_MISSING
+
     return app
 
 

@@ -1,0 +1,70 @@
+import { describe, expect, it } from "vitest";
+import {
+  availableMetrics,
+  defaultBase,
+  defaultMetric,
+  directionOf,
+  formatDelta,
+  formatValue,
+  metricValue,
+  primaryParent,
+} from "./metrics";
+import { SMALL, model } from "./fixtures";
+
+describe("metric extraction", () => {
+  it("reads model and dataset metrics by key", () => {
+    expect(metricValue(SMALL[0], "model/compressed_bytes")).toBe(1000);
+    expect(metricValue(SMALL[0], "ds/accuracy")).toBe(0.9);
+  });
+  it("is null when missing or not finite", () => {
+    expect(metricValue(SMALL[4], "ds/accuracy")).toBeNull();
+    const m = model("x", null, [], { model: { macs: NaN } });
+    expect(metricValue(m, "model/macs")).toBeNull();
+    expect(metricValue({ ...m, metrics: null }, "model/macs")).toBeNull();
+  });
+  it("lists every metric once, dataset metrics first, with directions", () => {
+    const ms = availableMetrics(SMALL);
+    expect(ms.map((m) => m.key)).toEqual(["ds/accuracy", "model/compressed_bytes"]);
+    expect(ms[0].direction).toBe("max");
+    expect(ms[1].direction).toBe("min");
+    expect(ms[0].label).toContain("ds");
+  });
+  it("picks preferred defaults", () => {
+    const ms = availableMetrics(SMALL);
+    expect(defaultMetric(ms, ["compressed_bytes"])).toBe("model/compressed_bytes");
+    expect(defaultMetric(ms, ["nothing"])).toBe("ds/accuracy");
+    expect(defaultMetric([], ["accuracy"])).toBe("");
+  });
+  it("knows better directions", () => {
+    expect(directionOf("top5_accuracy")).toBe("max");
+    expect(directionOf("latency_ms_b1")).toBe("min");
+    expect(directionOf("loss")).toBe("min");
+  });
+});
+
+describe("provenance helpers", () => {
+  it("takes the student, not the teacher, as primary parent", () => {
+    expect(primaryParent(SMALL[4])).toBe("q1");
+    expect(primaryParent(SMALL[0])).toBeNull();
+  });
+  it("prefers a root tagged base", () => {
+    const ms = [model("r1", null), { ...model("r2", null), tags: ["base"] }];
+    expect(defaultBase(ms)).toBe("r2");
+    expect(defaultBase([model("r1", null)])).toBe("r1");
+    expect(defaultBase([])).toBeNull();
+  });
+});
+
+describe("formatting", () => {
+  it("shortens large numbers and keeps accuracy precise", () => {
+    expect(formatValue(424056)).toBe("424k");
+    expect(formatValue(2_500_000)).toBe("2.50M");
+    expect(formatValue(0.87543, "accuracy")).toBe("0.875");
+    expect(formatValue(null)).toBe("–");
+  });
+  it("signs changes and adds relative change for sizes", () => {
+    expect(formatDelta(500, 1000, "compressed_bytes")).toBe("−500 (-50.0%)");
+    expect(formatDelta(0.85, 0.9, "accuracy")).toBe("−0.050");
+    expect(formatDelta(null, 1)).toBe("–");
+  });
+});

@@ -1,0 +1,135 @@
+/** Metric extraction from API model records: keys are "<group>/<name>" (group: "model" or a dataset). */
+import type { ApiModel } from "./types";
+
+export type Direction = "max" | "min";
+
+export interface MetricInfo {
+  key: string;
+  group: string;
+  name: string;
+  label: string;
+  direction: Direction;
+}
+
+const LABELS: Record<string, string> = {
+  accuracy: "Top-1 accuracy",
+  top5_accuracy: "Top-5 accuracy",
+  loss: "Loss",
+  ece: "ECE",
+  parameters: "Parameters",
+  nonzero_parameters: "Non-zero parameters",
+  sparsity: "Sparsity",
+  dense_bytes: "Dense size (bytes)",
+  compressed_bytes: "Compressed size (bytes)",
+  disk_bytes: "Size on disk (bytes)",
+  macs: "MACs",
+  bitops: "Bit-ops",
+  latency_ms_b1: "Latency ms (batch 1)",
+  latency_ms_b64: "Latency ms (batch 64)",
+};
+
+const MAXIMIZE = new Set(["accuracy", "top5_accuracy", "sparsity", "f1", "precision", "recall", "auc"]);
+
+/** Better direction of a metric: accuracy-like metrics go up, costs go down. */
+export function directionOf(name: string): Direction {
+  return MAXIMIZE.has(name) || name.endsWith("accuracy") ? "max" : "min";
+}
+
+export function metricKey(group: string, name: string): string {
+  return `${group}/${name}`;
+}
+
+export function splitKey(key: string): [string, string] {
+  const i = key.indexOf("/");
+  return i < 0 ? ["model", key] : [key.slice(0, i), key.slice(i + 1)];
+}
+
+/** The value of a metric for a model, or null when missing or not a finite number. */
+export function metricValue(model: ApiModel, key: string): number | null {
+  const [group, name] = splitKey(key);
+  const v = model.metrics?.[group]?.[name];
+  return typeof v === "number" && Number.isFinite(v) ? v : null;
+}
+
+/** Every numeric metric present in at least one model; dataset metrics first, then model ones. */
+export function availableMetrics(models: ApiModel[]): MetricInfo[] {
+  const seen = new Map<string, MetricInfo>();
+  for (const m of models) {
+    for (const [group, values] of Object.entries(m.metrics ?? {})) {
+      for (const [name, v] of Object.entries(values ?? {})) {
+        if (typeof v !== "number" || !Number.isFinite(v)) continue;
+        const key = metricKey(group, name);
+        if (seen.has(key)) continue;
+        const base = LABELS[name] ?? name.replace(/_/g, " ");
+        seen.set(key, {
+          key,
+          group,
+          name,
+          label: group === "model" ? base : `${base} · ${group}`,
+          direction: directionOf(name),
+        });
+      }
+    }
+  }
+  return [...seen.values()].sort((a, b) => {
+    const ga = a.group === "model" ? 1 : 0;
+    const gb = b.group === "model" ? 1 : 0;
+    return ga - gb || a.group.localeCompare(b.group) || 0;
+  });
+}
+
+/** Default metric choices: accuracy on the first dataset, compressed size. */
+export function defaultMetric(metrics: MetricInfo[], prefer: string[]): string {
+  for (const name of prefer) {
+    const hit = metrics.find((m) => m.name === name);
+    if (hit) return hit.key;
+  }
+  return metrics[0]?.key ?? "";
+}
+
+/** Short human formatting: 424056 -> "424k", 0.8754 -> "0.875". */
+export function formatValue(v: number | null | undefined, name = ""): string {
+  if (v === null || v === undefined || !Number.isFinite(v)) return "–";
+  if (name.endsWith("accuracy") || name === "sparsity") return v.toFixed(3);
+  const a = Math.abs(v);
+  if (a >= 1e9) return `${(v / 1e9).toFixed(2)}G`;
+  if (a >= 1e6) return `${(v / 1e6).toFixed(2)}M`;
+  if (a >= 1e4) return `${(v / 1e3).toFixed(0)}k`;
+  if (a >= 100) return v.toFixed(0);
+  if (a >= 1) return v.toFixed(2);
+  return v.toPrecision(3);
+}
+
+/** Signed change versus a parent, with the relative change for size-like metrics. */
+export function formatDelta(child: number | null, parent: number | null, name = ""): string {
+  if (child === null || parent === null) return "–";
+  const d = child - parent;
+  const sign = d > 0 ? "+" : d < 0 ? "−" : "±";
+  const abs = formatValue(Math.abs(d), name);
+  if (parent !== 0 && !name.endsWith("accuracy")) {
+    const rel = (d / Math.abs(parent)) * 100;
+    return `${sign}${abs} (${rel > 0 ? "+" : ""}${rel.toFixed(1)}%)`;
+  }
+  return `${sign}${abs}`;
+}
+
+/** The parent ids of a model, in the order the operation lists them. */
+export function parentIds(model: ApiModel): string[] {
+  return (model.operation?.parents ?? []).map((p) => p.id);
+}
+
+/** The parent that the model was derived from (the non-teacher one when there are several). */
+export function primaryParent(model: ApiModel): string | null {
+  const parents = model.operation?.parents ?? [];
+  if (parents.length === 0) return null;
+  const main = parents.find((p) => p.role !== "teacher") ?? parents[0];
+  return main.id;
+}
+
+/** The default base model: one tagged "base", else the first root. */
+export function defaultBase(models: ApiModel[]): string | null {
+  const tagged = models.find((m) => m.tags?.includes("base") && parentIds(m).length === 0);
+  if (tagged) return tagged.id;
+  const root = models.find((m) => parentIds(m).length === 0);
+  return root?.id ?? models[0]?.id ?? null;
+}

@@ -1,0 +1,38 @@
+import { describe, expect, it } from "vitest";
+import { EMPTY_STATE, decodeState, encodeState, type ViewState } from "./urlstate";
+
+describe("URL state", () => {
+  const full: ViewState = {
+    selected: ["a1", "b2"],
+    base: "a1",
+    x: "model/compressed_bytes",
+    y: "fashion-mnist-test/accuracy",
+    color: "fashion-mnist-test/accuracy",
+    size: "model/parameters",
+    layout: "step",
+  };
+
+  it("round-trips every field", () => {
+    expect(decodeState(encodeState(full))).toEqual(full);
+  });
+  it("keeps commas and slashes readable", () => {
+    expect(encodeState({ ...EMPTY_STATE, selected: ["a", "b"], x: "model/macs" })).toBe("sel=a,b&x=model/macs");
+  });
+  it("accepts a leading question mark", () => {
+    expect(decodeState("?" + encodeState(full))).toEqual(full);
+  });
+  it("leaves defaults out of the query string", () => {
+    expect(encodeState(EMPTY_STATE)).toBe("");
+    expect(decodeState("")).toEqual(EMPTY_STATE);
+  });
+  it("escapes metric keys with slashes and odd characters", () => {
+    const s = { ...EMPTY_STATE, x: "my data/top 5&x" };
+    expect(encodeState(s)).not.toContain("&x");
+    expect(decodeState(encodeState(s)).x).toBe("my data/top 5&x");
+  });
+  it("drops empty and duplicate ids and unknown layouts", () => {
+    const s = decodeState("sel=a,,b,a&layout=sideways");
+    expect(s.selected).toEqual(["a", "b"]);
+    expect(s.layout).toBe("operation");
+  });
+});

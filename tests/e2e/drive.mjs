@@ -1,0 +1,137 @@
+// Drive Debian's chromium (through playwright-core) against a running compresslens server.
+//
+//   node drive.mjs URL
+//   env: E2E_SCREENSHOTS (folder, default ../../build/e2e-screenshots), E2E_TIMEOUT_MS
+//
+// Checks what every version of the front end must show: the page loads, its title names
+// compresslens, every model of /api/models appears, nothing is logged as an error. Where the
+// Svelte views mark their elements (data-testid="map-node" with data-model-id,
+// data-testid="selection"), it also clicks a map node and checks the selection panel names
+// that model. Prints one JSON line with what it saw; exits 1 on the first failed check.
+import { mkdtempSync, mkdirSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { chromium } from "playwright-core";
+
+const here = dirname(fileURLToPath(import.meta.url));
+const url = process.argv[2];
+if (!url) {
+  console.error("usage: node drive.mjs URL");
+  process.exit(2);
+}
+const shots = resolve(process.env.E2E_SCREENSHOTS ?? join(here, "..", "..", "build", "e2e-screenshots"));
+const timeout = Number(process.env.E2E_TIMEOUT_MS ?? 15000);
+const CHROMIUM_ARGS = [
+  "--headless",
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+  "--no-first-run",
+];
+
+const report = { url, checks: [], screenshots: [], consoleErrors: [] };
+const check = (name, ok, detail = "") => {
+  report.checks.push({ name, ok, detail });
+  if (!ok) throw new Error(`${name}: ${detail}`);
+};
+
+const models = await (await fetch(new URL("/api/models", url))).json().then((b) => b.models);
+mkdirSync(shots, { recursive: true });
+const profile = mkdtempSync(join(tmpdir(), "compresslens-e2e-"));
+const context = await chromium.launchPersistentContext(profile, {
+  executablePath: "/usr/bin/chromium",
+  headless: true,
+  args: CHROMIUM_ARGS,
+  viewport: { width: 1400, height: 900 },
+});
+let failed = null;
+try {
+  const page = context.pages()[0] ?? (await context.newPage());
+  page.setDefaultTimeout(timeout);
+  page.on("console", (msg) => {
+    if (msg.type() === "error") report.consoleErrors.push(msg.text());
+  });
+  page.on("requestfailed", (req) => {
+    report.consoleErrors.push(`request failed: ${req.url()} (${req.failure()?.errorText})`);
+  });
+  page.on("pageerror", (err) => report.consoleErrors.push(`uncaught: ${err.message}`));
+  // a failed load is logged without its address; record the responses to name it
+  page.on("response", (res) => {
+    if (res.status() >= 400 && new URL(res.url()).pathname !== "/favicon.ico") {
+      report.consoleErrors.push(`HTTP ${res.status()} ${res.url()}`);
+    }
+  });
+
+  const response = await page.goto(url, { waitUntil: "load" });
+  check("page loads", response !== null && response.ok(), `status ${response?.status()}`);
+  check("title names compresslens", /compresslens/i.test(await page.title()), await page.title());
+
+  // every model shows up: as text, in a label, or as a map node carrying its id
+  const missing = async () =>
+    page.evaluate((list) => {
+      const text = `${document.body.innerText}\n${document.body.textContent}`;
+      const labels = [...document.querySelectorAll("[title],[aria-label]")]
+        .map((el) => `${el.getAttribute("title") ?? ""} ${el.getAttribute("aria-label") ?? ""}`)
+        .join("\n");
+      const ids = new Set(
+        [...document.querySelectorAll("[data-model-id]")].map((el) => el.dataset.modelId),
+      );
+      return list
+        .filter((m) => !text.includes(m.name) && !labels.includes(m.name) && !ids.has(m.id))
+        .map((m) => m.name);
+    }, models);
+  const deadline = Date.now() + timeout;
+  let absent = await missing();
+  while (absent.length && Date.now() < deadline) {
+    await page.waitForTimeout(200);
+    absent = await missing();
+  }
+  check("every model is shown", absent.length === 0, `missing: ${absent.join(", ")}`);
+  await page.screenshot({ path: join(shots, "01-loaded.png"), fullPage: true });
+  report.screenshots.push(join(shots, "01-loaded.png"));
+
+  const nodes = page.locator("[data-testid=map-node]");
+  report.mapNodes = await nodes.count();
+  if (report.mapNodes > 0) {
+    const node = nodes.last();
+    const id = await node.getAttribute("data-model-id");
+    const model = models.find((m) => m.id === id);
+    check("map node names a model", model !== undefined, `data-model-id=${id}`);
+    // click the node's mark, not the middle of its box (a label may widen a <g>)
+    const mark = node.locator("circle, rect, ellipse, path, polygon");
+    await ((await mark.count()) > 0 ? mark.first() : node).click();
+    const panel = page.locator("[data-testid=selection]").first();
+    await panel.waitFor({ state: "visible" });
+    await page
+      .waitForFunction(
+        ([sel, m]) => {
+          const el = document.querySelector(sel);
+          return el !== null && (el.textContent.includes(m.name) || el.textContent.includes(m.id));
+        },
+        ["[data-testid=selection]", model],
+        { timeout },
+      )
+      .catch(() => {});
+    const shown = (await panel.textContent()) ?? "";
+    check("selection shows the clicked model", shown.includes(model.name) || shown.includes(model.id),
+      `clicked ${model.name}; panel says ${JSON.stringify(shown.slice(0, 200))}`);
+    report.selected = model.name;
+    await page.screenshot({ path: join(shots, "02-selected.png"), fullPage: true });
+    report.screenshots.push(join(shots, "02-selected.png"));
+  }
+  const errors = report.consoleErrors.filter((e) => !e.startsWith("Failed to load resource"));
+  check("no console errors", errors.length === 0, errors.join(" | "));
+} catch (err) {
+  failed = err;
+} finally {
+  await context.close();
+  rmSync(profile, { recursive: true, force: true });
+}
+console.log(JSON.stringify(report));
+if (failed) {
+  console.error(`e2e failed: ${failed.message}`);
+  process.exit(1);
+}
