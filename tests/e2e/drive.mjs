@@ -7,7 +7,8 @@
 // compresslens, every model of /api/models appears, nothing is logged as an error. Where the
 // Svelte views mark their elements (data-testid="map-node" with data-model-id,
 // data-testid="selection"), it also clicks a map node and checks the selection panel names
-// that model. Prints one JSON line with what it saw; exits 1 on the first failed check.
+// that model; where the Behaviours panel exists (data-testid="behaviours"), it checks a
+// behaviour-cell's data-delta against /api/compare's per-class delta. Prints one JSON line with what it saw; exits 1 on the first failed check.
 import { mkdtempSync, mkdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
@@ -121,6 +122,30 @@ try {
     report.selected = model.name;
     await page.screenshot({ path: join(shots, "02-selected.png"), fullPage: true });
     report.screenshots.push(join(shots, "02-selected.png"));
+
+    // Behaviours view: a cell's Δ must equal the API's per-class delta for that class
+    const behaviours = page.locator("[data-testid=behaviours]");
+    if ((await behaviours.count()) > 0) {
+      const baseId = await behaviours.first().getAttribute("data-base");
+      const dataset = await behaviours.first().getAttribute("data-dataset");
+      if (!baseId || baseId === model.id || !dataset) {
+        report.behaviours = { skipped: `base=${baseId} selected=${model.id} dataset=${dataset}` };
+      } else {
+        const cell = page.locator(`[data-testid=behaviour-cell][data-model-id="${model.id}"]:not([data-delta=""])`).first();
+        await cell.waitFor({ state: "attached" });
+        const delta = Number(await cell.getAttribute("data-delta"));
+        const cls = await cell.evaluate((el) => el.closest("[data-testid=behaviour-row]")?.getAttribute("data-class"));
+        const q = new URLSearchParams({ base: baseId, model: model.id, dataset, n_boot: "200" });
+        const api = await (await fetch(new URL(`/api/compare?${q}`, url))).json();
+        const row = (api.per_class ?? []).find((c) => String(c.class) === cls);
+        check("behaviour cell matches /api/compare", row !== undefined && Math.abs(row.delta - delta) <= 1e-9,
+          `class ${cls}: cell ${delta}, API ${row?.delta}`);
+        report.behaviours = { base: baseId, model: model.id, dataset, class: cls, delta,
+          rows: await page.locator("[data-testid=behaviour-row]").count() };
+        await page.screenshot({ path: join(shots, "03-behaviours.png"), fullPage: true });
+        report.screenshots.push(join(shots, "03-behaviours.png"));
+      }
+    }
   }
   const errors = report.consoleErrors.filter((e) => !e.startsWith("Failed to load resource"));
   check("no console errors", errors.length === 0, errors.join(" | "));

@@ -1,0 +1,121 @@
+import { describe, expect, it } from "vitest";
+import {
+  behaviourDatasets,
+  buildTable,
+  compareUrl,
+  comparedModels,
+  errorDetail,
+  evaluatedDatasets,
+  formatInterval,
+  formatPoints,
+  glyphExtent,
+  glyphX,
+  isMarked,
+  type CompareAnswer,
+} from "./behaviours";
+import { model } from "./fixtures";
+
+const cls = (c: string | number, delta: number, extra: Record<string, unknown> = {}) => ({
+  class: c,
+  count: 10,
+  base_accuracy: 0.9,
+  accuracy: 0.9 + delta,
+  delta,
+  delta_low: delta - 0.05,
+  delta_high: delta + 0.05,
+  excess_delta: delta,
+  p_value: 0.5,
+  significant: false,
+  ...extra,
+});
+
+describe("datasets", () => {
+  it("lists metric groups except model", () => {
+    expect(evaluatedDatasets(model("a", null, [], { model: { x: 1 }, ds: { accuracy: 1 } }))).toEqual(["ds"]);
+    expect(evaluatedDatasets(undefined)).toEqual([]);
+  });
+  it("keeps the base's datasets that a model is evaluated on, full coverage first", () => {
+    const base = model("b", null, [], { model: {}, d1: { accuracy: 1 }, d2: { accuracy: 1 }, d3: { accuracy: 1 } });
+    const m1 = model("m1", null, [], { d2: { accuracy: 1 }, d1: { accuracy: 1 } });
+    const m2 = model("m2", null, [], { d2: { accuracy: 1 } });
+    expect(behaviourDatasets(base, [m1, m2])).toEqual(["d2", "d1"]);
+    expect(behaviourDatasets(base, [])).toEqual(["d1", "d2", "d3"]);
+  });
+});
+
+describe("comparedModels", () => {
+  it("drops the base and caps", () => {
+    expect(comparedModels(["a", "base", "b"], "base")).toEqual({ ids: ["a", "b"], dropped: 0 });
+    const many = Array.from({ length: 11 }, (_, i) => `m${i}`);
+    const r = comparedModels(many, null, 8);
+    expect(r.ids).toHaveLength(8);
+    expect(r.dropped).toBe(3);
+  });
+});
+
+describe("isMarked", () => {
+  it("needs significance and a larger loss than overall", () => {
+    expect(isMarked(cls(0, -0.1, { significant: true, excess_delta: -0.08 }))).toBe(true);
+    expect(isMarked(cls(0, -0.1, { significant: false, excess_delta: -0.08 }))).toBe(false);
+    expect(isMarked(cls(0, 0.1, { significant: true, excess_delta: 0.08 }))).toBe(false);
+    expect(isMarked(cls(0, -0.1, { significant: true, excess_delta: null }))).toBe(false);
+    expect(isMarked(null)).toBe(false);
+  });
+});
+
+describe("buildTable", () => {
+  it("unions classes in first-seen order and fills missing cells", () => {
+    const answers = new Map<string, CompareAnswer | undefined>([
+      ["a", { per_class: [cls("cat", -0.1, { significant: true, excess_delta: -0.05 }), cls("dog", 0.02)] }],
+      ["b", { per_class: [cls("dog", -0.01), cls("bird", 0)] }],
+      ["c", undefined],
+    ]);
+    const rows = buildTable(["a", "b", "c"], answers);
+    expect(rows.map((r) => r.key)).toEqual(["cat", "dog", "bird"]);
+    expect(rows[0].cells.map((c) => c.modelId)).toEqual(["a", "b", "c"]);
+    expect(rows[0].cells[0].change?.delta).toBe(-0.1);
+    expect(rows[0].cells[1].change).toBeNull();
+    expect(rows[0].marked).toBe(true);
+    expect(rows[1].marked).toBe(false);
+    expect(rows[1].cells[1].change?.delta).toBe(-0.01);
+    expect(rows[0].count).toBe(10);
+  });
+  it("keys numeric classes as strings", () => {
+    const rows = buildTable(["a"], new Map([["a", { per_class: [cls(3, 0)] }]]));
+    expect(rows[0].key).toBe("3");
+  });
+});
+
+describe("formatting", () => {
+  it("formats points with a sign", () => {
+    expect(formatPoints(0.0123)).toBe("+1.2");
+    expect(formatPoints(-0.034)).toBe("\u22123.4");
+    expect(formatPoints(0)).toBe("0.0");
+    expect(formatPoints(-0.0001)).toBe("0.0");
+    expect(formatPoints(null)).toBe("–");
+    expect(formatPoints(Number.NaN)).toBe("–");
+  });
+  it("formats intervals", () => {
+    expect(formatInterval({ class: 0, delta_low: -0.031, delta_high: 0.004 })).toBe("[\u22123.1, +0.4]");
+    expect(formatInterval({ class: 0, delta_low: null, delta_high: 0.1 })).toBe("");
+  });
+  it("builds the compare URL", () => {
+    expect(compareUrl("b a", "m", "ds")).toBe("api/compare?base=b+a&model=m&dataset=ds&n_boot=200");
+  });
+  it("reads API error details", () => {
+    expect(errorDetail(404, { detail: "no predictions" })).toBe("no predictions");
+    expect(errorDetail(422, { detail: [{ msg: "bad" }, { msg: "worse" }] })).toBe("bad; worse");
+    expect(errorDetail(500, null)).toBe("request failed (HTTP 500)");
+  });
+});
+
+describe("glyph scale", () => {
+  it("is symmetric and covers every interval", () => {
+    const rows = buildTable(["a"], new Map([["a", { per_class: [cls(0, -0.2)] }]]));
+    expect(glyphExtent(rows)).toBeCloseTo(0.25);
+    expect(glyphExtent([])).toBe(0.02);
+    expect(glyphX(0, 0.1, 100)).toBe(50);
+    expect(glyphX(-1, 0.1, 100)).toBe(0);
+    expect(glyphX(0.1, 0.1, 100)).toBe(100);
+  });
+});

@@ -1,0 +1,169 @@
+/** Behaviours view: per-class accuracy change of each selected model versus the base. */
+import type { ApiModel } from "./types";
+
+/** Most models compared at once (the issue asks for 50; 8 for now). */
+export const MAX_BEHAVIOUR_MODELS = 8;
+/** Bootstrap resamples requested from /api/compare (kept small to stay fast). */
+export const BEHAVIOUR_N_BOOT = 200;
+
+export interface ClassChange {
+  class: string | number;
+  count?: number | null;
+  base_accuracy?: number | null;
+  accuracy?: number | null;
+  delta?: number | null;
+  delta_low?: number | null;
+  delta_high?: number | null;
+  excess_delta?: number | null;
+  p_value?: number | null;
+  significant?: boolean | null;
+}
+
+export interface CompareAnswer {
+  summary?: Record<string, unknown>;
+  per_class: ClassChange[];
+  per_subgroup?: Record<string, unknown[]>;
+}
+
+export interface BehaviourCell {
+  modelId: string;
+  change: ClassChange | null;
+  /** significant and lost more than the model did overall */
+  marked: boolean;
+}
+
+export interface BehaviourRow {
+  key: string;
+  label: string;
+  count: number | null;
+  baseAccuracy: number | null;
+  cells: BehaviourCell[];
+  /** any cell marked */
+  marked: boolean;
+}
+
+const num = (v: unknown): number | null => (typeof v === "number" && Number.isFinite(v) ? v : null);
+
+/** Datasets a model has metrics for (every metrics group except "model"). */
+export function evaluatedDatasets(m: ApiModel | undefined): string[] {
+  if (!m?.metrics) return [];
+  return Object.keys(m.metrics).filter((k) => k !== "model");
+}
+
+/** Datasets the base and at least one model are evaluated on; those covering all models first. */
+export function behaviourDatasets(base: ApiModel | undefined, models: ApiModel[]): string[] {
+  const onBase = evaluatedDatasets(base);
+  const cover = (d: string) => models.filter((m) => evaluatedDatasets(m).includes(d)).length;
+  const usable = onBase.filter((d) => models.length === 0 || cover(d) > 0);
+  // stable: full coverage first, then by coverage, then the base's order
+  return usable
+    .map((d, i) => ({ d, i, c: cover(d) }))
+    .sort((a, b) => b.c - a.c || a.i - b.i)
+    .map((x) => x.d);
+}
+
+/** The models to compare: the selection without the base, at most `max`. */
+export function comparedModels(selected: string[], base: string | null, max = MAX_BEHAVIOUR_MODELS): {
+  ids: string[];
+  dropped: number;
+} {
+  const ids = selected.filter((id) => id !== base);
+  return { ids: ids.slice(0, max), dropped: Math.max(0, ids.length - max) };
+}
+
+/** A cell is marked when the change is significant and the class lost more than the model overall. */
+export function isMarked(c: ClassChange | null | undefined): boolean {
+  if (!c) return false;
+  const excess = num(c.excess_delta);
+  return c.significant === true && excess !== null && excess < 0;
+}
+
+/** Query string for GET /api/compare. */
+export function compareUrl(base: string, model: string, dataset: string, nBoot = BEHAVIOUR_N_BOOT): string {
+  const q = new URLSearchParams({ base, model, dataset, n_boot: String(nBoot) });
+  return `api/compare?${q.toString()}`;
+}
+
+/** Rows = union of classes over the answers (in first-seen order), one cell per model. */
+export function buildTable(modelIds: string[], answers: Map<string, CompareAnswer | undefined>): BehaviourRow[] {
+  const rows = new Map<string, BehaviourRow>();
+  const order: string[] = [];
+  const lookup = new Map<string, Map<string, ClassChange>>();
+  for (const id of modelIds) {
+    const a = answers.get(id);
+    const byClass = new Map<string, ClassChange>();
+    for (const c of a?.per_class ?? []) {
+      const key = String(c.class);
+      byClass.set(key, c);
+      if (!rows.has(key)) {
+        order.push(key);
+        rows.set(key, {
+          key,
+          label: key,
+          count: num(c.count),
+          baseAccuracy: num(c.base_accuracy),
+          cells: [],
+          marked: false,
+        });
+      }
+    }
+    lookup.set(id, byClass);
+  }
+  return order.map((key) => {
+    const row = rows.get(key)!;
+    const cells = modelIds.map((modelId) => {
+      const change = lookup.get(modelId)?.get(key) ?? null;
+      return { modelId, change, marked: isMarked(change) };
+    });
+    return { ...row, cells, marked: cells.some((c) => c.marked) };
+  });
+}
+
+/** Accuracy change in percentage points, signed: "+1.2", "−3.4", "0.0"; "–" when missing. */
+export function formatPoints(v: number | null | undefined, digits = 1): string {
+  const x = num(v);
+  if (x === null) return "–";
+  const p = x * 100;
+  const s = Math.abs(p).toFixed(digits);
+  if (Number(s) === 0) return (0).toFixed(digits);
+  return `${p > 0 ? "+" : "\u2212"}${s}`;
+}
+
+/** "[−3.1, +0.4]" in points, or "" when the interval is missing. */
+export function formatInterval(c: ClassChange | null | undefined): string {
+  const lo = num(c?.delta_low);
+  const hi = num(c?.delta_high);
+  if (lo === null || hi === null) return "";
+  return `[${formatPoints(lo)}, ${formatPoints(hi)}]`;
+}
+
+/** Horizontal extent for the interval glyphs: symmetric around 0, covering every interval. */
+export function glyphExtent(rows: BehaviourRow[], minimum = 0.02): number {
+  let m = minimum;
+  for (const r of rows)
+    for (const c of r.cells) {
+      for (const v of [c.change?.delta, c.change?.delta_low, c.change?.delta_high]) {
+        const x = num(v);
+        if (x !== null) m = Math.max(m, Math.abs(x));
+      }
+    }
+  return m;
+}
+
+/** Map a change in [−extent, extent] to [0, width] pixels (clamped). */
+export function glyphX(v: number, extent: number, width: number): number {
+  const t = (Math.max(-extent, Math.min(extent, v)) + extent) / (2 * extent);
+  return t * width;
+}
+
+/** The API's 4xx answer {"detail": …} as a readable line. */
+export function errorDetail(status: number, body: unknown): string {
+  const d = (body as { detail?: unknown } | null)?.detail;
+  if (typeof d === "string") return d;
+  if (Array.isArray(d))
+    return d
+      .map((e) => (e && typeof e === "object" && "msg" in e ? String((e as { msg: unknown }).msg) : JSON.stringify(e)))
+      .join("; ");
+  if (d !== undefined) return JSON.stringify(d);
+  return `request failed (HTTP ${status})`;
+}
