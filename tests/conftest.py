@@ -76,3 +76,14 @@ def digits_workspace(
     )
     workspace.add_model(trained_mlp, name="mlp", factory=MLP_FACTORY)
     return workspace
+
+
+@pytest.fixture
+def pruned(digits_workspace: cl.Workspace) -> cl.Workspace:
+    """digits_workspace plus "mlp-70" (70% magnitude pruning); both evaluated with logits
+    and penultimate features kept."""
+    ws = digits_workspace
+    ws.compress("mlp", "prune.magnitude", amount=0.7, name="mlp-70")
+    for name in ("mlp", "mlp-70"):
+        ws.evaluate(name, "digits", logits=True, features=True, latency=False)
+    return ws

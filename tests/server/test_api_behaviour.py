@@ -14,15 +14,6 @@ Q = "base=mlp&model=mlp-70&dataset=digits"
 
 
 @pytest.fixture
-def pruned(digits_workspace: cl.Workspace) -> cl.Workspace:
-    ws = digits_workspace
-    ws.compress("mlp", "prune.magnitude", amount=0.7, name="mlp-70")
-    for name in ("mlp", "mlp-70"):
-        ws.evaluate(name, "digits", logits=True, latency=False)
-    return ws
-
-
-@pytest.fixture
 def client(pruned: cl.Workspace) -> TestClient:
     return TestClient(create_app(pruned))
 

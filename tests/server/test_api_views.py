@@ -13,15 +13,6 @@ from conftest import MLP_FACTORY
 
 
 @pytest.fixture
-def pruned(digits_workspace: cl.Workspace) -> cl.Workspace:
-    ws = digits_workspace
-    ws.compress("mlp", "prune.magnitude", amount=0.7, name="mlp-70")
-    for name in ("mlp", "mlp-70"):
-        ws.evaluate(name, "digits", features=True, latency=False)
-    return ws
-
-
-@pytest.fixture
 def client(pruned: cl.Workspace) -> TestClient:
     return TestClient(create_app(pruned))
 

@@ -10,15 +10,6 @@ import compresslens as cl
 from compresslens.errors import CompressLensError, NotFoundError
 
 
-@pytest.fixture
-def pruned(digits_workspace: cl.Workspace) -> cl.Workspace:
-    ws = digits_workspace
-    child = ws.compress("mlp", "prune.magnitude", amount=0.7, name="mlp-70")
-    ws.evaluate("mlp", "digits", logits=True, features=True, latency=False)
-    ws.evaluate(child, "digits", logits=True, features=True, latency=False)
-    return ws
-
-
 def test_summary_matches_the_stored_predictions(pruned: cl.Workspace) -> None:
     summary = pruned.compare("mlp", "mlp-70").summary()
     base, model = pruned.outputs("mlp", "digits"), pruned.outputs("mlp-70", "digits")
