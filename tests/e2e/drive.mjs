@@ -8,7 +8,14 @@
 // Svelte views mark their elements (data-testid="map-node" with data-model-id,
 // data-testid="selection"), it also clicks a map node and checks the selection panel names
 // that model; where the Behaviours panel exists (data-testid="behaviours"), it checks a
-// behaviour-cell's data-delta against /api/compare's per-class delta. Prints one JSON line with what it saw; exits 1 on the first failed check.
+// behaviour-cell's data-delta against /api/compare's per-class delta.
+//
+// E2E_VIEWS=all (or a comma list) then runs each view's script, views/<name>.mjs, in order.
+// A view script exports `default async function (ctx)` with ctx = { page, url, models, api,
+// check, shot, report, timeout } and records what it saw in ctx.report (report.views[name]),
+// so that the pytest side can compare those numbers with the Python API. A failing view is
+// recorded and the next view still runs.
+// Prints one JSON line with what it saw; exits 1 if any check failed.
 import { mkdtempSync, mkdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
@@ -33,7 +40,13 @@ const CHROMIUM_ARGS = [
   "--no-first-run",
 ];
 
-const report = { url, checks: [], screenshots: [], consoleErrors: [] };
+const VIEW_ORDER = ["details", "behaviours", "pies", "layers", "geometry", "robustness"];
+const wantedViews = (process.env.E2E_VIEWS ?? "")
+  .split(",")
+  .map((s) => s.trim())
+  .filter(Boolean)
+  .flatMap((v) => (v === "all" ? VIEW_ORDER : [v]));
+const report = { url, checks: [], screenshots: [], consoleErrors: [], views: {}, viewErrors: {} };
 const check = (name, ok, detail = "") => {
   report.checks.push({ name, ok, detail });
   if (!ok) throw new Error(`${name}: ${detail}`);
@@ -147,6 +160,43 @@ try {
       }
     }
   }
+  for (const name of wantedViews) {
+    const viewReport = (report.views[name] = {});
+    const viewCheck = (what, ok, detail = "") => {
+      report.checks.push({ name: `${name}: ${what}`, ok, detail, view: name });
+      if (!ok) throw new Error(`${name}: ${what}: ${detail}`);
+    };
+    const shot = async (file) => {
+      const path = join(shots, file);
+      await page.screenshot({ path, fullPage: true });
+      report.screenshots.push(path);
+      return path;
+    };
+    const api = async (path, params = {}) => {
+      const target = new URL(path.replace(/^\//, ""), url);
+      for (const [k, v] of Object.entries(params)) if (v !== undefined && v !== null) target.searchParams.set(k, String(v));
+      for (;;) {
+        const r = await fetch(target);
+        const body = await r.json().catch(() => null);
+        if (r.status === 202) { await new Promise((res) => setTimeout(res, 300)); continue; }
+        if (!r.ok) throw new Error(`GET ${target} answered ${r.status}: ${JSON.stringify(body)}`);
+        return body;
+      }
+    };
+    try {
+      const mod = await import(join(here, "views", `${name}.mjs`));
+      const tab = page.locator(`[data-testid=tab-${name}]`);
+      await tab.click();
+      await page.locator(`[data-testid=view-${name}]`).waitFor({ state: "visible" });
+      await mod.default({ page, url, models, api, check: viewCheck, shot, report: viewReport, timeout });
+    } catch (err) {
+      report.viewErrors[name] = String(err?.stack ?? err);
+      if (!report.checks.some((c) => c.view === name && !c.ok)) {
+        report.checks.push({ name: `${name}: ran`, ok: false, detail: String(err?.message ?? err), view: name });
+      }
+      await page.screenshot({ path: join(shots, `failed-${name}.png`), fullPage: true }).catch(() => {});
+    }
+  }
   const errors = report.consoleErrors.filter((e) => !e.startsWith("Failed to load resource"));
   check("no console errors", errors.length === 0, errors.join(" | "));
 } catch (err) {
@@ -156,6 +206,8 @@ try {
   rmSync(profile, { recursive: true, force: true });
 }
 console.log(JSON.stringify(report));
+const failedChecks = report.checks.filter((c) => !c.ok);
+if (!failed && failedChecks.length) failed = new Error(failedChecks.map((c) => `${c.name}: ${c.detail}`).join(" | "));
 if (failed) {
   console.error(`e2e failed: ${failed.message}`);
   process.exit(1);

@@ -1,8 +1,8 @@
 /** The one shared store: models, the selection, the base model and the view choices. */
 import type { ApiModel, DatasetInfo } from "./types";
 import type { LayoutMode } from "./layout";
-import { availableMetrics, defaultBase, defaultMetric, parentIds, type MetricInfo } from "./metrics";
-import { decodeState, encodeState, type ViewState } from "./urlstate";
+import { availableMetrics, defaultBase, defaultMetric, metricValue, parentIds, type MetricInfo } from "./metrics";
+import { decodeState, encodeState, type ViewName, type ViewState } from "./urlstate";
 
 export type SelectMode = "replace" | "toggle" | "add";
 
@@ -19,11 +19,28 @@ class AppState {
   color = $state("");
   size = $state("");
   layout = $state<LayoutMode>("operation");
+  view = $state<ViewName>("behaviours");
+  /** metric key -> [lo, hi]; set by the metric-filter histograms, read by map and scatter */
+  filters = $state.raw<Record<string, [number, number]>>({});
 
   byId = $derived(new Map(this.models.map((m) => [m.id, m])));
   metrics = $derived(availableMetrics(this.models));
   metricByKey = $derived(new Map(this.metrics.map((m) => [m.key, m])));
   selectedSet = $derived(new Set(this.selected));
+  /** ids of models that pass every metric filter (all models when no filter is set) */
+  passing = $derived.by(() => {
+    const entries = Object.entries(this.filters);
+    if (!entries.length) return new Set(this.models.map((m) => m.id));
+    const out = new Set<string>();
+    for (const m of this.models) {
+      const ok = entries.every(([key, [lo, hi]]) => {
+        const v = metricValue(m, key);
+        return v !== null && v >= lo && v <= hi;
+      });
+      if (ok) out.add(m.id);
+    }
+    return out;
+  });
   children = $derived.by(() => {
     const out = new Map<string, string[]>();
     for (const m of this.models) for (const p of parentIds(m)) out.set(p, [...(out.get(p) ?? []), m.id]);
@@ -44,6 +61,8 @@ class AppState {
     this.color = s.color;
     this.size = s.size;
     this.layout = s.layout;
+    this.view = s.view;
+    this.filters = s.filters;
   }
 
   setModels(models: ApiModel[], datasets: DatasetInfo[]): void {
@@ -69,6 +88,8 @@ class AppState {
       color: this.color,
       size: this.size,
       layout: this.layout,
+      view: this.view,
+      filters: this.filters,
     };
   }
 
@@ -91,6 +112,13 @@ class AppState {
       for (const id of ids) cur.add(id);
     }
     this.selected = [...cur];
+  }
+
+  setFilter(key: string, range: [number, number] | null): void {
+    const next = { ...this.filters };
+    if (range === null) delete next[key];
+    else next[key] = range;
+    this.filters = next;
   }
 
   clear(): void {

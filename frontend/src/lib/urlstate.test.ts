@@ -10,10 +10,17 @@ describe("URL state", () => {
     color: "fashion-mnist-test/accuracy",
     size: "model/parameters",
     layout: "step",
+    view: "pies",
+    filters: { "fashion-mnist-test/accuracy": [0.8, 0.9], "model/macs": [0, 1e6] },
   };
 
   it("round-trips every field", () => {
     expect(decodeState(encodeState(full))).toEqual(full);
+  });
+  it("drops an unknown view and malformed filters", () => {
+    const s = decodeState("view=nope&filter=a/b:1:0,x/y:zz:1,model/macs:0:5");
+    expect(s.view).toBe("behaviours");
+    expect(s.filters).toEqual({ "model/macs": [0, 5] });
   });
   it("keeps commas and slashes readable", () => {
     expect(encodeState({ ...EMPTY_STATE, selected: ["a", "b"], x: "model/macs" })).toBe("sel=a,b&x=model/macs");

@@ -9,7 +9,14 @@ export interface ViewState {
   color: string;
   size: string;
   layout: LayoutMode;
+  /** the analysis tab shown under the map */
+  view: ViewName;
+  /** metric filters: metric key -> [lo, hi]; models outside any range fade */
+  filters: Record<string, [number, number]>;
 }
+
+export const VIEWS = ["details", "behaviours", "pies", "layers", "geometry", "robustness"] as const;
+export type ViewName = (typeof VIEWS)[number];
 
 export const EMPTY_STATE: ViewState = {
   selected: [],
@@ -19,6 +26,8 @@ export const EMPTY_STATE: ViewState = {
   color: "",
   size: "",
   layout: "operation",
+  view: "behaviours",
+  filters: {},
 };
 
 /** Encode as a query string (without "?"); empty fields are left out, so defaults stay short. */
@@ -31,6 +40,11 @@ export function encodeState(s: ViewState): string {
   if (s.color) q.set("color", s.color);
   if (s.size) q.set("size", s.size);
   if (s.layout !== "operation") q.set("layout", s.layout);
+  if (s.view !== "behaviours") q.set("view", s.view);
+  const filters = Object.entries(s.filters)
+    .filter(([k, r]) => k && Number.isFinite(r[0]) && Number.isFinite(r[1]))
+    .map(([k, [lo, hi]]) => `${k}:${lo}:${hi}`);
+  if (filters.length) q.set("filter", filters.join(","));
   // commas and slashes are legal in a query string: keep shared links readable
   return q.toString().replace(/%2C/gi, ",").replace(/%2F/gi, "/");
 }
@@ -43,6 +57,19 @@ export function decodeState(search: string): ViewState {
     .map((s) => s.trim())
     .filter((s) => s.length > 0);
   const layout = q.get("layout") === "step" ? "step" : "operation";
+  const view = (VIEWS as readonly string[]).includes(q.get("view") ?? "")
+    ? (q.get("view") as ViewName)
+    : "behaviours";
+  const filters: Record<string, [number, number]> = {};
+  for (const part of (q.get("filter") ?? "").split(",")) {
+    // the key may itself contain ":" (e.g. "digits:accuracy"): the range is the last two fields
+    const bits = part.split(":");
+    if (bits.length < 3) continue;
+    const lo = Number(bits[bits.length - 2]);
+    const hi = Number(bits[bits.length - 1]);
+    const key = bits.slice(0, -2).join(":");
+    if (key && Number.isFinite(lo) && Number.isFinite(hi) && lo <= hi) filters[key] = [lo, hi];
+  }
   return {
     selected: [...new Set(sel)],
     base: q.get("base") || null,
@@ -51,5 +78,7 @@ export function decodeState(search: string): ViewState {
     color: q.get("color") ?? "",
     size: q.get("size") ?? "",
     layout,
+    view,
+    filters,
   };
 }
