@@ -6,6 +6,7 @@ folder here and one component in the front end.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import uvicorn
@@ -25,7 +26,8 @@ from compresslens.server.routes import (
 )
 from compresslens.workspace import Workspace
 
-STATIC_DIR = Path(__file__).parent / "static"
+# $COMPRESSLENS_STATIC_DIR serves another build of the front end (e.g. a development build)
+STATIC_DIR = Path(os.environ.get("COMPRESSLENS_STATIC_DIR") or Path(__file__).parent / "static")
 FRONT_END_MISSING = (
     "<!doctype html><title>compresslens</title><p>The compresslens front end is not built: "
     "run <code>make frontend</code> (or <code>make demo</code>). The API is at /api/models.</p>"
