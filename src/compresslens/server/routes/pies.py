@@ -1,10 +1,21 @@
-"""PIE view: Pruning (Compression) Identified Exemplars of two model populations."""
+"""PIE view: Pruning (Compression) Identified Exemplars of two model populations.
+
+The answer is an aggregate per level (PIE count and share, accuracy on PIEs and the rest,
+per-class disparate impact) plus ONE page of the PIE gallery of one level, never every PIE of
+every level: a level at 95% sparsity has thousands. The reports of a query are kept in a small
+in-memory cache so that paging through the gallery does not recompute them (about a second on
+the demo workspace); the key holds the resolved models and their metrics, so a model that is
+added or re-evaluated gives a fresh report.
+"""
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, HTTPException, Query
 
 from compresslens.jsonable import jsonable
 from compresslens.server.routes.deps import workspace_of
@@ -12,6 +23,11 @@ from compresslens.workspace import Workspace
 
 router = APIRouter(tags=["pies"])
 WorkspaceDep = Annotated[Workspace, Depends(workspace_of)]
+
+GallerySort = Literal["instance", "baseline_vote", "compressed_vote"]
+CACHED_QUERIES = 8
+_cache: OrderedDict[tuple[Any, ...], list[dict[str, Any]]] = OrderedDict()
+_cache_lock = threading.Lock()
 
 
 @router.get("/pies")
@@ -25,10 +41,141 @@ def pies(
     dataset: Annotated[str | None, Query(min_length=1)] = None,
     alpha: Annotated[float, Query(gt=0, lt=1)] = 0.05,
     correction: Literal["none", "bh"] = "none",
+    level: Annotated[
+        str | None, Query(min_length=1, description="the level whose PIEs the gallery pages")
+    ] = None,
+    label: Annotated[
+        str | None, Query(min_length=1, description="gallery: only PIEs of this true class")
+    ] = None,
+    sort: Annotated[GallerySort, Query(description="gallery order")] = "instance",
+    descending: bool = False,
+    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=1, le=200)] = 40,
 ) -> dict[str, Any]:
-    """One report for the whole compressed selection, or one per level of `by`."""
+    """One report per level of `by` (or one for the whole selection) and a gallery page.
+
+    The gallery shows `level` (by default the last level, the most compressed one); its rows
+    give each PIE's true label, the modal label of both populations and their vote fractions.
+    """
+    reports = _cached_reports(
+        ws, baseline, compressed, by, dataset, alpha=alpha, correction=correction
+    )
+    shown = _gallery_level(reports, by, level)
+    return jsonable(
+        {
+            "by": by,
+            "dataset": reports[0]["dataset"],
+            "baseline": reports[0]["baseline"],
+            "class_names": [row["class"] for row in reports[0]["classes"]],
+            "levels": [_level_aggregate(report) for report in reports],
+            "gallery": _gallery_page(
+                reports[shown], by, label, sort, descending, offset=offset, limit=limit
+            ),
+        }
+    )
+
+
+def _cached_reports(
+    ws: Workspace,
+    baseline: str,
+    compressed: str,
+    by: str | None,
+    dataset: str | None,
+    *,
+    alpha: float,
+    correction: str,
+) -> list[dict[str, Any]]:
+    """The per-level reports of a query, computed once per (models, metrics, options)."""
+    chosen = (ws.select(baseline), ws.select(compressed))  # a clear 404 for an unknown selector
+    models_key = tuple(
+        tuple((m.id, repr(sorted(m.metrics.items()))) for m in group) for group in chosen
+    )
+    key = (id(ws), str(ws.location), models_key, by, dataset, alpha, correction)
+    return _remember(key, lambda: _reports(ws, chosen, by, dataset, alpha, correction))
+
+
+def _remember(
+    key: tuple[Any, ...], compute: Callable[[], list[dict[str, Any]]]
+) -> list[dict[str, Any]]:
+    """A tiny LRU cache; a failed computation is not stored (its error reaches the client)."""
+    with _cache_lock:
+        if key in _cache:
+            _cache.move_to_end(key)
+            return _cache[key]
+    value = compute()
+    with _cache_lock:
+        _cache[key] = value
+        while len(_cache) > CACHED_QUERIES:
+            _cache.popitem(last=False)
+    return value
+
+
+def _reports(
+    ws: Workspace,
+    chosen: tuple[list[Any], list[Any]],
+    by: str | None,
+    dataset: str | None,
+    alpha: float,
+    correction: str,
+) -> list[dict[str, Any]]:
+    base_ids, comp_ids = ([m.id for m in group] for group in chosen)
     if by is None:
-        report = ws.pies(baseline, compressed, dataset, alpha=alpha, correction=correction)
-        return jsonable({"by": None, "levels": [{"level": None, **report}]})
-    levels = ws.pies_by_level(baseline, compressed, by, dataset, alpha=alpha, correction=correction)
-    return jsonable({"by": by, "levels": levels})
+        report = ws.pies(base_ids, comp_ids, dataset, alpha=alpha, correction=correction)
+        return [{"level": None, **report}]
+    return ws.pies_by_level(base_ids, comp_ids, by, dataset, alpha=alpha, correction=correction)
+
+
+def _level_aggregate(report: dict[str, Any]) -> dict[str, Any]:
+    """What the charts and the class table need of one level: no per-instance rows."""
+    return {
+        "level": report["level"],
+        "compressed": report["compressed"],
+        "summary": report["summary"],
+        "impacted_classes": report["impacted_classes"],
+        "classes": report["classes"],
+    }
+
+
+def _gallery_level(reports: list[dict[str, Any]], by: str | None, level: str | None) -> int:
+    """Index of the level the gallery pages: the one named, else the last (most compressed)."""
+    if level is None:
+        return len(reports) - 1
+    values = [str(r["level"][by]) if by and r["level"] else "" for r in reports]
+    if level not in values:
+        known = ", ".join(v for v in values if v) or "none (no `by` given)"
+        raise HTTPException(
+            status_code=400, detail=f"no level {level!r} of {by!r}; the levels are: {known}"
+        )
+    return values.index(level)
+
+
+def _gallery_page(
+    report: dict[str, Any],
+    by: str | None,
+    label: str | None,
+    sort: GallerySort,
+    descending: bool,
+    *,
+    offset: int,
+    limit: int,
+) -> dict[str, Any]:
+    """One page of a level's PIEs, optionally of one true class, in the chosen order."""
+    rows = report["pies"]
+    if label is not None:
+        names = [row["class"] for row in report["classes"]]
+        if label not in names:
+            raise HTTPException(
+                status_code=400, detail=f"no class {label!r}; the classes are: {', '.join(names)}"
+            )
+        rows = [row for row in rows if row["label"] == label]
+    rows = sorted(rows, key=lambda row: (row[sort], row["instance"]), reverse=descending)
+    return {
+        "level": report["level"][by] if by and report["level"] else None,
+        "label": label,
+        "sort": sort,
+        "descending": descending,
+        "total": len(rows),
+        "offset": offset,
+        "limit": limit,
+        "rows": rows[offset : offset + limit],
+    }

@@ -1,0 +1,188 @@
+// The PIE view on the demo workspace: baseline = the 8 lean_cnn seeds trained from scratch,
+// compressed = their magnitude-pruned copies (tag stage:magnitude), split by `amount`.
+//
+// Records in `report` what the page SHOWED (PIE counts per level, every class cell's t and p,
+// the first gallery page with its modal labels and votes, the thumbnails' sizes, one class
+// filter and the second page) for tests/e2e/test_view_pies.py to compare with
+// `demo_ws.pies_by_level(...)`. The checks here need no Python: the page reacted at all, the
+// images decoded, a bad selector shows the server's message.
+
+const BASELINE = "op:train.scratch";
+const COMPRESSED = "tag:stage:magnitude";
+const BY = "amount";
+
+const VIEW = "[data-testid=view-pies]";
+const BAR = "[data-testid=pie-count-bar]";
+const CARD = "[data-testid=pie-card]";
+
+async function settled(page, timeout) {
+  // no aggregate or gallery request in flight, and the charts are drawn
+  await page.waitForFunction(
+    () =>
+      !document.querySelector("[data-testid=pies-loading]") &&
+      document.querySelector("[data-testid=pie-gallery]")?.getAttribute("aria-busy") === "false" &&
+      document.querySelectorAll("[data-testid=pie-count-bar]").length > 0,
+    null,
+    { timeout },
+  );
+}
+
+async function thumbnails(page, timeout) {
+  // every thumbnail of the page has loaded (lazy images: scroll each into view first)
+  const imgs = page.locator(`${CARD} img`);
+  const n = await imgs.count();
+  for (let i = 0; i < n; i++) await imgs.nth(i).scrollIntoViewIfNeeded();
+  await page.waitForFunction(
+    (sel) => [...document.querySelectorAll(sel)].every((img) => img.complete),
+    `${CARD} img`,
+    { timeout },
+  );
+  return page.$$eval(`${CARD} img`, (els) => els.map((img) => img.naturalWidth));
+}
+
+async function readCards(page) {
+  return page.$$eval("[data-testid=pie-card]", (cards) =>
+    cards.map((c) => {
+      const vote = (who) => c.querySelector(`[data-testid=pie-card-${who}]`);
+      return {
+        instance: Number(c.dataset.instance),
+        baseline_modal: vote("baseline").dataset.modal,
+        baseline_vote: Number(vote("baseline").dataset.vote),
+        compressed_modal: vote("compressed").dataset.modal,
+        compressed_vote: Number(vote("compressed").dataset.vote),
+      };
+    }),
+  );
+}
+
+export default async function ({ page, api, check, shot, report, timeout }) {
+  const slow = Math.max(timeout, 60000); // the first report computes 3 levels × 16 models
+  const view = page.locator(VIEW);
+
+  // the populations, chosen as a user would: a preset, typed text, the `by` select
+  await view.locator("[data-testid=pies-compressed-preset]").selectOption(COMPRESSED);
+  const text = view.locator("[data-testid=pies-baseline-text]");
+  await text.fill(BASELINE);
+  if (await view.locator("[data-testid=pies-baseline-apply]").isEnabled()) {
+    await text.press("Enter");
+  }
+  await view.locator("[data-testid=pies-by]").selectOption(BY);
+  await page.waitForFunction((sel) => document.querySelectorAll(sel).length === 3, BAR, { timeout: slow });
+  await settled(page, slow);
+  report.query = { baseline: BASELINE, compressed: COMPRESSED, by: BY };
+  report.baselineCount = Number(await view.locator("[data-testid=pies-baseline-count]").getAttribute("data-value"));
+  report.compressedCount = Number(await view.locator("[data-testid=pies-compressed-count]").getAttribute("data-value"));
+
+  // PIE count and share per level, as drawn
+  report.levels = await page.$$eval(BAR, (bars) =>
+    bars.map((b) => ({ level: b.dataset.level, count: Number(b.dataset.count), share: Number(b.dataset.share) })),
+  );
+  const answer = await api("/api/pies", { ...report.query, limit: 1 });
+  check(
+    "PIE counts drawn equal /api/pies",
+    JSON.stringify(report.levels.map((l) => l.count)) === JSON.stringify(answer.levels.map((l) => l.summary.pie_count)),
+    JSON.stringify(report.levels),
+  );
+  report.accuracy = await page.$$eval("[data-testid=pie-accuracy-bar]", (bars) =>
+    bars.map((b) => ({ level: b.dataset.level, series: b.dataset.series, value: Number(b.dataset.value) })),
+  );
+  check("four accuracy bars per level", report.accuracy.length === 12, `${report.accuracy.length} bars`);
+
+  // class-level impact: every cell's t and p, impacted ones marked
+  report.classCells = await page.$$eval("[data-testid=pie-class-cell]", (cells) =>
+    cells.map((c) => ({
+      class: c.dataset.class,
+      level: c.dataset.level,
+      t: Number(c.dataset.t),
+      p: Number(c.dataset.p),
+      impacted: c.dataset.impacted === "true",
+      marked: c.classList.contains("marked") && c.textContent.includes("★"),
+    })),
+  );
+  check("a t cell per class and level", report.classCells.length === 30, `${report.classCells.length} cells`);
+  check(
+    "impacted classes are marked",
+    report.classCells.every((c) => c.impacted === c.marked),
+    JSON.stringify(report.classCells.filter((c) => c.impacted !== c.marked)),
+  );
+
+  // the gallery: first page of the last (most compressed) level, thumbnails decoded
+  await page.locator(CARD).first().waitFor({ timeout: slow });
+  const range = view.locator("[data-testid=pie-gallery-range]");
+  report.gallery = {
+    level: await view.locator("[data-testid=pie-gallery-level]").inputValue(),
+    total: Number(await range.getAttribute("data-total")),
+    offset: Number(await range.getAttribute("data-offset")),
+    cards: await readCards(page),
+  };
+  report.thumbnailWidths = await thumbnails(page, slow);
+  check(
+    "every thumbnail decoded",
+    report.thumbnailWidths.length === report.gallery.cards.length && report.thumbnailWidths.every((w) => w > 0),
+    JSON.stringify(report.thumbnailWidths),
+  );
+  await page.locator("[data-testid=pie-count-chart]").scrollIntoViewIfNeeded();
+  const full = await shot("30-pies.png");
+  // the gallery alone, at its real size, next to the full-page shot
+  await page.locator("[data-testid=pie-gallery]").screenshot({ path: full.replace("30-pies.png", "31-pies-gallery.png") });
+
+  // next page
+  await view.locator("[data-testid=pie-gallery-next]").click();
+  await page.waitForFunction(
+    () => document.querySelector("[data-testid=pie-gallery-range]")?.getAttribute("data-offset") === "40",
+    null,
+    { timeout: slow },
+  );
+  await settled(page, slow);
+  report.page2 = { offset: 40, cards: await readCards(page) };
+
+  // filter the gallery by a class from the impact table
+  const impacted = report.classCells.find((c) => c.level === report.gallery.level && c.impacted);
+  const cls = impacted?.class ?? report.classCells[0].class;
+  await view.locator("[data-testid=pie-class-filter]", { hasText: cls }).first().click();
+  await page.waitForFunction(
+    (name) => document.querySelector("[data-testid=pie-gallery-class]")?.value === name &&
+      document.querySelector("[data-testid=pie-gallery]")?.getAttribute("aria-busy") === "false",
+    cls,
+    { timeout: slow },
+  );
+  report.classFilter = {
+    class: cls,
+    total: Number(await range.getAttribute("data-total")),
+    cards: await readCards(page),
+  };
+  const filteredWidths = await thumbnails(page, slow);
+  check("filtered thumbnails decoded", filteredWidths.every((w) => w > 0), JSON.stringify(filteredWidths));
+  await page.locator("[data-testid=pie-class-table]").scrollIntoViewIfNeeded();
+  await shot("32-pies-class-filter.png");
+
+  // a selector that matches nothing: the server's 404 message, no stale charts
+  const compressedText = view.locator("[data-testid=pies-compressed-text]");
+  await compressedText.fill("tag:no-such-tag");
+  await compressedText.press("Enter");
+  const error = view.locator("[data-testid=pies-error]");
+  await error.waitFor({ timeout: slow });
+  report.errorMessage = (await error.textContent()).trim();
+  check("a bad selector shows the server's message", /no model matches/.test(report.errorMessage), report.errorMessage);
+  check("no stale charts under the error", (await page.locator(BAR).count()) === 0, "");
+  await shot("33-pies-error.png");
+
+  // back to the populations of the check
+  await view.locator("[data-testid=pies-compressed-preset]").selectOption(COMPRESSED);
+  await view.locator("[data-testid=pies-by]").selectOption(BY);
+  await page.waitForFunction((sel) => document.querySelectorAll(sel).length === 3, BAR, { timeout: slow });
+
+  // a dataset the populations are not evaluated on: the server's 400 message
+  const datasetSelect = view.locator("[data-testid=pies-dataset]");
+  const unevaluated = (await api("/api/datasets")).datasets
+    .map((d) => d.name)
+    .filter((name) => name !== answer.dataset);
+  if ((await datasetSelect.count()) && unevaluated.length) {
+    await datasetSelect.selectOption(unevaluated[0]);
+    await error.waitFor({ timeout: slow });
+    report.datasetError = { dataset: unevaluated[0], message: (await error.textContent()).trim() };
+    await shot("34-pies-dataset-error.png");
+    await datasetSelect.selectOption("");
+    await page.waitForFunction((sel) => document.querySelectorAll(sel).length === 3, BAR, { timeout: slow });
+  }
+}
