@@ -22,6 +22,8 @@ class AppState {
   view = $state<ViewName>("behaviours");
   /** metric key -> [lo, hi]; set by the metric-filter histograms, read by map and scatter */
   filters = $state.raw<Record<string, [number, number]>>({});
+  /** views' own shareable choices, e.g. params["pies.baseline"] */
+  params = $state.raw<Record<string, string>>({});
 
   byId = $derived(new Map(this.models.map((m) => [m.id, m])));
   metrics = $derived(availableMetrics(this.models));
@@ -63,6 +65,7 @@ class AppState {
     this.layout = s.layout;
     this.view = s.view;
     this.filters = s.filters;
+    this.params = s.params;
   }
 
   setModels(models: ApiModel[], datasets: DatasetInfo[]): void {
@@ -90,6 +93,7 @@ class AppState {
       layout: this.layout,
       view: this.view,
       filters: this.filters,
+      params: this.params,
     };
   }
 
@@ -112,6 +116,15 @@ class AppState {
       for (const id of ids) cur.add(id);
     }
     this.selected = [...cur];
+  }
+
+  /** Set (or, with "", drop) a view's shareable choice; a no-op when unchanged. */
+  setParam(key: string, value: string): void {
+    if ((this.params[key] ?? "") === value) return;
+    const next = { ...this.params };
+    if (value) next[key] = value;
+    else delete next[key];
+    this.params = next;
   }
 
   setFilter(key: string, range: [number, number] | null): void {

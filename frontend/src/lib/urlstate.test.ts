@@ -12,6 +12,7 @@ describe("URL state", () => {
     layout: "step",
     view: "pies",
     filters: { "fashion-mnist-test/accuracy": [0.8, 0.9], "model/macs": [0, 1e6] },
+    params: { "pies.baseline": "op:train.scratch", "pies.compressed": "tag:stage:magnitude&x=1" },
   };
 
   it("round-trips every field", () => {

@@ -13,6 +13,8 @@ export interface ViewState {
   view: ViewName;
   /** metric filters: metric key -> [lo, hi]; models outside any range fade */
   filters: Record<string, [number, number]>;
+  /** a view's own choices (e.g. "pies.baseline"), kept as "p.KEY=value" so a link restores them */
+  params: Record<string, string>;
 }
 
 export const VIEWS = ["details", "behaviours", "pies", "layers", "geometry", "robustness"] as const;
@@ -28,6 +30,7 @@ export const EMPTY_STATE: ViewState = {
   layout: "operation",
   view: "behaviours",
   filters: {},
+  params: {},
 };
 
 /** Encode as a query string (without "?"); empty fields are left out, so defaults stay short. */
@@ -45,6 +48,7 @@ export function encodeState(s: ViewState): string {
     .filter(([k, r]) => k && Number.isFinite(r[0]) && Number.isFinite(r[1]))
     .map(([k, [lo, hi]]) => `${k}:${lo}:${hi}`);
   if (filters.length) q.set("filter", filters.join(","));
+  for (const [k, v] of Object.entries(s.params).sort()) if (k && v) q.set(`p.${k}`, v);
   // commas and slashes are legal in a query string: keep shared links readable
   return q.toString().replace(/%2C/gi, ",").replace(/%2F/gi, "/");
 }
@@ -80,5 +84,8 @@ export function decodeState(search: string): ViewState {
     layout,
     view,
     filters,
+    params: Object.fromEntries(
+      [...q.entries()].filter(([k, v]) => k.startsWith("p.") && k.length > 2 && v).map(([k, v]) => [k.slice(2), v]),
+    ),
   };
 }

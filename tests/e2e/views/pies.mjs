@@ -77,6 +77,17 @@ export default async function ({ page, api, check, shot, report, timeout }) {
   report.levels = await page.$$eval(BAR, (bars) =>
     bars.map((b) => ({ level: b.dataset.level, count: Number(b.dataset.count), share: Number(b.dataset.share) })),
   );
+  // the choices are in the URL: a shared link opens the same populations and counts
+  const shared = page.url();
+  const q = new URL(shared).searchParams;
+  check("the URL keeps the populations",
+    q.get("p.pies.baseline") === BASELINE && q.get("p.pies.compressed") === COMPRESSED && q.get("p.pies.by") === BY,
+    shared);
+  await page.goto(shared, { waitUntil: "load" });
+  await page.waitForFunction((sel) => document.querySelectorAll(sel).length === 3, BAR, { timeout: slow });
+  await settled(page, slow);
+  report.sharedLinkText = await view.locator("[data-testid=pies-compressed-text]").inputValue();
+  check("the shared link restores the compressed population", report.sharedLinkText === COMPRESSED, report.sharedLinkText);
   const answer = await api("/api/pies", { ...report.query, limit: 1 });
   check(
     "PIE counts drawn equal /api/pies",
