@@ -1,4 +1,8 @@
-"""Layers view: per-module weight comparison of a model against its base."""
+"""Layers view: per-module weight and activation comparison of a model against its base.
+
+/layers and /layers/histogram read weights only (fast); /layers/activations runs both models
+and so follows the long-analysis protocol (202 with progress, then 200).
+"""
 
 from __future__ import annotations
 
@@ -7,11 +11,13 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query
 
 from compresslens.jsonable import jsonable
+from compresslens.server.jobs import JobRunner, Report, jobs_of
 from compresslens.server.routes.deps import workspace_of
-from compresslens.workspace import Workspace
+from compresslens.workspace import NotComputedError, Workspace
 
 router = APIRouter(tags=["layers"])
 WorkspaceDep = Annotated[Workspace, Depends(workspace_of)]
+JobsDep = Annotated[JobRunner, Depends(jobs_of)]
 
 
 @router.get("/layers")
@@ -44,3 +50,53 @@ def layer_histogram(
     """Both models' weights of one module on shared bins, to overlay."""
     comparison = ws.compare(base, model, dataset, n_boot=0)
     return jsonable(comparison.weight_histograms(module, bins=bins))
+
+
+def _not_stored() -> dict[str, Any]:
+    raise NotComputedError("the activation comparison is not stored yet")
+
+
+@router.get("/layers/activations", response_model=None)
+def layer_activations(
+    ws: WorkspaceDep,
+    jobs: JobsDep,
+    base: Annotated[str, Query(min_length=1)],
+    model: Annotated[str, Query(min_length=1)],
+    dataset: Annotated[str | None, Query(min_length=1)] = None,
+    sample: Annotated[int, Query(ge=8, le=4096, description="first N instances")] = 1024,
+    threshold: Annotated[
+        float, Query(ge=0, le=1, description="CKA below this marks a diverging layer")
+    ] = 0.9,
+) -> Any:
+    """Comparison.activations (CKA / cosine / SQNR per module, first diverging layer).
+
+    Both models run on the sample, which takes seconds, so the first ask answers 202 with
+    progress (the long-analysis protocol of `compresslens.server.jobs`); the comparison
+    stores its result, so later asks, even after a restart, answer 200 at once.
+    """
+    comparison = ws.compare(base, model, dataset, n_boot=0)
+    names = {"base": comparison.base.name, "model": comparison.model.name}
+
+    def answer(result: dict[str, Any]) -> dict[str, Any]:
+        return jsonable({**names, "dataset": comparison.dataset.name, "sample": sample, **result})
+
+    def stored() -> dict[str, Any]:
+        # the comparison's own cache lookup, with a compute step that refuses to run models
+        found = comparison._cached("activations", _not_stored, sample=sample, threshold=threshold)
+        return answer(found)
+
+    def compute(report: Report) -> dict[str, Any]:
+        report(0, 1)
+        result = comparison.activations(sample=sample, threshold=threshold)
+        report(1, 1)
+        return answer(result)
+
+    key = {
+        "base": comparison.base.id,
+        "model": comparison.model.id,
+        "dataset": comparison.dataset.id,
+        "sample": sample,
+        "threshold": threshold,
+    }
+    message = f"activations of {names['base']} and {names['model']} on {sample} instances"
+    return jobs.answer("layer-activations", key, stored=stored, compute=compute, message=message)
