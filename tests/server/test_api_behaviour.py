@@ -71,6 +71,19 @@ def test_agreement_matches_the_python_matrix(client: TestClient, pruned: cl.Work
         (f"/api/compare/instances?{Q}&sort=secret", 422),
         ("/api/agreement?models=tag:nothing", 404),
         ("/api/agreement?models=", 422),
+        (f"/api/compare?{Q}&n_boot=0", 422),
+        ("/api/behaviours?models=mlp-70", 422),
+        ("/api/behaviours?base=mlp&models=", 422),
+        ("/api/behaviours?base=mlp&models=,,", 422),
+        ("/api/behaviours?base=mlp&models=mlp-70&n_boot=0", 422),
+        ("/api/behaviours?base=mlp&models=mlp-70&n_boot=5000", 422),
+        ("/api/behaviours?base=nope&models=mlp-70", 404),
+        ("/api/behaviours?base=mlp&models=mlp-70,ghost", 404),
+        ("/api/behaviours?base=mlp&models=mlp-70&dataset=nope", 404),
+        ("/api/compare/transitions?base=mlp", 422),
+        ("/api/compare/transitions?base=mlp&model=ghost", 404),
+        ("/api/compare/calibration?base=mlp&models=", 422),
+        ("/api/compare/calibration?base=mlp&models=ghost", 404),
     ],
 )
 def test_bad_behaviour_requests_get_a_clear_4xx(client: TestClient, path: str, status: int) -> None:
@@ -87,3 +100,78 @@ def test_sorting_by_divergence_without_logits_is_a_400(digits_workspace: cl.Work
     client = TestClient(create_app(ws))
     response = client.get("/api/compare/instances?base=mlp&model=half&sort=kl")
     assert response.status_code == 400 and "logits" in response.json()["detail"]
+
+
+def test_behaviours_batch_gives_each_model_the_comparison_numbers(
+    client: TestClient, pruned: cl.Workspace
+) -> None:
+    pruned.compress("mlp", "prune.magnitude", amount=0.9, name="mlp-90")
+    pruned.evaluate("mlp-90", "digits", latency=False)
+    body = client.get("/api/behaviours?base=mlp&models=mlp-70,mlp-90&dataset=digits&n_boot=50")
+    assert body.status_code == 200
+    answer = body.json()
+    assert answer["base"]["name"] == "mlp" and answer["dataset"] == "digits"
+    assert [r["model"]["name"] for r in answer["models"]] == ["mlp-70", "mlp-90"]
+    for record in answer["models"]:
+        comparison = pruned.compare("mlp", record["model"]["name"], "digits", n_boot=50)
+        wanted = jsonable(comparison.summary())
+        for key in ("base_accuracy", "model_accuracy", "accuracy_change", "agreement", "flips"):
+            assert record["summary"][key] == wanted[key], key
+        assert record["summary"]["top_transitions"] == wanted["top_transitions"][:5]
+        per_class = jsonable(comparison.per_class())
+        assert [r["delta"] for r in record["per_class"]] == [r["delta"] for r in per_class]
+        subgroups = jsonable(comparison.per_subgroup())
+        assert [r["value"] for r in record["per_subgroup"]["parity"]] == ["even", "odd"]
+        assert [r["delta"] for r in record["per_subgroup"]["parity"]] == [
+            r["delta"] for r in subgroups["parity"]
+        ]
+
+
+def test_one_model_batch_equals_compare_draw_for_draw(client: TestClient) -> None:
+    """A single model shares no bootstrap stream, so its intervals equal /api/compare's."""
+    batch = client.get("/api/behaviours?base=mlp&models=mlp-70&dataset=digits&n_boot=50").json()
+    single = client.get(f"/api/compare?{Q}&n_boot=50").json()
+    assert batch["models"][0]["per_class"] == single["per_class"]
+    assert batch["models"][0]["per_subgroup"] == single["per_subgroup"]
+
+
+def test_behaviours_finds_the_shared_dataset_and_repeats_are_cached(client: TestClient) -> None:
+    first = client.get("/api/behaviours?base=mlp&models=mlp-70").json()
+    again = client.get("/api/behaviours?base=mlp&models=mlp-70").json()
+    assert first["dataset"] == "digits" and first == again
+
+
+def test_more_than_fifty_models_is_a_clear_422(client: TestClient) -> None:
+    models = ",".join(f"m{i}" for i in range(51))
+    response = client.get(f"/api/behaviours?base=mlp&models={models}")
+    assert response.status_code == 422
+    assert "at most 50" in response.json()["detail"]
+
+
+def test_a_model_not_evaluated_on_the_dataset_is_named(
+    client: TestClient, pruned: cl.Workspace
+) -> None:
+    pruned.compress("mlp", "prune.magnitude", amount=0.5, name="never-evaluated")
+    response = client.get("/api/behaviours?base=mlp&models=mlp-70,never-evaluated&dataset=digits")
+    assert response.status_code == 404
+    assert "never-evaluated" in response.json()["detail"]
+
+
+def test_transitions_are_the_comparison_matrix(client: TestClient, pruned: cl.Workspace) -> None:
+    body = client.get(f"/api/compare/transitions?{Q}").json()
+    matrix = pruned.compare("mlp", "mlp-70", "digits").transitions()
+    assert body["matrix"] == matrix.tolist()
+    assert body["class_names"] == [str(i) for i in range(10)]
+    assert sum(map(sum, body["matrix"])) == 1797
+
+
+def test_calibration_gives_reliability_curves_per_model(
+    client: TestClient, pruned: cl.Workspace
+) -> None:
+    body = client.get("/api/compare/calibration?base=mlp&models=mlp-70&dataset=digits").json()
+    wanted = jsonable(pruned.compare("mlp", "mlp-70", "digits").calibration())
+    assert body["base"]["ece"] == wanted["base_ece"]
+    assert body["base"]["reliability"] == wanted["base_reliability"]
+    [model] = body["models"]
+    assert model["name"] == "mlp-70" and model["ece"] == wanted["ece"]
+    assert model["reliability"] == wanted["reliability"]

@@ -1,7 +1,17 @@
 import { describe, expect, it } from "vitest";
 import {
+  MAX_BEHAVIOUR_MODELS,
+  answersById,
   behaviourDatasets,
+  behavioursUrl,
+  buildSubgroupTable,
   buildTable,
+  classIndex,
+  flipLabel,
+  instancesUrl,
+  pageLabel,
+  pageOffset,
+  type BatchAnswer,
   compareUrl,
   comparedModels,
   errorDetail,
@@ -117,5 +127,87 @@ describe("glyph scale", () => {
     expect(glyphX(0, 0.1, 100)).toBe(50);
     expect(glyphX(-1, 0.1, 100)).toBe(0);
     expect(glyphX(0.1, 0.1, 100)).toBe(100);
+  });
+});
+
+describe("batch answers", () => {
+  it("caps the selection at 50 models", () => {
+    expect(MAX_BEHAVIOUR_MODELS).toBe(50);
+    const many = Array.from({ length: 53 }, (_, i) => `m${i}`);
+    expect(comparedModels(many, "m0")).toEqual({ ids: many.slice(1, 51), dropped: 2 });
+  });
+  it("builds the batch URL with a comma list", () => {
+    expect(behavioursUrl("b", ["m1", "m2"], "ds", 100)).toBe("api/behaviours?base=b&models=m1%2Cm2&dataset=ds&n_boot=100");
+  });
+  it("indexes the batch records by model id", () => {
+    const batch: BatchAnswer = {
+      base: { id: "b", name: "B" },
+      dataset: "ds",
+      class_names: ["cat"],
+      n_boot: 10,
+      models: [{ model: { id: "m1", name: "M1" }, per_class: [cls("cat", -0.1)] }],
+    };
+    const byId = answersById(batch);
+    expect([...byId.keys()]).toEqual(["m1"]);
+    expect(buildTable(["m1", "m2"], byId)[0].cells.map((c) => c.change?.delta ?? null)).toEqual([-0.1, null]);
+    expect(answersById(null).size).toBe(0);
+  });
+});
+
+describe("buildSubgroupTable", () => {
+  const sub = (value: string, delta: number, extra: Record<string, unknown> = {}) => ({ ...cls(0, delta, extra), class: undefined, value });
+  it("lists attributes in first-seen order with one row per value and cell per model", () => {
+    const answers = new Map<string, CompareAnswer | undefined>([
+      ["a", { per_class: [], per_subgroup: { brightness: [sub("dark", -0.1, { significant: true, excess_delta: -0.04 }), sub("bright", 0.01)] } }],
+      ["b", { per_class: [], per_subgroup: { brightness: [sub("dark", 0.02)], ink: [sub("sparse", 0)] } }],
+    ]);
+    const rows = buildSubgroupTable(["a", "b"], answers);
+    expect(rows.map((r) => r.key)).toEqual(["brightness=dark", "brightness=bright", "ink=sparse"]);
+    expect(rows.map((r) => [r.attribute, r.value])).toEqual([
+      ["brightness", "dark"],
+      ["brightness", "bright"],
+      ["ink", "sparse"],
+    ]);
+    expect(rows[0].cells.map((c) => c.change?.delta)).toEqual([-0.1, 0.02]);
+    expect(rows[0].marked).toBe(true);
+    expect(rows[1].cells[1].change).toBeNull();
+    expect(rows[2].cells[0].change).toBeNull();
+  });
+  it("is empty without subgroups", () => {
+    expect(buildSubgroupTable(["a"], new Map([["a", { per_class: [cls(0, 0)] }]]))).toEqual([]);
+  });
+});
+
+describe("drill-down", () => {
+  it("builds the instances URL with every filter", () => {
+    const url = instancesUrl({
+      base: "b",
+      model: "m",
+      dataset: "ds",
+      label: 6,
+      flip: "correct_to_incorrect",
+      sort: "kl",
+      descending: true,
+      offset: 24,
+      limit: 24,
+    });
+    expect(url).toBe(
+      "api/compare/instances?base=b&model=m&dataset=ds&label=6&flip=correct_to_incorrect&sort=kl&descending=true&offset=24&limit=24",
+    );
+  });
+  it("labels and moves between pages", () => {
+    expect(pageLabel(1000, 24, 24)).toBe("25–48 of 1,000");
+    expect(pageLabel(0, 0, 0)).toBe("none");
+    expect(pageOffset(100, 0, 24, -1)).toBeNull();
+    expect(pageOffset(100, 0, 24, 1)).toBe(24);
+    expect(pageOffset(100, 96, 24, 1)).toBeNull();
+    expect(pageOffset(100, 10, 24, -1)).toBe(0);
+    expect(pageOffset(100, 48, 24, -1)).toBe(24);
+  });
+  it("finds class ids and flip labels", () => {
+    expect(classIndex(["T-shirt/top", "Shirt"], "Shirt")).toBe(1);
+    expect(classIndex(["a"], "z")).toBeNull();
+    expect(flipLabel("correct_to_incorrect")).toBe("correct → incorrect");
+    expect(flipLabel("odd")).toBe("odd");
   });
 });

@@ -1,13 +1,16 @@
 /** Behaviours view: per-class accuracy change of each selected model versus the base. */
 import type { ApiModel } from "./types";
 
-/** Most models compared at once (the issue asks for 50; 8 for now). */
-export const MAX_BEHAVIOUR_MODELS = 8;
-/** Bootstrap resamples requested from /api/compare (kept small to stay fast). */
+/** Most models compared at once (GET /api/behaviours answers up to 50). */
+export const MAX_BEHAVIOUR_MODELS = 50;
+/** Bootstrap resamples requested from /api/behaviours (kept small to stay fast). */
 export const BEHAVIOUR_N_BOOT = 200;
 
 export interface ClassChange {
-  class: string | number;
+  /** the class name (per-class rows) */
+  class?: string | number;
+  /** the attribute value (per-subgroup rows) */
+  value?: string | number;
   count?: number | null;
   base_accuracy?: number | null;
   accuracy?: number | null;
@@ -22,7 +25,21 @@ export interface ClassChange {
 export interface CompareAnswer {
   summary?: Record<string, unknown>;
   per_class: ClassChange[];
-  per_subgroup?: Record<string, unknown[]>;
+  per_subgroup?: Record<string, ClassChange[]>;
+}
+
+/** One model's record in GET /api/behaviours. */
+export interface ModelBehaviour extends CompareAnswer {
+  model: { id: string; name: string };
+}
+
+/** GET /api/behaviours: the base against each model, in one answer. */
+export interface BatchAnswer {
+  base: { id: string; name: string };
+  dataset: string;
+  class_names: string[];
+  n_boot: number;
+  models: ModelBehaviour[];
 }
 
 export interface BehaviourCell {
@@ -84,16 +101,54 @@ export function compareUrl(base: string, model: string, dataset: string, nBoot =
   return `api/compare?${q.toString()}`;
 }
 
+/** Query string for GET /api/behaviours (the base against many models at once). */
+export function behavioursUrl(base: string, models: string[], dataset: string, nBoot = BEHAVIOUR_N_BOOT): string {
+  const q = new URLSearchParams({ base, models: models.join(","), dataset, n_boot: String(nBoot) });
+  return `api/behaviours?${q.toString()}`;
+}
+
+/** The batch answer's records by model id. */
+export function answersById(batch: BatchAnswer | null | undefined): Map<string, CompareAnswer> {
+  return new Map((batch?.models ?? []).map((m) => [m.model.id, m] as const));
+}
+
 /** Rows = union of classes over the answers (in first-seen order), one cell per model. */
 export function buildTable(modelIds: string[], answers: Map<string, CompareAnswer | undefined>): BehaviourRow[] {
+  return buildRows(modelIds, (id) => answers.get(id)?.per_class, (c) => String(c.class));
+}
+
+export interface SubgroupRow extends BehaviourRow {
+  attribute: string;
+  value: string;
+}
+
+/** Subgroup rows: per attribute (first-seen order), one row per value, one cell per model. */
+export function buildSubgroupTable(modelIds: string[], answers: Map<string, CompareAnswer | undefined>): SubgroupRow[] {
+  const attributes: string[] = [];
+  for (const id of modelIds)
+    for (const a of Object.keys(answers.get(id)?.per_subgroup ?? {})) if (!attributes.includes(a)) attributes.push(a);
+  return attributes.flatMap((attribute) =>
+    buildRows(modelIds, (id) => answers.get(id)?.per_subgroup?.[attribute], (c) => String(c.value)).map((r) => ({
+      ...r,
+      key: `${attribute}=${r.key}`,
+      attribute,
+      value: r.key,
+    })),
+  );
+}
+
+function buildRows(
+  modelIds: string[],
+  listOf: (id: string) => ClassChange[] | undefined,
+  keyOf: (c: ClassChange) => string,
+): BehaviourRow[] {
   const rows = new Map<string, BehaviourRow>();
   const order: string[] = [];
   const lookup = new Map<string, Map<string, ClassChange>>();
   for (const id of modelIds) {
-    const a = answers.get(id);
     const byClass = new Map<string, ClassChange>();
-    for (const c of a?.per_class ?? []) {
-      const key = String(c.class);
+    for (const c of listOf(id) ?? []) {
+      const key = keyOf(c);
       byClass.set(key, c);
       if (!rows.has(key)) {
         order.push(key);
@@ -166,4 +221,101 @@ export function errorDetail(status: number, body: unknown): string {
       .join("; ");
   if (d !== undefined) return JSON.stringify(d);
   return `request failed (HTTP ${status})`;
+}
+
+// ------------------------------------------------------------------ drill-down into a class
+
+/** Flip filters of /api/compare/instances, with labels. */
+export const FLIP_OPTIONS: { value: string; label: string }[] = [
+  { value: "any", label: "any instance" },
+  { value: "changed", label: "prediction changed" },
+  { value: "correct_to_incorrect", label: "correct → incorrect" },
+  { value: "incorrect_to_correct", label: "incorrect → correct" },
+  { value: "incorrect_to_other_incorrect", label: "incorrect → other incorrect" },
+  { value: "unchanged", label: "unchanged" },
+];
+
+/** Sort keys of /api/compare/instances; divergences need stored logits. */
+export const SORT_OPTIONS: { value: string; label: string }[] = [
+  { value: "kl", label: "KL divergence" },
+  { value: "js", label: "JS divergence" },
+  { value: "true_prob_change", label: "|Δ true-class prob|" },
+  { value: "margin_change", label: "|Δ margin|" },
+  { value: "confidence", label: "model confidence" },
+  { value: "base_confidence", label: "base confidence" },
+  { value: "instance", label: "instance index" },
+];
+
+export interface InstanceQuery {
+  base: string;
+  model: string;
+  dataset: string;
+  label: number;
+  flip: string;
+  sort: string;
+  descending: boolean;
+  offset: number;
+  limit: number;
+}
+
+/** Query string for one page of GET /api/compare/instances. */
+export function instancesUrl(q: InstanceQuery): string {
+  const p = new URLSearchParams({
+    base: q.base,
+    model: q.model,
+    dataset: q.dataset,
+    label: String(q.label),
+    flip: q.flip,
+    sort: q.sort,
+    descending: String(q.descending),
+    offset: String(q.offset),
+    limit: String(q.limit),
+  });
+  return `api/compare/instances?${p.toString()}`;
+}
+
+export interface InstanceRow {
+  instance: number;
+  label: number;
+  base_prediction: number;
+  prediction: number;
+  flip: string;
+  base_confidence: number;
+  confidence: number;
+  true_prob_change: number;
+  margin_change: number;
+  kl?: number;
+  js?: number;
+}
+
+export interface InstancesPage {
+  total: number;
+  offset: number;
+  limit: number;
+  class_names: string[];
+  rows: InstanceRow[];
+}
+
+/** "41–60 of 1,000" for a page; "none" when empty. */
+export function pageLabel(total: number, offset: number, shown: number): string {
+  if (total <= 0 || shown <= 0) return "none";
+  return `${offset + 1}–${offset + shown} of ${total.toLocaleString("en-US")}`;
+}
+
+/** The offset of the previous/next page, or null at either end. */
+export function pageOffset(total: number, offset: number, limit: number, step: -1 | 1): number | null {
+  const next = offset + step * limit;
+  if (next < 0 || next >= total) return step < 0 && offset > 0 ? 0 : null;
+  return next;
+}
+
+/** A short phrase for a flip kind. */
+export function flipLabel(kind: string): string {
+  return FLIP_OPTIONS.find((f) => f.value === kind)?.label ?? kind;
+}
+
+/** The class id (position in class_names) of a class row's name; null when unknown. */
+export function classIndex(classNames: string[], name: string): number | null {
+  const i = classNames.indexOf(name);
+  return i < 0 ? null : i;
 }

@@ -1,16 +1,28 @@
 """Behaviour view: a base against one model (summary, classes, subgroups, a page of
-instances) and the pairwise agreement of a selection."""
+instances, transitions), against up to 50 models at once (/behaviours), calibration curves
+and the pairwise agreement of a selection."""
 
 from __future__ import annotations
 
+import io
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
 import numpy as np
+import pyarrow.parquet as pq
 from fastapi import APIRouter, Depends, HTTPException, Query
+from fastapi.responses import JSONResponse
+from sqlalchemy import or_, select
 
+from compresslens.analysis.behaviour_batch import Grouping, batch_rows, behaviour_batch, grouping_of
 from compresslens.comparison import FLIP_KINDS
+from compresslens.errors import NotFoundError
 from compresslens.jsonable import jsonable
+from compresslens.records import DatasetInfo
 from compresslens.server.routes.deps import workspace_of
+from compresslens.store.schema import Evaluation, Model
 from compresslens.workspace import Workspace
 
 router = APIRouter(tags=["behaviour"])
@@ -34,7 +46,7 @@ def compare(
     base: Annotated[str, Query(min_length=1, description="base model id or name")],
     model: Annotated[str, Query(min_length=1, description="compared model id or name")],
     dataset: Annotated[str | None, Query(min_length=1)] = None,
-    n_boot: Annotated[int, Query(ge=0, le=10_000, description="bootstrap resamples")] = 1000,
+    n_boot: Annotated[int, Query(ge=1, le=10_000, description="bootstrap resamples")] = 1000,
 ) -> dict[str, Any]:
     """Headline changes, per-class and per-subgroup accuracy change with 95% intervals."""
     comparison = ws.compare(base, model, dataset, n_boot=n_boot)
@@ -113,3 +125,242 @@ def agreement(
 ) -> dict[str, Any]:
     """The pairwise prediction-agreement matrix of the selected models."""
     return jsonable(ws.agreement(models, dataset))
+
+
+# ------------------------------------------------------------------ one pair: transitions
+
+
+@router.get("/compare/transitions")
+def compare_transitions(
+    ws: WorkspaceDep,
+    base: Annotated[str, Query(min_length=1)],
+    model: Annotated[str, Query(min_length=1)],
+    dataset: Annotated[str | None, Query(min_length=1)] = None,
+) -> dict[str, Any]:
+    """Counts [C, C]: row = the base's predicted class, column = the model's."""
+    comparison = ws.compare(base, model, dataset, n_boot=1)
+    return jsonable(
+        {
+            "base": {"id": comparison.base.id, "name": comparison.base.name},
+            "model": {"id": comparison.model.id, "name": comparison.model.name},
+            "dataset": comparison.dataset.name,
+            "class_names": comparison.dataset.class_names,
+            "matrix": comparison.transitions(),
+        }
+    )
+
+
+# ------------------------------------------------------------------ many models at once
+
+MAX_BATCH_MODELS = 50
+ModelList = Annotated[
+    str,
+    Query(min_length=1, description=f"comma-separated model ids or names (≤ {MAX_BATCH_MODELS})"),
+]
+
+
+def model_refs(models: str) -> list[str]:
+    """The comma list as distinct references in order; 422 when empty or over the cap."""
+    refs = list(dict.fromkeys(r.strip() for r in models.split(",") if r.strip()))
+    if not refs:
+        raise HTTPException(status_code=422, detail="models: give at least one model id or name")
+    if len(refs) > MAX_BATCH_MODELS:
+        raise HTTPException(
+            status_code=422,
+            detail=f"models: at most {MAX_BATCH_MODELS} models per request, got {len(refs)}",
+        )
+    return refs
+
+
+def resolve_models(ws: Workspace, refs: list[str]) -> list[tuple[str, str]]:
+    """(id, name) per reference in one query; prefixes and unknown names go through ws.model."""
+    with ws.store.db.reader() as session:
+        statement = select(Model.id, Model.name).where(
+            or_(Model.id.in_(refs), Model.name.in_(refs))
+        )
+        found = session.execute(statement).all()
+    by_ref = {row.id: (row.id, row.name) for row in found}
+    by_ref.update({row.name: (row.id, row.name) for row in found})
+    result = []
+    for ref in refs:
+        if ref not in by_ref:
+            info = ws.model(ref)  # NotFoundError (404) names the unknown reference
+            by_ref[ref] = (info.id, info.name)
+        result.append(by_ref[ref])
+    return list(dict.fromkeys(result))
+
+
+def output_artifacts(ws: Workspace, model_ids: list[str]) -> dict[tuple[str, str], str]:
+    """The outputs artifact of every evaluation of these models, by (model id, dataset id)."""
+    with ws.store.db.reader() as session:
+        statement = select(
+            Evaluation.model_id, Evaluation.dataset_id, Evaluation.outputs_artifact
+        ).where(Evaluation.model_id.in_(model_ids))
+        rows = session.execute(statement).all()
+    return {(r.model_id, r.dataset_id): r.outputs_artifact for r in rows if r.outputs_artifact}
+
+
+def batch_dataset(
+    ws: Workspace, dataset: str | None, model_ids: list[str], artifacts: dict[tuple[str, str], str]
+) -> DatasetInfo:
+    """The named dataset, or the first one every model (base included) is evaluated on."""
+    if dataset is not None:
+        return ws.dataset(dataset)
+    for info in ws.datasets():
+        if all((m, info.id) in artifacts for m in model_ids):
+            return info
+    raise NotFoundError("no dataset has evaluations of the base and every model; name one")
+
+
+class ArrayCache:
+    """Arrays derived from content-addressed artifacts, kept up to a byte budget (LRU).
+
+    An artifact never changes under its hash, so a cached array is never stale; this spares
+    re-reading and re-hashing every model's outputs on each request.
+    """
+
+    def __init__(self, max_bytes: int) -> None:
+        self.max_bytes = max_bytes
+        self._items: OrderedDict[tuple[str, str], Any] = OrderedDict()
+        self._sizes: dict[tuple[str, str], int] = {}
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[str, str], load: Callable[[], Any], size: Callable[[Any], int]) -> Any:
+        with self._lock:
+            if key in self._items:
+                self._items.move_to_end(key)
+                return self._items[key]
+        value = load()
+        with self._lock:
+            self._items[key] = value
+            self._sizes[key] = size(value)
+            while sum(self._sizes.values()) > self.max_bytes and len(self._items) > 1:
+                old, _ = self._items.popitem(last=False)
+                del self._sizes[old]
+        return value
+
+
+ARRAYS = ArrayCache(max_bytes=256 << 20)
+
+
+def class_dtype(num_classes: int) -> type[np.integer]:
+    """The smallest integer type holding class ids: less memory and faster comparisons."""
+    return np.int8 if num_classes <= 127 else np.int16 if num_classes <= 32_767 else np.int32
+
+
+def outputs_column(ws: Workspace, digest: str, column: str, dtype: type[np.integer]) -> np.ndarray:
+    """One integer column of a stored outputs table (read once, then cached)."""
+
+    def load() -> np.ndarray:
+        table = pq.read_table(io.BytesIO(ws.store.read_artifact(digest)), columns=[column])
+        values = table.column(column).to_numpy().astype(dtype)
+        values.flags.writeable = False
+        return values
+
+    return ARRAYS.get((digest, f"{column}:{np.dtype(dtype).name}"), load, lambda a: a.nbytes)
+
+
+def subgroup_groupings(ws: Workspace, info: DatasetInfo) -> dict[str, Grouping]:
+    """Each per-instance attribute of the dataset as a grouping (computed once per dataset)."""
+
+    def load() -> dict[str, Grouping]:
+        attributes = ws.load_dataset(info.id).attributes
+        return {name: grouping_of(values) for name, values in attributes.items()}
+
+    return ARRAYS.get(
+        (info.content_hash, "subgroups"),
+        load,
+        lambda groups: sum(g.codes.nbytes for g in groups.values()),
+    )
+
+
+@router.get("/behaviours")
+def behaviours(
+    ws: WorkspaceDep,
+    base: Annotated[str, Query(min_length=1, description="base model id or name")],
+    models: ModelList,
+    dataset: Annotated[str | None, Query(min_length=1)] = None,
+    n_boot: Annotated[int, Query(ge=1, le=2000, description="bootstrap resamples")] = 200,
+) -> JSONResponse:
+    """Per model versus the base: {model, summary, per_class, per_subgroup}, in one pass.
+
+    The same numbers as /api/compare for each model (deltas exactly; the bootstrap draws of
+    all models come from one stream, so intervals can differ by Monte Carlo noise).
+    """
+    refs = model_refs(models)
+    base_id, base_name = resolve_models(ws, [base])[0]
+    chosen = resolve_models(ws, refs)
+    ids = [base_id, *(m for m, _ in chosen)]
+    artifacts = output_artifacts(ws, ids)
+    info = batch_dataset(ws, dataset, ids, artifacts)
+    missing = [name for m, name in [(base_id, base_name), *chosen] if (m, info.id) not in artifacts]
+    if missing:
+        raise NotFoundError(
+            f"{len(missing)} models are not evaluated on {info.name}: {', '.join(missing[:10])}"
+        )
+    dtype = class_dtype(info.num_classes)
+    base_digest = artifacts[(base_id, info.id)]
+    labels = outputs_column(ws, base_digest, "label", dtype)
+    base_pred = outputs_column(ws, base_digest, "prediction", dtype)
+    preds = np.stack(
+        [outputs_column(ws, artifacts[(m, info.id)], "prediction", dtype) for m, _ in chosen]
+    )
+    batch = behaviour_batch(
+        labels,
+        base_pred,
+        preds,
+        info.num_classes,
+        subgroup_groupings(ws, info),
+        n_boot=n_boot,
+    )
+    records = batch_rows(
+        batch,
+        [{"id": m, "name": name} for m, name in chosen],
+        {"id": base_id, "name": base_name},
+        info.name,
+        info.class_names,
+    )
+    return JSONResponse(
+        {
+            "base": {"id": base_id, "name": base_name},
+            "dataset": info.name,
+            "class_names": info.class_names,
+            "n_boot": n_boot,
+            "models": records,
+        }
+    )
+
+
+@router.get("/compare/calibration")
+def compare_calibration(
+    ws: WorkspaceDep,
+    base: Annotated[str, Query(min_length=1)],
+    models: ModelList,
+    dataset: Annotated[str | None, Query(min_length=1)] = None,
+) -> dict[str, Any]:
+    """ECE and 15-bin reliability curves of the base and each model (Comparison.calibration)."""
+    comparisons = [
+        ws.compare(base, m, dataset, n_boot=1) for m, _ in resolve_models(ws, model_refs(models))
+    ]
+    first = comparisons[0]
+    curves = [c.calibration() for c in comparisons]
+    return jsonable(
+        {
+            "dataset": first.dataset.name,
+            "base": {
+                "id": first.base.id,
+                "name": first.base.name,
+                "ece": curves[0]["base_ece"],
+                "reliability": curves[0]["base_reliability"],
+            },
+            "models": [
+                {
+                    "id": c.model.id,
+                    "name": c.model.name,
+                    "ece": cal["ece"],
+                    "reliability": cal["reliability"],
+                }
+                for c, cal in zip(comparisons, curves, strict=True)
+            ],
+        }
+    )

@@ -1,0 +1,76 @@
+"""Behaviours view in chromium on the demo workspace: what it shows equals the Python API."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from e2e_harness import needs_browser, view_report
+
+import compresslens as cl
+
+pytestmark = needs_browser
+
+
+@pytest.fixture(scope="module")
+def shown(demo_report: dict) -> dict:
+    return view_report(demo_report, "behaviours")
+
+
+@pytest.fixture(scope="module")
+def comparison(shown: dict, demo_ws: cl.Workspace):
+    return demo_ws.compare(shown["base"], shown["model"], shown["dataset"], n_boot=200)
+
+
+def test_the_pair_is_a_seed_and_its_80_percent_pruned_child(shown: dict, demo_ws: cl.Workspace):
+    base, model = demo_ws.model(shown["base"]), demo_ws.model(shown["model"])
+    assert base.operation.name == "train.scratch"
+    assert model.operation.name == "prune.magnitude" and model.operation.params["amount"] == 0.8
+    assert model.operation.parents[0]["id"] == base.id
+
+
+def test_the_class_cell_shows_the_per_class_change(shown: dict, comparison) -> None:
+    row = next(r for r in comparison.per_class() if r["class"] == shown["class_cell"]["class"])
+    assert shown["class_cell"]["delta"] == pytest.approx(row["delta"], abs=1e-12)
+    # a single model in the batch draws the bootstrap exactly as Comparison does
+    assert shown["class_cell"]["delta_low"] == pytest.approx(row["delta_low"], abs=1e-12)
+    assert shown["class_cell"]["delta_high"] == pytest.approx(row["delta_high"], abs=1e-12)
+    assert shown["class_rows"] == comparison.dataset.num_classes
+
+
+def test_the_subgroup_cell_shows_the_per_subgroup_change(shown: dict, comparison) -> None:
+    cell = shown["subgroup_cell"]
+    rows = comparison.per_subgroup()[cell["attribute"]]
+    row = next(r for r in rows if r["value"] == cell["value"])
+    assert cell["delta"] == pytest.approx(row["delta"], abs=1e-12)
+    assert shown["subgroup_rows"] == sum(len(v) for v in comparison.per_subgroup().values())
+
+
+def test_the_drill_down_counts_the_instances_of_the_class(shown: dict, comparison) -> None:
+    table = comparison.instances()
+    label = comparison.dataset.class_names.index("Shirt")
+    in_class = table["label"] == label
+    drill = shown["drill"]
+    assert drill["class"] == "Shirt" and drill["label"] == label
+    assert drill["total"] == int(in_class.sum())
+    lost = in_class & (table["flip"] == "correct_to_incorrect")
+    assert drill["lost_total"] == int(lost.sum())
+    # the first page is the class's instances sorted by |KL|, largest first
+    rows = np.flatnonzero(in_class)
+    order = rows[np.argsort(-np.abs(table[drill["sort"]][rows]), kind="stable")]
+    assert drill["first_page"] == order[: len(drill["first_page"])].tolist()
+    assert drill["thumbnail_width"] > 0
+
+
+def test_the_transition_cell_equals_the_python_matrix(shown: dict, comparison) -> None:
+    names = comparison.dataset.class_names
+    matrix = comparison.transitions()
+    cell = shown["transition"]
+    assert cell["count"] == int(matrix[names.index(cell["from"]), names.index(cell["to"])])
+
+
+def test_agreement_and_calibration_equal_the_python_api(
+    shown: dict, comparison, demo_ws: cl.Workspace
+) -> None:
+    agreement = demo_ws.agreement([shown["base"], shown["model"]], shown["dataset"])
+    assert shown["agreement"] == pytest.approx(agreement["matrix"][0][1], abs=1e-12)
+    assert shown["ece"] == pytest.approx(comparison.calibration()["ece"], abs=1e-12)

@@ -1,0 +1,105 @@
+// Behaviours view on the demo workspace: a lean_cnn seed model as base and its 80% magnitude-
+// pruned child. Records what the page shows (a class cell, a subgroup cell, the drill-down into
+// "Shirt", the transition Shirt → T-shirt/top, agreement and calibration) for
+// test_view_behaviours.py to compare with the Python API.
+const DRILL_CLASS = "Shirt";
+const TO_CLASS = "T-shirt/top";
+
+function findPair(models) {
+  const seeds = models
+    .filter((m) => m.operation?.name === "train.scratch" && m.name.startsWith("lean_cnn-s"))
+    .sort((a, b) => a.name.localeCompare(b.name));
+  for (const base of seeds) {
+    const child = models.find(
+      (m) =>
+        m.operation?.name === "prune.magnitude" &&
+        Number(m.operation?.params?.amount) === 0.8 &&
+        (m.operation?.parents ?? []).some((p) => p.id === base.id),
+    );
+    if (child) return { base, child };
+  }
+  return null;
+}
+
+export default async function ({ page, url, models, check, shot, report, timeout }) {
+  const pair = findPair(models);
+  check("a lean_cnn seed with an 80% magnitude-pruned child exists", pair !== null);
+  const { base, child } = pair;
+  report.base = base.id;
+  report.model = child.id;
+  await page.goto(new URL(`?sel=${base.id},${child.id}&base=${base.id}&view=behaviours`, url).href);
+  const view = page.locator("[data-testid=behaviours]");
+  await view.waitFor({ state: "visible" });
+  report.dataset = await view.getAttribute("data-dataset");
+
+  // a per-class Δ cell (the drill class) and a subgroup Δ cell
+  const cell = page.locator(
+    `[data-testid=behaviour-row][data-class="${DRILL_CLASS}"] [data-testid=behaviour-cell][data-model-id="${child.id}"]:not([data-delta=""])`,
+  );
+  await cell.waitFor({ state: "attached", timeout });
+  report.class_cell = {
+    class: DRILL_CLASS,
+    delta: Number(await cell.getAttribute("data-delta")),
+    delta_low: Number(await cell.getAttribute("data-delta-low")),
+    delta_high: Number(await cell.getAttribute("data-delta-high")),
+  };
+  report.class_rows = await page.locator("[data-testid=behaviour-row]").count();
+  const sub = page.locator(`[data-testid=behaviour-subgroup-cell][data-model-id="${child.id}"]:not([data-delta=""])`).first();
+  await sub.waitFor({ state: "attached", timeout });
+  report.subgroup_cell = {
+    attribute: await sub.getAttribute("data-attribute"),
+    value: await sub.getAttribute("data-value"),
+    delta: Number(await sub.getAttribute("data-delta")),
+  };
+  report.subgroup_rows = await page.locator("[data-testid=behaviour-subgroup-row]").count();
+  check("subgroup rows are shown", report.subgroup_rows > 0, `${report.subgroup_rows} rows`);
+
+  // the transition matrix, the agreement matrix and the calibration curves
+  const trans = page.locator(`[data-testid=transition-cell][data-from="${DRILL_CLASS}"][data-to="${TO_CLASS}"]`);
+  await trans.waitFor({ state: "attached", timeout });
+  report.transition = { from: DRILL_CLASS, to: TO_CLASS, count: Number(await trans.getAttribute("data-count")) };
+  const agree = page.locator(`[data-testid=agreement-cell][data-row-id="${base.id}"][data-col-id="${child.id}"]`);
+  await agree.waitFor({ state: "attached", timeout });
+  report.agreement = Number(await agree.getAttribute("data-value"));
+  const ece = page.locator(`[data-testid=calibration-legend] li[data-model-id="${child.id}"]`);
+  await ece.waitFor({ state: "attached", timeout });
+  report.ece = Number(await ece.getAttribute("data-ece"));
+  check("legends are shown", (await page.locator("[data-testid=transition-legend]").count()) === 1 &&
+    (await page.locator("[data-testid=agreement-legend]").count()) === 1);
+  await shot("behaviours-table.png");
+
+  // drill into the class: every instance of it, then only the changed ones
+  await page.locator(`[data-testid=behaviour-class][data-class="${DRILL_CLASS}"]`).click();
+  const drill = page.locator("[data-testid=behaviour-drill]");
+  await drill.waitFor({ state: "visible", timeout });
+  const total = page.locator("[data-testid=drill-total]:not([data-total=''])");
+  await total.waitFor({ state: "attached", timeout });
+  await page.locator("[data-testid=drill-instance]").first().waitFor({ state: "visible", timeout });
+  report.drill = {
+    class: await drill.getAttribute("data-class"),
+    label: Number(await drill.getAttribute("data-label")),
+    total: Number(await total.getAttribute("data-total")),
+    first_page: await page.locator("[data-testid=drill-instance]").evaluateAll((els) => els.map((e) => Number(e.dataset.instance))),
+    sort: await page.locator("[data-testid=drill-sort]").inputValue(),
+  };
+  const img = page.locator("[data-testid=drill-instance] img").first();
+  await page.waitForFunction((el) => el.complete && el.naturalWidth > 0, await img.elementHandle(), { timeout });
+  report.drill.thumbnail_width = await img.evaluate((el) => el.naturalWidth);
+  await shot("behaviours-drill.png");
+
+  await page.locator("[data-testid=drill-flip]").selectOption("correct_to_incorrect");
+  await page.waitForFunction(
+    () => [...document.querySelectorAll("[data-testid=drill-instance]")].every((e) => e.dataset.flip === "correct_to_incorrect") &&
+      document.querySelector("[data-testid=drill-total]")?.dataset.total !== "",
+    null,
+    { timeout },
+  );
+  // wait until the page shows the filtered answer (its total differs from the unfiltered one)
+  await page.waitForFunction(
+    (all) => Number(document.querySelector("[data-testid=drill-total]")?.dataset.total) !== all,
+    report.drill.total,
+    { timeout },
+  );
+  report.drill.lost_total = Number(await page.locator("[data-testid=drill-total]").getAttribute("data-total"));
+  await shot("behaviours-drill-lost.png");
+}
