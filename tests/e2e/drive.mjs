@@ -69,7 +69,10 @@ try {
     if (msg.type() === "error") report.consoleErrors.push(msg.text());
   });
   page.on("requestfailed", (req) => {
-    report.consoleErrors.push(`request failed: ${req.url()} (${req.failure()?.errorText})`);
+    // a request cut short by navigating away (or by the app aborting a stale fetch) is no error
+    const why = req.failure()?.errorText ?? "";
+    if (why.includes("ERR_ABORTED")) return;
+    report.consoleErrors.push(`request failed: ${req.url()} (${why})`);
   });
   page.on("pageerror", (err) => report.consoleErrors.push(`uncaught: ${err.message}`));
   // a failed load is logged without its address; record the responses to name it
