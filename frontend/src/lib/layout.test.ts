@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { depths, layoutDag } from "./layout";
+import { depths, layoutDag, orderRoots } from "./layout";
 import { SMALL, model } from "./fixtures";
 
 describe("depths", () => {
@@ -54,10 +54,33 @@ describe("layoutDag by operation", () => {
     expect(l.nodes.get("p1ft")!.col).toBe(4);
   });
   it("places every model exactly once, rows unique per root", () => {
-    const two = [...SMALL, model("base2", null)];
+    const two = [...SMALL, model("root2", null), model("kid2", "prune.magnitude", [{ id: "root2" }])];
     const l = layoutDag(two, "operation");
-    expect(l.nodes.size).toBe(6);
-    expect(l.nodes.get("base2")!.row).toBe(2);
+    expect(l.nodes.size).toBe(7);
+    expect(l.nodes.get("root2")!.row).toBe(2);
+    expect(l.nodes.get("kid2")!.row).toBe(2);
+    const keys = [...l.nodes.values()].map((n) => `${n.col}:${n.row}`);
+    expect(new Set(keys).size).toBe(keys.length); // no two nodes on one spot
+  });
+  it("puts standalone models in the top rows, above the trees, not in the bottom corner", () => {
+    // the demo: a trained forest listed first, then two bases nothing was derived from
+    const ms = [...SMALL, model("cnn-base", null), model("resnet-base", null)];
+    for (const mode of ["operation", "step"] as const) {
+      const l = layoutDag(ms, mode);
+      const row = (id: string) => l.nodes.get(id)!.row;
+      expect([row("cnn-base"), row("resnet-base")]).toEqual([0, 1]);
+      expect(row("base")).toBe(2);
+      expect(Math.min(...SMALL.map((m) => row(m.id)))).toBe(2);
+      expect(l.rows).toBe(4);
+      expect(l.nodes.get("cnn-base")!.col).toBe(0);
+    }
+  });
+  it("keeps a root that only teaches with the trees", () => {
+    const ms = [model("a", null), model("t", null), model("s", "train.distill", [{ id: "a" }, { id: "t", role: "teacher" }])];
+    const order = orderRoots(ms.slice(0, 2), layoutDag(ms, "step").edges).map((m) => m.id);
+    expect(order).toEqual(["a", "t"]);
+    const lone = orderRoots([model("a", null), model("z", null)], [{ source: "a", target: "x", role: "parent", op: "" }]);
+    expect(lone.map((m) => m.id)).toEqual(["z", "a"]);
   });
   it("handles an empty workspace", () => {
     const l = layoutDag([], "operation");

@@ -61,11 +61,23 @@ export function operationKey(model: ApiModel, hasParents: boolean): string {
   return model.operation?.name ?? ROOT_COLUMN;
 }
 
+/** Roots in placing order: standalone ones (touching no edge) first, then tree roots, each in list order. */
+export function orderRoots(roots: ApiModel[], edges: Edge[]): ApiModel[] {
+  const linked = new Set<string>();
+  for (const e of edges) {
+    linked.add(e.source);
+    linked.add(e.target);
+  }
+  const standalone = roots.filter((r) => !linked.has(r.id));
+  return [...standalone, ...roots.filter((r) => linked.has(r.id))];
+}
+
 /**
  * Lay out the DAG. Columns: by operation (ordered by the smallest mean depth of the models
  * using it, then name) or by step (depth 0, 1, 2 …). Rows: a depth-first walk of the
  * primary-parent tree where the first child keeps its parent's row and later children take
- * new rows, so chains read left to right and siblings stack below.
+ * new rows, so chains read left to right and siblings stack below. Standalone models take the
+ * first rows.
  */
 export function layoutDag(models: ApiModel[], mode: LayoutMode): DagLayout {
   const ids = new Set(models.map((m) => m.id));
@@ -128,7 +140,10 @@ export function layoutDag(models: ApiModel[], mode: LayoutMode): DagLayout {
       else place(kid, ++nextRow);
     });
   };
-  for (const r of roots) {
+  // standalone models (no edge in or out, e.g. a base nothing was derived from yet) take the
+  // top rows, above every tree: left at the end they would sit in the bottom-left corner, where
+  // the map's legend and controls are, and far from the columns they belong to
+  for (const r of orderRoots(roots, edges)) {
     place(r.id, nodes.size === 0 ? 0 : ++nextRow);
   }
   // anything unreached (cycles) gets its own row

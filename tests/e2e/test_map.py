@@ -1,0 +1,163 @@
+"""The Model Map in chromium on the demo workspace, checked against the Python API.
+
+`run_map_checks.mjs` drives map_checks.mjs (box selection, layout, edge labels, keyboard,
+metric filter) against `compresslens serve` on the demo workspace and prints what the page
+showed; these tests compare it with `demo_ws` (the same workspace through Python), so a wrong
+column, a wrong fade or a node over the legend fails here.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+from e2e_harness import HERE, REPO, Server, needs_browser
+
+import compresslens as cl
+from compresslens.records import ModelInfo
+
+pytestmark = needs_browser
+
+FILTER_KEY = ("fashion-mnist-test", "accuracy")
+FILTER_RANGE = (0.85, 1.0)
+
+
+@pytest.fixture(scope="module")
+def map_report(demo_workspace_path: Path, tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """One run of the map checks against the served demo workspace."""
+    node = shutil.which("node")
+    assert node, "node is needed to drive the browser"
+    screenshots = (
+        Path(os.environ.get("E2E_SCREENSHOTS", REPO / "build" / "e2e-screenshots")) / "map"
+    )
+    log = tmp_path_factory.mktemp("map-server") / "server.log"
+    with Server(demo_workspace_path, log) as server:
+        result = subprocess.run(
+            [node, str(HERE / "run_map_checks.mjs"), server.url],
+            env={**os.environ, "E2E_SCREENSHOTS": str(screenshots)},
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+    lines = result.stdout.strip().splitlines()
+    if not lines:
+        pytest.fail(f"run_map_checks.mjs printed nothing ({result.returncode}):\n{result.stderr}")
+    report = json.loads(lines[-1])
+    failed = [c for c in report["checks"] if not c["ok"]]
+    assert not failed and not report["error"], f"{failed}\n{report['error']}"
+    assert report["consoleErrors"] == []
+    # the map and scatter only read api/models and api/datasets; the analysis tab below them
+    # may ask for more while the checks click around, which its own tests cover
+    assert [e for e in report["httpErrors"] if "/api/models" in e or "/api/datasets" in e] == []
+    return report["map"]
+
+
+def column_of(demo_ws: cl.Workspace, op: str) -> set[str]:
+    return {m.id for m in demo_ws.models() if m.operation is not None and m.operation.name == op}
+
+
+def test_a_box_over_a_column_selects_exactly_that_column(
+    map_report: dict[str, Any], demo_ws: cl.Workspace
+) -> None:
+    expected = column_of(demo_ws, map_report["boxColumn"])
+    assert len(expected) > 10
+    assert set(map_report["boxSelected"]) == expected
+    assert not map_report["boxPanned"]
+
+
+def test_a_shift_drag_over_a_column_selects_exactly_that_column(
+    map_report: dict[str, Any], demo_ws: cl.Workspace
+) -> None:
+    expected = column_of(demo_ws, map_report["shiftColumn"])
+    assert len(expected) == 8  # the lean_cnn seeds
+    assert set(map_report["shiftSelected"]) == expected
+
+
+def overlap(a: dict[str, float], b: dict[str, float]) -> bool:
+    return (
+        a["x"] < b["x"] + b["width"]
+        and b["x"] < a["x"] + a["width"]
+        and a["y"] < b["y"] + b["height"]
+        and b["y"] < a["y"] + a["height"]
+    )
+
+
+def test_standalone_bases_are_in_the_map_and_clear_of_the_legend(
+    map_report: dict[str, Any], demo_ws: cl.Workspace
+) -> None:
+    models = demo_ws.models()
+    with_children = {p for m in models for p in m.parent_ids}
+    standalone = {m.name for m in models if not m.parent_ids and m.id not in with_children}
+    assert {"cnn-base", "resnet-base"} <= standalone
+    shown = {s["name"]: s["box"] for s in map_report["standalone"]}
+    assert set(shown) == standalone
+    canvas, legend = map_report["canvas"], map_report["legend"]
+    for name, box in shown.items():
+        assert not overlap(box, legend), (name, box, legend)
+        top, bottom = box["y"], box["y"] + box["height"]
+        assert canvas["y"] <= top and bottom <= canvas["y"] + canvas["height"], (name, box)
+    # the top of the map, not the bottom corner where they used to pile up
+    assert max(b["y"] for b in shown.values()) < canvas["y"] + canvas["height"] / 3
+
+
+def test_the_edge_label_and_tooltip_give_the_operation_and_the_change(
+    map_report: dict[str, Any], demo_ws: cl.Workspace
+) -> None:
+    label, tip = map_report["edgeLabel"], map_report["tooltip"]
+    model = demo_ws.model(label["id"])
+    assert model.operation is not None
+    amount = model.operation.params["amount"]
+    assert label["text"].startswith(f"{model.operation.name}(amount={amount}")
+    parent = demo_ws.model(model.parent_ids[0])
+    assert f"change vs {parent.name}" in tip["text"]
+    # the accuracy change versus the parent, as formatted by the UI (3 decimals, minus sign)
+    group, name = FILTER_KEY
+    delta = model.metrics[group][name] - parent.metrics[group][name]
+    sign = "−" if delta < 0 else "+"
+    assert f"{sign}{abs(delta):.3f}" in tip["text"]
+
+
+def test_hovering_an_edge_names_both_ends_and_the_operation(
+    map_report: dict[str, Any], demo_ws: cl.Workspace
+) -> None:
+    hover = map_report["edgeHover"]
+    parent, child = demo_ws.model(hover["source"]), demo_ws.model(hover["target"])
+    assert parent.id in child.parent_ids
+    assert child.operation is not None
+    assert hover["tooltip"].startswith(f"{parent.name} → {child.name}")
+    assert child.operation.name in hover["tooltip"]
+    assert hover["label"].startswith(child.operation.name)
+    assert f"change vs {parent.name}" in hover["tooltip"]
+
+
+def test_arrow_keys_walk_the_map_and_enter_selects(
+    map_report: dict[str, Any], demo_ws: cl.Workspace
+) -> None:
+    assert map_report["tabbable"] == 1
+    first, second, root, child = map_report["keyboard"]
+    by_id: dict[str, ModelInfo] = {m.id: m for m in demo_ws.models()}
+    assert {by_id[first].name, by_id[second].name} == {"cnn-base", "resnet-base"}
+    assert by_id[root].parent_ids == []
+    assert by_id[child].parent_ids[0] == root  # → follows the chain from the root
+    assert map_report["keyboardSelected"] == [child]
+
+
+def test_a_url_filter_fades_exactly_the_models_outside_it(
+    map_report: dict[str, Any], demo_ws: cl.Workspace
+) -> None:
+    group, name = FILTER_KEY
+    assert map_report["filterKey"] == f"{group}/{name}"
+    lo, hi = FILTER_RANGE
+    outside = {
+        m.id
+        for m in demo_ws.models()
+        if not (lo <= m.metrics.get(group, {}).get(name, float("nan")) <= hi)
+    }
+    assert 0 < len(outside) < len(demo_ws.models())
+    assert set(map_report["fadedMap"]) == outside
+    assert set(map_report["fadedScatter"]) == outside
