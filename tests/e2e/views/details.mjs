@@ -1,0 +1,156 @@
+// Selection details view: select the magnitude-pruned models of seeds 0 and 1 (found by
+// operation and seed, not by id), read the differing variables and the bars the page draws,
+// then brush one metric histogram and type a range in another, recording the passing counts.
+// test_view_details.py recomputes every number from the Python API.
+
+const attr = (el, name) => el.getAttribute(name);
+
+async function readVariables(page) {
+  return page.$$eval("[data-testid=details-variable-row]", (rows) =>
+    rows.map((r) => ({
+      key: r.dataset.variable,
+      label: r.dataset.label,
+      kind: r.dataset.kind,
+      levels: [...r.querySelectorAll("[data-testid=details-level]")].map((l) => ({
+        level: l.dataset.level,
+        count: Number(l.dataset.count),
+      })),
+    })),
+  );
+}
+
+async function readBars(page) {
+  return page.$$eval("[data-testid=details-bar]", (bars) =>
+    bars.map((b) => ({
+      metric: b.dataset.metric,
+      group: b.dataset.group,
+      level: b.dataset.level,
+      value: Number(b.dataset.value),
+      count: Number(b.dataset.count),
+      min: Number(b.dataset.min),
+      max: Number(b.dataset.max),
+    })),
+  );
+}
+
+/** The box of an element once it stops moving (a full-page screenshot reflows the page). */
+async function stableBox(page, locator) {
+  let last = await locator.boundingBox();
+  for (let i = 0; i < 20; i += 1) {
+    await page.waitForTimeout(100);
+    const box = await locator.boundingBox();
+    if (box && last && box.x === last.x && box.y === last.y && box.width === last.width) return box;
+    last = box;
+  }
+  return last;
+}
+
+async function passing(page) {
+  const el = page.locator("[data-testid=filter-passing]");
+  return Number(await el.getAttribute("data-count"));
+}
+
+export default async function ({ page, url, models, check, shot, report, timeout }) {
+  // 1. fewer than two models: a message, no chart
+  const one = models.find((m) => m.operation?.name === "prune.magnitude");
+  await page.goto(new URL(`?sel=${one.id}&view=details`, url).href);
+  await page.locator("[data-testid=details-empty]").waitFor({ state: "visible" });
+  check("one model gives the 'select two or more' message",
+    /two or more/i.test(await page.locator("[data-testid=details-empty]").textContent()));
+
+  // 2. the magnitude-pruned models of seeds 0 and 1 (global and local scope)
+  const chosen = models.filter(
+    (m) => m.operation?.name === "prune.magnitude" && [0, 1].includes(m.operation?.seed),
+  );
+  check("magnitude-pruned models of seeds 0 and 1 exist", chosen.length >= 6, `${chosen.length}`);
+  report.selected = chosen.map((m) => m.id);
+  await page.goto(new URL(`?sel=${report.selected.join(",")}&view=details`, url).href);
+  await page.locator("[data-testid=details-variable-row]").first().waitFor({ state: "visible" });
+  report.variables = await readVariables(page);
+  const amount = report.variables.find((v) => v.label === "prune · amount");
+  check("amount is a differing variable", amount !== undefined, JSON.stringify(report.variables.map((v) => v.label)));
+  report.ancestor = await page.locator("[data-testid=details-ancestor]").textContent();
+
+  // group by amount (the default, chosen explicitly so the test does not depend on it)
+  await page.selectOption("[data-testid=details-variable]", amount.key);
+  await page.waitForFunction(
+    (label) => [...document.querySelectorAll("[data-testid=details-chart] figcaption")].every((f) => f.textContent.includes(label)),
+    amount.label,
+    { timeout },
+  );
+  report.groupBy = amount.label;
+  report.bars = await readBars(page);
+  report.charts = await page.$$eval("[data-testid=details-chart]", (cs) => cs.map((c) => c.dataset.metric));
+  check("a bar per amount level in every chart",
+    report.bars.length === amount.levels.length * report.charts.length,
+    `${report.bars.length} bars, ${report.charts.length} charts`);
+  report.legend = await page.locator("[data-testid=details-legend]").textContent();
+  await shot("details-01-by-amount.png");
+
+  // split the bars by the seed variable too (a grouped bar chart), for the screenshot
+  const seed = report.variables.find((v) => v.label.endsWith("seed"));
+  if (seed) {
+    await page.selectOption("[data-testid=details-split]", seed.key);
+    await page.locator(`[data-testid=details-bar][data-level="${seed.levels[1].level}"]`).first().waitFor();
+    report.splitBars = await readBars(page);
+    await shot("details-02-by-amount-and-seed.png");
+  }
+
+  // 3. metric filter tab: brush the accuracy histogram, then type a size range
+  await page.locator("[data-testid=details-tab-filter]").click();
+  await page.locator("[data-testid=filter-histogram]").first().waitFor({ state: "visible" });
+  const total = Number(await page.locator("[data-testid=filter-passing]").getAttribute("data-total"));
+  check("no filter: every model passes", (await passing(page)) === total, `${await passing(page)} of ${total}`);
+  const accKey = await page.$eval("[data-testid=filter-histogram][data-metric$='/accuracy']", (el) => el.dataset.metric);
+  const hist = page.locator(`[data-testid=filter-histogram][data-metric="${accKey}"]`);
+  const overlay = hist.locator("[data-testid=filter-overlay]");
+  await overlay.scrollIntoViewIfNeeded();
+  const box = await stableBox(page, overlay);
+  const yMid = box.y + box.height / 2;
+  await page.mouse.move(box.x + box.width * 0.55, yMid);
+  await page.mouse.down();
+  await page.mouse.move(box.x + box.width * 0.8, yMid, { steps: 5 });
+  // past the right edge: the brush clamps to the highest value
+  await page.mouse.move(box.x + box.width * 1.1, yMid, { steps: 5 });
+  await page.mouse.up();
+  await page.waitForFunction((k) => document.querySelector(`[data-testid=filter-histogram][data-metric="${k}"]`)?.dataset.lo !== "", accKey, { timeout });
+  report.brush = {
+    key: accKey,
+    lo: Number(await hist.getAttribute("data-lo")),
+    hi: Number(await hist.getAttribute("data-hi")),
+    inRange: Number(await hist.getAttribute("data-in-range")),
+    passing: await passing(page),
+  };
+  check("the brush filters some models out", report.brush.passing < total, JSON.stringify(report.brush));
+  await shot("details-03-filter-brushed.png");
+
+  // keyboard: type a compressed-size range and press Enter
+  const sizeKey = "model/compressed_bytes";
+  const size = page.locator(`[data-testid=filter-histogram][data-metric="${sizeKey}"]`);
+  await size.locator("[data-testid=filter-lo]").fill("100000");
+  await size.locator("[data-testid=filter-hi]").fill("300000");
+  await size.locator("[data-testid=filter-hi]").press("Enter");
+  await page.waitForFunction((k) => document.querySelector(`[data-testid=filter-histogram][data-metric="${k}"]`)?.dataset.lo === "100000", sizeKey, { timeout });
+  report.typed = {
+    key: sizeKey,
+    lo: Number(await size.getAttribute("data-lo")),
+    hi: Number(await size.getAttribute("data-hi")),
+    inRange: Number(await size.getAttribute("data-in-range")),
+    passing: await passing(page),
+  };
+  report.url = page.url();
+  await shot("details-04-filter-typed.png");
+
+  // clear one, then all, from the keyboard (a full-page screenshot reflows the page, so
+  // no pointer coordinates are relied on here)
+  await size.locator("[data-testid=filter-clear]").focus();
+  await page.keyboard.press("Enter");
+  await page.waitForFunction((k) => document.querySelector(`[data-testid=filter-histogram][data-metric="${k}"]`)?.dataset.lo === "", sizeKey, { timeout });
+  report.afterClearOne = await passing(page);
+  await page.locator("[data-testid=filter-clear-all]").focus();
+  await page.keyboard.press("Space");
+  await page.waitForFunction(() => document.querySelector("[data-testid=filter-passing]")?.dataset.count === document.querySelector("[data-testid=filter-passing]")?.dataset.total, null, { timeout });
+  report.afterClearAll = await passing(page);
+  check("clear all: every model passes again", report.afterClearAll === total, `${report.afterClearAll} of ${total}`);
+  report.total = total;
+}
