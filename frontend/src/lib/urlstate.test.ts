@@ -18,6 +18,9 @@ describe("URL state", () => {
   it("round-trips every field", () => {
     expect(decodeState(encodeState(full))).toEqual(full);
   });
+  it("keeps filters readable", () => {
+    expect(encodeState({ ...EMPTY_STATE, filters: { "d/accuracy": [0.85, 1] } })).toBe("filter=d/accuracy:0.85:1");
+  });
   it("drops an unknown view and malformed filters", () => {
     const s = decodeState("view=nope&filter=a/b:1:0,x/y:zz:1,model/macs:0:5");
     expect(s.view).toBe("behaviours");

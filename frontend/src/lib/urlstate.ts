@@ -50,7 +50,7 @@ export function encodeState(s: ViewState): string {
   if (filters.length) q.set("filter", filters.join(","));
   for (const [k, v] of Object.entries(s.params).sort()) if (k && v) q.set(`p.${k}`, v);
   // commas and slashes are legal in a query string: keep shared links readable
-  return q.toString().replace(/%2C/gi, ",").replace(/%2F/gi, "/");
+  return q.toString().replace(/%2C/gi, ",").replace(/%2F/gi, "/").replace(/%3A/gi, ":");
 }
 
 /** Decode a query string (with or without "?"); unknown or malformed values fall back to defaults. */
