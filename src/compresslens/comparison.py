@@ -9,7 +9,7 @@ end (`occlusion_attribution`, `evaluate_corruptions`) compose the two layers for
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -471,18 +471,20 @@ def evaluate_corruptions(
     batch_size: int = 256,
     seed: int = 0,
     clean: bool = True,
+    progress: Callable[[int, int], None] | None = None,
 ) -> dict[tuple[str, int], float]:
     """Accuracy per (corruption, severity), plus ("clean", 0) when `clean`; runs the model.
 
     Every condition is checked before the model runs (CorruptionError). Each corrupted copy of
     the whole input is built at once (the noise does not depend on the batch size) and dropped
     once predicted. For robustness_table, key the result by model: {(name, c, s): acc, ...}.
+    `progress(done, total)` is called after each condition, for long sweeps.
     """
     conditions = corruption_conditions(inputs, labels, corruptions, severities, clean)
-    predictions = {
-        (name, severity): predict_classes(
-            model, condition_images(inputs, name, severity, seed), batch_size
-        )
-        for name, severity in conditions
-    }
+    predictions = {}
+    for done, (name, severity) in enumerate(conditions, start=1):
+        images = condition_images(inputs, name, severity, seed)
+        predictions[(name, severity)] = predict_classes(model, images, batch_size)
+        if progress is not None:
+            progress(done, len(conditions))
     return condition_accuracy(predictions, labels)

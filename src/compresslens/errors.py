@@ -14,6 +14,10 @@ class NotFoundError(CompressLensError, KeyError):
         return str(self.args[0]) if self.args else ""
 
 
+class NotComputedError(NotFoundError):
+    """An analysis asked for with `cached_only=True` that the workspace has not stored yet."""
+
+
 class CorruptArtifactError(CompressLensError):
     """Bytes on disk that do not match their checksum or cannot be parsed."""
 

@@ -52,6 +52,7 @@ from compresslens.errors import (
     DataFormatError,
     DuplicateNameError,
     IncompatibleDatasetError,
+    NotComputedError,
     NotFoundError,
     OperationError,
 )
@@ -89,6 +90,9 @@ from compresslens.versions import library_versions
 ModelRef = str | ModelInfo
 DatasetRef = str | DatasetInfo
 Progress = Callable[[int, int], None]
+SENSITIVITY_VERSION = 1  # bump when the stored sensitivity sweep changes its output
+
+
 TASK_METRICS = ("accuracy", "top5_accuracy", "loss", "ece")
 DATASET_CACHE_SIZE = 3
 
@@ -771,11 +775,15 @@ class Workspace:
         limit: int = 2000,
         seed: int = 0,
         progress: Progress | None = None,
+        cached_only: bool = False,
     ) -> list[dict[str, Any]]:
         """Accuracy under generated corruptions × severities, and the drop versus `base`.
 
         Accuracies are stored as metrics `robust:<corruption>@<severity>` on the dataset
         (with `limit` and `seed` in the name's suffix), so a second call only runs what is new.
+        `progress(done, total)` counts (model, condition) pairs, stored ones at once. With
+        `cached_only`, NotComputedError is raised instead of running any model (a server
+        answers stored results at once and computes the rest in the background).
         """
         chosen = self.select(models)
         base_info = self.model(base) if base is not None else chosen[0]
@@ -784,31 +792,63 @@ class Workspace:
         data_info = self.dataset(dataset)
         if data_info.modality != "image":
             raise IncompatibleDatasetError(f"corruptions need image data; {data_info.name} is not")
-        arrays = self.load_dataset(data_info.id)
-        inputs, labels = arrays.inputs[:limit], arrays.labels[:limit]
-        suffix = f"#n{len(labels)}s{seed}"
+        suffix = f"#n{min(limit, data_info.num_instances)}s{seed}"
         wanted = [("clean", 0)] + [(c, s) for c in corruptions for s in severities]
+        keys = {cond: f"robust:{cond[0]}@{cond[1]}{suffix}" for cond in wanted}
+        stored = {m.id: self.model(m.id).metrics.get(data_info.name, {}) for m in chosen}
+        missing = {m.id for m in chosen if not all(k in stored[m.id] for k in keys.values())}
+        if missing and cached_only:
+            raise NotComputedError(
+                f"robustness of {len(missing)} models on {data_info.name} is not stored yet"
+            )
+        total, done = len(chosen) * len(wanted), 0
         accuracy: dict[tuple[str, str, int], float] = {}
-        for done, model in enumerate(chosen):
-            stored = self.model(model.id).metrics.get(data_info.name, {})
-            keys = {cond: f"robust:{cond[0]}@{cond[1]}{suffix}" for cond in wanted}
-            if not all(key in stored for key in keys.values()):
-                measured = evaluate_corruptions(
-                    self.load_model(model.id), inputs, labels, corruptions, severities, seed=seed
+        for model in chosen:
+            values = stored[model.id]
+            if model.id in missing:
+                values = self._measure_robustness(
+                    model,
+                    data_info,
+                    keys,
+                    corruptions,
+                    severities,
+                    limit,
+                    seed,
+                    _offset_progress(progress, done, total),
                 )
-                with self.store.write() as writer:
-                    self.store.set_metrics(
-                        writer.session,
-                        model.id,
-                        data_info.id,
-                        {keys[cond]: value for cond, value in measured.items()},
-                    )
-                stored = {keys[cond]: value for cond, value in measured.items()}
             for cond, key in keys.items():
-                accuracy[(model.name, *cond)] = stored[key]
+                accuracy[(model.name, *cond)] = values[key]
+            done += len(wanted)
             if progress is not None:
-                progress(done + 1, len(chosen))
+                progress(done, total)
         return robustness_table(accuracy, base_info.name)
+
+    def _measure_robustness(
+        self,
+        model: ModelInfo,
+        data_info: DatasetInfo,
+        keys: Mapping[tuple[str, int], str],
+        corruptions: Sequence[str],
+        severities: Sequence[int],
+        limit: int,
+        seed: int,
+        progress: Progress | None,
+    ) -> dict[str, float]:
+        """Run one model over every condition and store the accuracies as metrics `keys`."""
+        arrays = self.load_dataset(data_info.id)
+        measured = evaluate_corruptions(
+            self.load_model(model.id),
+            arrays.inputs[:limit],
+            arrays.labels[:limit],
+            corruptions,
+            severities,
+            seed=seed,
+            progress=progress,
+        )
+        values = {keys[cond]: value for cond, value in measured.items()}
+        with self.store.write() as writer:
+            self.store.set_metrics(writer.session, model.id, data_info.id, values)
+        return values
 
     def sensitivity(
         self,
@@ -820,6 +860,8 @@ class Workspace:
         max_drop: float = 0.01,
         keep_share: float = 0.25,
         seed: int = 0,
+        progress: Progress | None = None,
+        cached_only: bool = False,
         **params: Any,
     ) -> dict[str, Any]:
         """Compress one layer at a time with any selectable operation; rank the accuracy drops.
@@ -827,17 +869,74 @@ class Workspace:
         Returns the ranking plus what the ops consume: `exclude` (layers whose drop exceeds
         `max_drop`, for a selection's `exclude=`), `mixed_precision` (layer → bits) and
         `weight_only_passes` (parameters for successive `quantize.weight_only` calls).
+        The ranking is stored in the workspace per (model, dataset, operation, parameters,
+        limit, seed), so a second call answers at once; `progress(done, total)` counts the
+        evaluations (one per layer plus the uncompressed model). With `cached_only`,
+        NotComputedError is raised instead of running the model.
         """
         spec = get_operation(operation)
         if not issubclass(spec.params, SelectionParams):
             raise OperationError(f"{operation} cannot be limited to one layer (no selection)")
         info, data_info = self.model(model), self.dataset(dataset)
+        selection = spec.validate(params)
+        normalized = spec.normalized(params)
+        key = content_id(
+            "sensitivity",
+            SENSITIVITY_VERSION,
+            info.id,
+            data_info.id,
+            operation,
+            normalized,
+            limit,
+            seed,
+            length=64,
+        )
+        stored = self.store.cached_result(key)
+        if stored is None and cached_only:
+            raise NotComputedError(f"the sensitivity of {info.name} is not stored yet")
+        if stored is None:
+            measured = self._measure_sensitivity(
+                info, data_info, spec, selection, params, limit, seed, progress
+            )
+            stored = json.dumps(measured).encode()  # floats only: ±inf round-trips exactly
+            self.store.cache_result(key, "sensitivity", stored)
+        found = json.loads(stored)
+        ranking, linear = found["ranking"], set(found["linear"])
+        bits = sensitivity_to_mixed_precision(ranking, keep_share)
+        passes = [
+            {"bits": width, "include": [n for n, b in bits.items() if b == width and n in linear]}
+            for width in sorted(set(bits.values()))
+        ]
+        return {
+            "model": info.name,
+            "dataset": data_info.name,
+            "operation": {"name": operation, "params": normalized},
+            "instances": found["instances"],
+            "ranking": ranking,
+            "exclude": sensitivity_to_exclude_list(ranking, max_drop),
+            "mixed_precision": bits,
+            # ready-made parameters for quantize.weight_only, applied one after the other
+            "weight_only_passes": [p for p in passes if p["include"]],
+        }
+
+    def _measure_sensitivity(
+        self,
+        info: ModelInfo,
+        data_info: DatasetInfo,
+        spec: Any,
+        selection: Any,
+        params: Mapping[str, Any],
+        limit: int,
+        seed: int,
+        progress: Progress | None,
+    ) -> dict[str, Any]:
+        """Run the per-layer sweep: {instances, ranking, linear (names of nn.Linear modules)}."""
         module = self.load_model(info.id)
         arrays = self.load_dataset(data_info.id)
         inputs, labels = arrays.inputs[:limit], arrays.labels[:limit]
-        selection = spec.validate(params)
-        layers = list(select_modules(module, selection))  # type: ignore[arg-type]
+        layers = list(select_modules(module, selection))
         context = OperationContext(seed=seed, parents=[module], load_dataset=self.load_dataset)
+        runs = {"done": 0, "total": len(layers) + 1}
 
         def compress_one(model_: nn.Module, layer: str) -> nn.Module:
             one = spec.validate({**params, "include": [layer], "exclude": []})
@@ -846,25 +945,15 @@ class Workspace:
 
         def accuracy(model_: nn.Module) -> float:
             result = evaluate_arrays(model_, inputs, labels, data_info.num_classes)
+            runs["done"] += 1
+            if progress is not None:
+                progress(runs["done"], runs["total"])
             return float(result.metrics["accuracy"])
 
-        ranking = layer_sensitivity(module, layers, compress_one, accuracy)
-        bits = sensitivity_to_mixed_precision(ranking, keep_share)
-        linear = {name for name, m in module.named_modules() if isinstance(m, nn.Linear)}
-        passes = [
-            {"bits": width, "include": [n for n, b in bits.items() if b == width and n in linear]}
-            for width in sorted(set(bits.values()))
-        ]
         return {
-            "model": info.name,
-            "dataset": data_info.name,
-            "operation": {"name": operation, "params": spec.normalized(params)},
             "instances": int(labels.shape[0]),
-            "ranking": ranking,
-            "exclude": sensitivity_to_exclude_list(ranking, max_drop),
-            "mixed_precision": bits,
-            # ready-made parameters for quantize.weight_only, applied one after the other
-            "weight_only_passes": [p for p in passes if p["include"]],
+            "ranking": layer_sensitivity(module, layers, compress_one, accuracy),
+            "linear": [name for name, m in module.named_modules() if isinstance(m, nn.Linear)],
         }
 
     def corrupted_margins(
@@ -1044,3 +1133,10 @@ def _plain(value: Any) -> Any:
     if isinstance(value, np.generic):
         return value.item()
     raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
+def _offset_progress(progress: Progress | None, offset: int, total: int) -> Progress | None:
+    """A progress callback for one part of a larger job: reports offset + done of total."""
+    if progress is None:
+        return None
+    return lambda done, _part_total: progress(offset + done, total)

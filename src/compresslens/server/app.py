@@ -19,10 +19,12 @@ from compresslens.server.routes import (
     behaviour,
     datasets,
     geometry,
+    jobs,
     layers,
     models,
     pies,
     robustness,
+    sensitivity,
 )
 from compresslens.workspace import Workspace
 
@@ -49,7 +51,7 @@ def create_app(workspace: Workspace) -> FastAPI:
 
     app.include_router(models.router, prefix="/api")
     app.include_router(datasets.router, prefix="/api")
-    for view in (behaviour, pies, layers, geometry, robustness):
+    for view in (behaviour, pies, layers, geometry, robustness, sensitivity, jobs):
         app.include_router(view.router, prefix="/api")
     if (STATIC_DIR / "index.html").is_file():
         app.mount("/", StaticFiles(directory=STATIC_DIR, html=True), name="static")

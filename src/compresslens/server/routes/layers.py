@@ -10,10 +10,11 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
 
+from compresslens.errors import NotComputedError
 from compresslens.jsonable import jsonable
 from compresslens.server.jobs import JobRunner, Report, jobs_of
 from compresslens.server.routes.deps import workspace_of
-from compresslens.workspace import NotComputedError, Workspace
+from compresslens.workspace import Workspace
 
 router = APIRouter(tags=["layers"])
 WorkspaceDep = Annotated[Workspace, Depends(workspace_of)]

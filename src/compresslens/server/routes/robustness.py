@@ -1,27 +1,58 @@
-"""Robustness view: accuracy of models under common corruptions × severities."""
+"""Robustness view: accuracy of models under common corruptions × severities.
+
+Running every model over every corrupted copy takes a while, so the endpoint follows the
+long-analysis protocol of `compresslens.server.jobs`: 202 with progress while it runs, 200
+with the table once the accuracies are stored (workspace metrics, so a restart answers at once).
+"""
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query
 
 from compresslens.analysis.robustness import CORRUPTIONS, SEVERITIES
 from compresslens.jsonable import jsonable
+from compresslens.server.jobs import JobRunner, jobs_of
 from compresslens.server.routes.deps import workspace_of
 from compresslens.workspace import Workspace
 
 router = APIRouter(tags=["robustness"])
 WorkspaceDep = Annotated[Workspace, Depends(workspace_of)]
+JobsDep = Annotated[JobRunner, Depends(jobs_of)]
+MAX_MODELS = 50  # one sweep per model: more would hold the single worker for too long
 
 
 def _names(value: str | None, default: tuple[str, ...]) -> list[str]:
     return list(default) if value is None else [v.strip() for v in value.split(",") if v.strip()]
 
 
-@router.get("/robustness")
+def _corruptions(value: str | None) -> list[str]:
+    chosen = _names(value, CORRUPTIONS)
+    unknown = sorted(set(chosen) - set(CORRUPTIONS))
+    if unknown or not chosen:
+        raise HTTPException(
+            status_code=422,
+            detail=f"unknown corruption(s) {unknown}; choose from {', '.join(CORRUPTIONS)}",
+        )
+    return list(dict.fromkeys(chosen))
+
+
+def _severities(value: str | None) -> list[int]:
+    try:
+        levels = [int(s) for s in _names(value, tuple(map(str, SEVERITIES)))]
+    except ValueError as exc:
+        raise HTTPException(status_code=422, detail="severities are integers 1-5") from exc
+    if not levels or any(s not in SEVERITIES for s in levels):
+        raise HTTPException(status_code=422, detail="severities are integers 1-5")
+    return sorted(set(levels))
+
+
+@router.get("/robustness", response_model=None)
 def robustness(
     ws: WorkspaceDep,
+    jobs: JobsDep,
     models: Annotated[str, Query(min_length=1, description="model selector")],
     dataset: Annotated[str, Query(min_length=1, description="an image dataset")],
     base: Annotated[str | None, Query(min_length=1)] = None,
@@ -33,24 +64,56 @@ def robustness(
     ] = None,
     limit: Annotated[int, Query(ge=1, le=10_000, description="first N instances")] = 500,
     seed: Annotated[int, Query(ge=0)] = 0,
-) -> dict[str, Any]:
-    """Models × corruption × severity: accuracy and drop versus the base (cached metrics)."""
-    chosen = _names(corruptions, CORRUPTIONS)
-    unknown = sorted(set(chosen) - set(CORRUPTIONS))
-    if unknown or not chosen:
+    peek: Annotated[
+        bool, Query(description="only look: rows=null when not stored, no job started")
+    ] = False,
+) -> Any:
+    """Models × corruption × severity: accuracy and drop versus the base (202 while computing).
+
+    With `peek`, a stored table (or a job already under way) is answered as usual, but nothing
+    new starts: `{"computed": false, "rows": null}` — the view offers a button instead.
+    """
+    chosen, levels = _corruptions(corruptions), _severities(severities)
+    selected = ws.select(models)
+    if len(selected) > MAX_MODELS:
         raise HTTPException(
             status_code=422,
-            detail=f"unknown corruption(s) {unknown}; choose from {', '.join(CORRUPTIONS)}",
+            detail=f"{len(selected)} models selected; robustness takes at most {MAX_MODELS}",
         )
-    try:
-        levels = [int(s) for s in _names(severities, tuple(map(str, SEVERITIES)))]
-    except ValueError as exc:
-        raise HTTPException(status_code=422, detail="severities are integers 1-5") from exc
-    if not levels or any(s not in SEVERITIES for s in levels):
-        raise HTTPException(status_code=422, detail="severities are integers 1-5")
-    rows = ws.robustness(
-        models, dataset, base=base, corruptions=chosen, severities=levels, limit=limit, seed=seed
+    compared = {m.id for m in selected} | ({ws.model(base).id} if base else set())
+    conditions = 1 + len(chosen) * len(levels)  # clean first
+    params = {
+        "models": [m.id for m in selected],
+        "dataset": dataset,
+        "base": base,
+        "corruptions": chosen,
+        "severities": levels,
+        "limit": limit,
+        "seed": seed,
+    }
+    table = partial(
+        ws.robustness,
+        params["models"],
+        dataset,
+        base=base,
+        corruptions=chosen,
+        severities=levels,
+        limit=limit,
+        seed=seed,
     )
-    return jsonable(
-        {"corruptions": chosen, "severities": levels, "limit": limit, "seed": seed, "rows": rows}
+
+    setup = {"corruptions": chosen, "severities": levels, "limit": limit, "seed": seed}
+
+    def answer(rows: list[dict[str, Any]]) -> dict[str, Any]:
+        return jsonable({**setup, "computed": True, "rows": rows})
+
+    found = jobs.answer(
+        "robustness",
+        params,
+        stored=lambda: answer(table(cached_only=True)),
+        compute=lambda report: answer(table(progress=report)),
+        message=f"robustness of {len(compared)} models × {conditions} conditions",
+        start=not peek,
+        total=len(compared) * conditions,
     )
+    return {**setup, "computed": False, "rows": None} if found is None else found

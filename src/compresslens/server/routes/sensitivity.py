@@ -1,0 +1,96 @@
+"""Per-layer sensitivity: compress one layer at a time, rank the accuracy drops (Layers view).
+
+One evaluation per layer takes a while, so the endpoint follows the long-analysis protocol of
+`compresslens.server.jobs` (202 with progress, then 200); the sweep is stored in the workspace,
+so asking again, even after a restart, answers at once.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import partial
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, HTTPException, Query
+
+from compresslens.jsonable import jsonable
+from compresslens.server.jobs import JobRunner, jobs_of
+from compresslens.server.routes.deps import workspace_of
+from compresslens.workspace import Workspace
+
+router = APIRouter(tags=["layers"])
+WorkspaceDep = Annotated[Workspace, Depends(workspace_of)]
+JobsDep = Annotated[JobRunner, Depends(jobs_of)]
+# keyword arguments of Workspace.sensitivity itself: not operation parameters
+RESERVED = {"model", "dataset", "operation", "limit", "max_drop", "keep_share", "seed"}
+RESERVED |= {"progress", "cached_only"}
+
+
+def _operation_params(value: str | None) -> dict[str, Any]:
+    """The operation's parameters from a JSON object, e.g. {"amount": 0.8}."""
+    if value is None:
+        return {}
+    try:
+        params = json.loads(value)
+    except json.JSONDecodeError as exc:
+        raise HTTPException(status_code=422, detail=f"params is not JSON: {exc}") from exc
+    if not isinstance(params, dict):
+        raise HTTPException(status_code=422, detail='params must be a JSON object: {"amount": 0.8}')
+    clash = sorted(RESERVED & set(params))
+    if clash:
+        raise HTTPException(status_code=422, detail=f"pass {clash} as query parameters")
+    return params
+
+
+@router.get("/sensitivity", response_model=None)
+def sensitivity(
+    ws: WorkspaceDep,
+    jobs: JobsDep,
+    model: Annotated[str, Query(min_length=1, description="one model (id or name)")],
+    dataset: Annotated[str, Query(min_length=1, description="the dataset to score on")],
+    operation: Annotated[
+        str, Query(min_length=1, description="an operation with a layer selection")
+    ] = "prune.magnitude",
+    params: Annotated[
+        str | None, Query(min_length=2, description='operation parameters as JSON: {"amount": 0.8}')
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=10_000, description="first N instances")] = 2000,
+    max_drop: Annotated[
+        float, Query(ge=0, le=1, description="exclude layers that drop more")
+    ] = 0.01,
+    keep_share: Annotated[
+        float, Query(ge=0, le=1, description="share of layers kept at 8 bits")
+    ] = 0.25,
+    seed: Annotated[int, Query(ge=0)] = 0,
+) -> Any:
+    """Workspace.sensitivity as JSON (a broken layer's ±inf drop becomes null); 202 meanwhile."""
+    op_params = _operation_params(params)
+    info = ws.model(model)
+    run = partial(
+        ws.sensitivity,
+        info.id,
+        dataset,
+        operation,
+        limit=limit,
+        max_drop=max_drop,
+        keep_share=keep_share,
+        seed=seed,
+        **op_params,
+    )
+    key = {
+        "model": info.id,
+        "dataset": dataset,
+        "operation": operation,
+        "params": op_params,
+        "limit": limit,
+        "max_drop": max_drop,
+        "keep_share": keep_share,
+        "seed": seed,
+    }
+    return jobs.answer(
+        "sensitivity",
+        key,
+        stored=lambda: jsonable(run(cached_only=True)),
+        compute=lambda report: jsonable(run(progress=report)),
+        message=f"sensitivity of {info.name}'s layers to {operation}",
+    )

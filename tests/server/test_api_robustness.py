@@ -1,0 +1,122 @@
+"""The robustness endpoint: 202 with progress while the sweep runs, then the Python table."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import pytest
+import torch
+from fastapi.testclient import TestClient
+
+import compresslens as cl
+from compresslens.jsonable import jsonable
+from compresslens.server.app import create_app
+
+URL = "/api/robustness?models=cnn,cnn-50&dataset=imgs&corruptions=contrast&severities=1,5"
+
+
+@pytest.fixture
+def cnns(workspace: cl.Workspace) -> cl.Workspace:
+    from compresslens.models.zoo import lean_cnn
+
+    torch.manual_seed(0)
+    workspace.add_dataset("imgs", torch.rand(24, 1, 28, 28), torch.arange(24) % 10, num_classes=10)
+    workspace.add_model(lean_cnn(), name="cnn", factory="compresslens.models.zoo:lean_cnn")
+    workspace.compress("cnn", "prune.magnitude", amount=0.5, name="cnn-50")
+    workspace.add_dataset("table", torch.rand(8, 5), torch.arange(8) % 2)
+    return workspace
+
+
+def _poll(client: TestClient, url: str) -> tuple[Any, list[dict[str, Any]]]:
+    """GET until the answer is not 202 (bounded); the response and the 202 bodies seen."""
+    bodies, deadline = [], time.monotonic() + 60
+    while (response := client.get(url)).status_code == 202:
+        bodies.append(response.json())
+        assert time.monotonic() < deadline, "the job did not finish"
+        time.sleep(0.01)
+    return response, bodies
+
+
+def test_robustness_computes_in_a_job_then_matches_the_python_table(cnns: cl.Workspace) -> None:
+    client = TestClient(create_app(cnns))
+    peek = client.get(f"{URL}&peek=true")
+    assert peek.status_code == 200
+    assert peek.json()["computed"] is False and peek.json()["rows"] is None
+    assert client.get("/api/jobs").json()["jobs"] == []  # a peek starts nothing
+    first = client.get(URL)
+    assert first.status_code == 202  # nothing stored yet: a job starts
+    assert first.json()["status"] == "running"
+    assert first.json()["progress"]["total"] == 2 * (1 + 2)  # models × conditions
+    response, bodies = _poll(client, URL)
+    assert response.status_code == 200
+    for body in bodies:
+        assert body["job"] == first.json()["job"]
+    body = response.json()
+    direct = cnns.robustness(
+        "cnn,cnn-50", "imgs", corruptions=["contrast"], severities=[1, 5], limit=500
+    )
+    assert body["rows"] == jsonable(direct)
+    assert len(body["rows"]) == 2 * (1 + 2) and body["severities"] == [1, 5]
+    # stored as metrics: a new app answers 200 at once
+    again = TestClient(create_app(cnns)).get(URL)
+    assert again.status_code == 200 and again.json() == body
+    assert client.get(f"{URL}&peek=true").json() == body == {**body, "computed": True}
+
+
+def test_robustness_reports_progress_per_model_and_condition(cnns: cl.Workspace) -> None:
+    seen: list[tuple[int, int]] = []
+    cnns.robustness(
+        "cnn,cnn-50",
+        "imgs",
+        corruptions=["contrast", "pixelate"],
+        severities=[1],
+        progress=lambda done, total: seen.append((done, total)),
+    )
+    assert seen[-1] == (6, 6) and seen == sorted(seen)
+    assert {done for done, _ in seen} == set(range(1, 7))  # one step per (model, condition)
+    seen.clear()
+    cnns.robustness(
+        "cnn,cnn-50",
+        "imgs",
+        corruptions=["contrast"],
+        severities=[1],
+        progress=lambda done, total: seen.append((done, total)),
+    )
+    assert seen == [(2, 4), (4, 4)]  # stored: one step per model
+    with pytest.raises(cl.CompressLensError, match="not stored"):
+        cnns.robustness("cnn", "imgs", corruptions=["jpeg"], severities=[1], cached_only=True)
+
+
+@pytest.mark.parametrize(
+    ("query", "status"),
+    [
+        ("models=cnn&dataset=table&corruptions=contrast&severities=1", 400),
+        ("models=ghost&dataset=imgs&corruptions=contrast&severities=1", 404),
+        ("models=cnn&dataset=ghost&corruptions=contrast&severities=1", 404),
+        ("models=cnn&dataset=imgs&base=ghost&corruptions=contrast&severities=1", 404),
+        ("models=cnn&dataset=imgs&corruptions=fog&severities=1", 422),
+        ("models=cnn&dataset=imgs&corruptions=,&severities=1", 422),
+        ("models=cnn&dataset=imgs&corruptions=contrast&severities=9", 422),
+        ("models=cnn&dataset=imgs&corruptions=contrast&severities=x", 422),
+        ("models=cnn&dataset=imgs&limit=0", 422),
+        ("models=cnn&dataset=imgs&limit=1000000", 422),
+        ("dataset=imgs", 422),
+    ],
+)
+def test_bad_robustness_requests_get_a_clear_4xx(
+    cnns: cl.Workspace, query: str, status: int
+) -> None:
+    response = TestClient(create_app(cnns)).get(f"/api/robustness?{query}")
+    assert response.status_code == status
+    assert response.json()["detail"]
+
+
+def test_too_many_models_get_a_clear_422(
+    cnns: cl.Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from compresslens.server.routes import robustness
+
+    monkeypatch.setattr(robustness, "MAX_MODELS", 1)
+    response = TestClient(create_app(cnns)).get("/api/robustness?models=cnn,cnn-50&dataset=imgs")
+    assert response.status_code == 422 and "at most 1" in response.json()["detail"]
