@@ -1,0 +1,38 @@
+/** One GET at a time for a chart: the latest URL wins, stale answers are dropped (not aborted,
+ * so the browser logs no failed request), and the state a template needs is reactive. */
+import { fetchAnalysis, type Progress } from "../../lib/api";
+
+export type RemoteState = "idle" | "loading" | "ok" | "error";
+
+export class Remote<T> {
+  url = $state<string | null>(null);
+  state = $state<RemoteState>("idle");
+  data = $state.raw<T | null>(null);
+  message = $state("");
+  progress = $state.raw<Progress | null>(null);
+
+  /** Fetch `url` unless it is already loaded or loading; null clears. Call inside untrack(). */
+  load(url: string | null): void {
+    if (url === this.url && this.state !== "error") return;
+    this.url = url;
+    this.data = null;
+    this.message = "";
+    this.progress = null;
+    if (url === null) {
+      this.state = "idle";
+      return;
+    }
+    this.state = "loading";
+    fetchAnalysis<T>(url, { onProgress: (p) => this.url === url && (this.progress = p) })
+      .then((d) => {
+        if (this.url !== url) return;
+        this.data = d;
+        this.state = "ok";
+      })
+      .catch((e: unknown) => {
+        if (this.url !== url) return;
+        this.message = e instanceof Error ? e.message : String(e);
+        this.state = "error";
+      });
+  }
+}
