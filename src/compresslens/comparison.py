@@ -56,7 +56,7 @@ from compresslens.analysis.weights import (
     quantized_modules,
     weight_histograms,
 )
-from compresslens.errors import CompressLensError, IncompatibleDatasetError
+from compresslens.errors import CompressLensError, IncompatibleDatasetError, NotComputedError
 from compresslens.evaluate.activation_capture import capture_activations
 from compresslens.evaluate.corruption_runs import predict_classes
 from compresslens.evaluate.occlusion import occluded_features
@@ -232,14 +232,20 @@ class Comparison:
                 self._cache["divergence"] = {k: v[0] for k, v in result.items()}
         return self._cache["divergence"]
 
-    def _cached(self, kind: str, compute: Any, **parts: Any) -> Any:
-        """Compute once per (base, model, dataset, parts); later calls read the stored JSON."""
+    def _cached(self, kind: str, compute: Any, cached_only: bool = False, **parts: Any) -> Any:
+        """Compute once per (base, model, dataset, parts); later calls read the stored JSON.
+
+        With `cached_only`, NotComputedError instead of computing (a server answering fast)."""
         key = content_id(
             kind, ANALYSIS_VERSION, self.base.id, self.model.id, self.dataset.id, parts, length=64
         )
         stored = self.ws.store.cached_result(key)
         if stored is not None:
             return json.loads(stored)
+        if cached_only:
+            raise NotComputedError(
+                f"the {kind} comparison of {self.base.name} and {self.model.name} is not stored yet"
+            )
         result = jsonable(compute())
         self.ws.store.cache_result(key, kind, json.dumps(result).encode())
         return result
@@ -258,11 +264,13 @@ class Comparison:
 
         return self._cached("layers", compute)
 
-    def activations(self, sample: int = 1024, threshold: float = 0.9) -> dict[str, Any]:
+    def activations(
+        self, sample: int = 1024, threshold: float = 0.9, cached_only: bool = False
+    ) -> dict[str, Any]:
         """Per-module CKA / cosine / SQNR of activations on the first `sample` instances.
 
         The models run once per (pair, sample, threshold); the result is stored in the
-        workspace and read back afterwards.
+        workspace and read back afterwards (`cached_only`: NotComputedError if not yet).
         """
 
         def compute() -> dict[str, Any]:
@@ -271,7 +279,9 @@ class Comparison:
             model_acts = capture_activations(self.ws.load_model(self.model.id), inputs)
             return compare_activations(base_acts, model_acts, threshold=threshold)
 
-        return self._cached("activations", compute, sample=sample, threshold=threshold)
+        return self._cached(
+            "activations", compute, cached_only=cached_only, sample=sample, threshold=threshold
+        )
 
     def activation_histograms(
         self, module: str, sample: int = 1024, bins: int = 50

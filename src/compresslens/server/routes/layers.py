@@ -10,7 +10,6 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
 
-from compresslens.errors import NotComputedError
 from compresslens.jsonable import jsonable
 from compresslens.server.jobs import JobRunner, Report, jobs_of
 from compresslens.server.routes.deps import workspace_of
@@ -53,10 +52,6 @@ def layer_histogram(
     return jsonable(comparison.weight_histograms(module, bins=bins))
 
 
-def _not_stored() -> dict[str, Any]:
-    raise NotComputedError("the activation comparison is not stored yet")
-
-
 @router.get("/layers/activations", response_model=None)
 def layer_activations(
     ws: WorkspaceDep,
@@ -82,8 +77,7 @@ def layer_activations(
         return jsonable({**names, "dataset": comparison.dataset.name, "sample": sample, **result})
 
     def stored() -> dict[str, Any]:
-        # the comparison's own cache lookup, with a compute step that refuses to run models
-        found = comparison._cached("activations", _not_stored, sample=sample, threshold=threshold)
+        found = comparison.activations(sample=sample, threshold=threshold, cached_only=True)
         return answer(found)
 
     def compute(report: Report) -> dict[str, Any]:
