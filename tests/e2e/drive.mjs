@@ -13,7 +13,8 @@
 // E2E_VIEWS=all (or a comma list) then runs each view's script, views/<name>.mjs, in order.
 // A view script exports `default async function (ctx)` with ctx = { page, url, models, api,
 // check, shot, report, timeout } and records what it saw in ctx.report (report.views[name]),
-// so that the pytest side can compare those numbers with the Python API. A failing view is
+// so that the pytest side can compare those numbers with the Python API; ctx.expectError(part)
+// excuses the error answers whose URL contains `part` (provoked on purpose). A failing view is
 // recorded and the next view still runs.
 // Prints one JSON line with what it saw; exits 1 if any check failed.
 import { mkdtempSync, mkdirSync, rmSync } from "node:fs";
@@ -47,6 +48,9 @@ const wantedViews = (process.env.E2E_VIEWS ?? "")
   .filter(Boolean)
   .flatMap((v) => (v === "all" ? VIEW_ORDER : [v]));
 const report = { url, checks: [], screenshots: [], consoleErrors: [], views: {}, viewErrors: {} };
+// error answers a view provokes on purpose (a bad selector, an unevaluated dataset): a view
+// script calls ctx.expectError(substring of the URL) before provoking one
+const expectedErrors = [];
 const check = (name, ok, detail = "") => {
   report.checks.push({ name, ok, detail });
   if (!ok) throw new Error(`${name}: ${detail}`);
@@ -191,7 +195,8 @@ try {
       const tab = page.locator(`[data-testid=tab-${name}]`);
       await tab.click();
       await page.locator(`[data-testid=view-${name}]`).waitFor({ state: "visible" });
-      await mod.default({ page, url, models, api, check: viewCheck, shot, report: viewReport, timeout });
+      const expectError = (part) => expectedErrors.push(part);
+      await mod.default({ page, url, models, api, check: viewCheck, shot, report: viewReport, timeout, expectError });
     } catch (err) {
       report.viewErrors[name] = String(err?.stack ?? err);
       if (!report.checks.some((c) => c.view === name && !c.ok)) {
@@ -200,7 +205,10 @@ try {
       await page.screenshot({ path: join(shots, `failed-${name}.png`), fullPage: true }).catch(() => {});
     }
   }
-  const errors = report.consoleErrors.filter((e) => !e.startsWith("Failed to load resource"));
+  const errors = report.consoleErrors.filter(
+    (e) => !e.startsWith("Failed to load resource") && !expectedErrors.some((part) => e.includes(part)),
+  );
+  report.expectedErrors = expectedErrors;
   check("no console errors", errors.length === 0, errors.join(" | "));
 } catch (err) {
   failed = err;

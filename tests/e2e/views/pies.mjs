@@ -55,7 +55,7 @@ async function readCards(page) {
   );
 }
 
-export default async function ({ page, api, check, shot, report, timeout }) {
+export default async function ({ page, api, check, shot, report, timeout, expectError }) {
   const slow = Math.max(timeout, 60000); // the first report computes 3 levels × 16 models
   const view = page.locator(VIEW);
 
@@ -169,6 +169,7 @@ export default async function ({ page, api, check, shot, report, timeout }) {
 
   // a selector that matches nothing: the server's 404 message, no stale charts
   const compressedText = view.locator("[data-testid=pies-compressed-text]");
+  expectError("compressed=tag%3Ano-such-tag"); // answered 404 on purpose
   await compressedText.fill("tag:no-such-tag");
   await compressedText.press("Enter");
   const error = view.locator("[data-testid=pies-error]");
@@ -189,6 +190,7 @@ export default async function ({ page, api, check, shot, report, timeout }) {
     .map((d) => d.name)
     .filter((name) => name !== answer.dataset);
   if ((await datasetSelect.count()) && unevaluated.length) {
+    expectError(`dataset=${encodeURIComponent(unevaluated[0])}&`); // answered 400 on purpose
     await datasetSelect.selectOption(unevaluated[0]);
     await error.waitFor({ timeout: slow });
     report.datasetError = { dataset: unevaluated[0], message: (await error.textContent()).trim() };
