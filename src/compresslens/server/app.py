@@ -22,6 +22,7 @@ from compresslens.server.routes import (
     jobs,
     layers,
     models,
+    outputs,
     pies,
     robustness,
     sensitivity,
@@ -51,7 +52,7 @@ def create_app(workspace: Workspace) -> FastAPI:
 
     app.include_router(models.router, prefix="/api")
     app.include_router(datasets.router, prefix="/api")
-    for view in (behaviour, pies, layers, geometry, robustness, sensitivity, jobs):
+    for view in (behaviour, pies, layers, geometry, robustness, sensitivity, jobs, outputs):
         app.include_router(view.router, prefix="/api")
     if (STATIC_DIR / "index.html").is_file():
         app.mount("/", StaticFiles(directory=STATIC_DIR, html=True), name="static")

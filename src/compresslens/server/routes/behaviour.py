@@ -12,8 +12,8 @@ from typing import Annotated, Any, Literal
 
 import numpy as np
 import pyarrow.parquet as pq
-from fastapi import APIRouter, Depends, HTTPException, Query
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi.responses import JSONResponse, Response
 from sqlalchemy import or_, select
 
 from compresslens.analysis.behaviour_batch import Grouping, batch_rows, behaviour_batch, grouping_of
@@ -21,6 +21,7 @@ from compresslens.comparison import FLIP_KINDS
 from compresslens.errors import NotFoundError
 from compresslens.jsonable import jsonable
 from compresslens.records import DatasetInfo
+from compresslens.server.arrow import arrow_response
 from compresslens.server.routes.deps import workspace_of
 from compresslens.store.schema import Evaluation, Model
 from compresslens.workspace import Workspace
@@ -59,9 +60,10 @@ def compare(
     )
 
 
-@router.get("/compare/instances")
+@router.get("/compare/instances", response_model=None)
 def compare_instances(
     ws: WorkspaceDep,
+    request: Request,
     base: Annotated[str, Query(min_length=1)],
     model: Annotated[str, Query(min_length=1)],
     dataset: Annotated[str | None, Query(min_length=1)] = None,
@@ -72,8 +74,24 @@ def compare_instances(
     by_magnitude: Annotated[bool, Query(description="sort by |value|")] = True,
     offset: Annotated[int, Query(ge=0)] = 0,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-) -> dict[str, Any]:
-    """One page of the per-instance table, filtered by flip kind and sorted by a column."""
+    format: Annotated[
+        Literal["json", "arrow"],
+        Query(description="arrow: every filtered, sorted row as an Arrow IPC stream"),
+    ] = "json",
+) -> dict[str, Any] | Response:
+    """One page of the per-instance table, filtered by flip kind and sorted by a column.
+
+    `format=arrow` answers the whole filtered, sorted table (no paging: it is the path for
+    large arrays) as columns in an Arrow IPC stream (`compresslens.server.arrow`); giving
+    `offset` or `limit` with it is a 400 rather than a silently ignored parameter.
+    """
+    if format == "arrow":
+        paging = [p for p in ("offset", "limit") if p in request.query_params]
+        if paging:
+            raise HTTPException(
+                status_code=400,
+                detail=f"format=arrow returns every filtered row; drop {' and '.join(paging)}",
+            )
     comparison = ws.compare(base, model, dataset, n_boot=0)
     table = comparison.instances()
     if sort not in table:
@@ -99,6 +117,22 @@ def compare_instances(
         values = np.where(np.isnan(values), -np.inf if descending else np.inf, values)
         key = -values if descending else values
         order = rows[np.argsort(key, kind="stable")]
+    if format == "arrow":
+        return arrow_response(
+            {c: values[order] for c, values in table.items()},
+            {
+                "base": comparison.base.name,
+                "model": comparison.model.name,
+                "dataset": comparison.dataset.name,
+                "class_names": comparison.dataset.class_names,
+                "total": int(rows.shape[0]),
+                "sort": sort,
+                "descending": descending,
+                "by_magnitude": by_magnitude,
+                "flip": flip,
+                "label": label,
+            },
+        )
     page = order[offset : offset + limit]
     columns = list(table)
     return jsonable(

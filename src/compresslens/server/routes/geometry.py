@@ -5,6 +5,7 @@ base. Per-sample arrays (10k+ rows) are what a script wants but not what a page 
 download, so the view asks for aggregates instead: `bins` (a margin histogram, base and model
 on the same edges), `limit` (only the first fragile/robust samples, with their margins) and
 `deltas=false` (no per-sample deltas). Without those parameters the answer is the Python API's.
+`format=arrow` answers the per-sample table itself as an Arrow IPC stream (see `geometry`).
 """
 
 from __future__ import annotations
@@ -13,16 +14,18 @@ import json
 from typing import Annotated, Any, Literal
 
 import numpy as np
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, HTTPException, Query
+from fastapi.responses import Response
 
-from compresslens.analysis.geometry import sample_geometry
+from compresslens.analysis.geometry import fragile_robust_samples, sample_deltas, sample_geometry
 from compresslens.errors import IncompatibleDatasetError, NotComputedError
 from compresslens.evaluate.occlusion import GeometryError
 from compresslens.ids import content_id
 from compresslens.jsonable import jsonable
+from compresslens.server.arrow import arrow_response
 from compresslens.server.jobs import JobRunner, Report, jobs_of
 from compresslens.server.routes.deps import workspace_of
-from compresslens.workspace import Workspace
+from compresslens.workspace import Workspace, _common_dataset
 
 router = APIRouter(tags=["geometry"])
 WorkspaceDep = Annotated[Workspace, Depends(workspace_of)]
@@ -36,7 +39,7 @@ CLIP_QUANTILES = (0.005, 0.995)  # histogram range: a few extreme margins must n
 SAMPLE_GROUPS = ("robust_to_fragile", "fragile_to_robust")  # the groups worth looking at
 
 
-@router.get("/geometry")
+@router.get("/geometry", response_model=None)
 def geometry(
     ws: WorkspaceDep,
     model: Annotated[str, Query(min_length=1)],
@@ -52,9 +55,27 @@ def geometry(
         Query(ge=0, le=1000, description="with base: keep only this many samples per group"),
     ] = None,
     deltas: Annotated[bool, Query(description="with base: include per-sample deltas")] = True,
-) -> dict[str, Any]:
+    format: Annotated[
+        Literal["json", "arrow"],
+        Query(description="arrow: the per-sample table as an Arrow IPC stream"),
+    ] = "json",
+) -> dict[str, Any] | Response:
     """Per-class angle θ_y, feature length ‖f‖ and margin; with `base`, the per-sample
-    deltas and the samples that turn fragile or robust."""
+    deltas and the samples that turn fragile or robust.
+
+    `format=arrow` answers one row per sample instead: instance, label, theta_y,
+    feature_norm, margin (the model's); with `base` also delta_theta_y, delta_feature_norm,
+    delta_margin (model − base; left out with deltas=false) and `transition` (robust_to_fragile,
+    fragile_to_robust, stayed_robust, stayed_fragile). `bins` and `limit` shape the JSON
+    answer only, so they are a 400 with arrow.
+    """
+    if format == "arrow":
+        if bins is not None or limit is not None:
+            raise HTTPException(
+                status_code=400,
+                detail="bins and limit shape the JSON answer; format=arrow returns every sample",
+            )
+        return _sample_table(ws, model, base, dataset, deltas)
     result = ws.geometry(model, dataset)
     if base is not None:
         comparison = ws.compare(base, model, result["dataset"], n_boot=0)
@@ -155,6 +176,42 @@ def _check_occlusion_grid(height: int, width: int, patch: int, stride: int) -> N
             f"patch {patch} with stride {stride} makes {cells} occluded copies "
             f"(at most {MAX_OCCLUSION_PATCHES}); use a larger stride"
         )
+
+
+SAMPLE_COLUMNS = {"angle": "theta_y", "length": "feature_norm", "margin": "margin"}
+
+
+def _sample_table(
+    ws: Workspace, model: str, base: str | None, dataset: str | None, deltas: bool
+) -> Response:
+    """The per-sample geometry of `model` (and its change from `base`) as an Arrow stream."""
+    model_info = ws.model(model)
+    # the dataset the JSON answer uses: the named one, or the model's first
+    data_info = _common_dataset(ws, [model_info]) if dataset is None else ws.dataset(dataset)
+    labels = ws.outputs(model_info.id, data_info.id)["label"]
+    parts = sample_geometry(*ws.geometry_inputs(model_info.id, data_info.id), labels)
+    columns: dict[str, np.ndarray] = {"instance": np.arange(labels.shape[0]), "label": labels}
+    columns.update({name: parts[part] for part, name in SAMPLE_COLUMNS.items()})
+    metadata: dict[str, Any] = {
+        "model": model_info.name,
+        "dataset": data_info.name,
+        "class_names": data_info.class_names,
+        "total": int(labels.shape[0]),
+    }
+    if base is not None:
+        comparison = ws.compare(base, model_info.id, data_info.id, n_boot=0)
+        base_parts = sample_geometry(
+            *ws.geometry_inputs(comparison.base.id, data_info.id), comparison.labels
+        )
+        if deltas:
+            change = sample_deltas(base_parts, parts)
+            columns.update({f"delta_{name}": change[p] for p, name in SAMPLE_COLUMNS.items()})
+        transition = np.empty(labels.shape[0], dtype=object)
+        for group, ids in fragile_robust_samples(base_parts["margin"], parts["margin"]).items():
+            transition[ids] = group
+        columns["transition"] = transition
+        metadata["base"] = comparison.base.name
+    return arrow_response(columns, metadata)
 
 
 def _sample_margins(

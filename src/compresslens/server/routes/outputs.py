@@ -1,0 +1,77 @@
+"""A model's stored per-instance outputs on one dataset: JSON pages or one Arrow stream.
+
+The columns are those `Workspace.outputs` reads back (instance, label, prediction,
+confidence, true_prob, loss, margin, top_classes, top_probs) plus `correct` (prediction ==
+label), after label and prediction; `logits=true` adds the stored logits (float16 on disk,
+float32 here) when the evaluation kept them. JSON answers a page of rows (`offset`, `limit`
+≤ MAX_PAGE); `format=arrow` answers every row as an Arrow IPC stream, 2-D columns
+(top_classes, top_probs, logits) as fixed-size lists.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+import numpy as np
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi.responses import Response
+
+from compresslens.jsonable import jsonable
+from compresslens.server.arrow import arrow_response
+from compresslens.server.routes.deps import workspace_of
+from compresslens.workspace import Workspace
+
+router = APIRouter(tags=["outputs"])
+WorkspaceDep = Annotated[Workspace, Depends(workspace_of)]
+
+MAX_PAGE = 1000
+
+
+def output_columns(outputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """The stored columns with `correct` placed after label and prediction."""
+    first = ("instance", "label", "prediction")
+    columns = {name: outputs[name] for name in first if name in outputs}
+    columns["correct"] = outputs["prediction"] == outputs["label"]
+    columns.update((name, values) for name, values in outputs.items() if name not in columns)
+    return columns
+
+
+@router.get("/models/{key}/outputs", response_model=None)
+def model_outputs(
+    key: str,
+    ws: WorkspaceDep,
+    request: Request,
+    dataset: Annotated[str, Query(min_length=1, description="dataset id or name")],
+    logits: Annotated[bool, Query(description="add the stored logits [C] per instance")] = False,
+    offset: Annotated[int, Query(ge=0, description="JSON only: first row")] = 0,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE, description="JSON only: rows")] = 100,
+    format: Annotated[
+        Literal["json", "arrow"],
+        Query(description="arrow: every row as an Arrow IPC stream"),
+    ] = "json",
+) -> dict[str, Any] | Response:
+    """Per-instance outputs of model `key` on `dataset`: a JSON page or the whole table."""
+    if format == "arrow":
+        paging = [p for p in ("offset", "limit") if p in request.query_params]
+        if paging:
+            raise HTTPException(
+                status_code=400,
+                detail=f"format=arrow returns every row; drop {' and '.join(paging)}",
+            )
+    model, data = ws.model(key), ws.dataset(dataset)
+    columns = output_columns(ws.outputs(model.id, data.id))
+    if logits:  # NotFoundError (404) when the evaluation kept none
+        columns["logits"] = ws.logits(model.id, data.id).float().numpy()
+    total = int(columns["label"].shape[0])
+    context = {
+        "model": model.name,
+        "model_id": model.id,
+        "dataset": data.name,
+        "class_names": data.class_names,
+        "total": total,
+    }
+    if format == "arrow":
+        return arrow_response(columns, context)
+    page = {name: jsonable(values[offset : offset + limit]) for name, values in columns.items()}
+    rows = [dict(zip(page, values, strict=True)) for values in zip(*page.values(), strict=True)]
+    return {**context, "offset": offset, "limit": limit, "columns": list(columns), "rows": rows}
