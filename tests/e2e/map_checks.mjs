@@ -18,6 +18,103 @@
 const MAP = "[data-testid=model-map]";
 const NODE = "[data-testid=map-node]";
 
+/** The scatter's points in x order (ties by y, then id), from the models' own metrics. */
+function expectedScatterOrder(models, xKey, yKey) {
+  const value = (m, key) => {
+    const i = key.indexOf("/");
+    const [group, name] = i < 0 ? ["model", key] : [key.slice(0, i), key.slice(i + 1)];
+    const v = m.metrics?.[group]?.[name];
+    return typeof v === "number" && Number.isFinite(v) ? v : null;
+  };
+  return models
+    .map((m) => ({ id: m.id, x: value(m, xKey), y: value(m, yKey) }))
+    .filter((p) => p.x !== null && p.y !== null)
+    .sort((a, b) => a.x - b.x || a.y - b.y || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
+    .map((p) => p.id);
+}
+
+async function scatterKeyboard({ page, models, check, shot, report, timeout }) {
+  const scatter = page.locator("[data-testid=scatter]");
+  const active = () => scatter.getAttribute("data-active");
+  const isScatter = () => page.evaluate(() => document.activeElement?.getAttribute("data-testid") === "scatter");
+  // reach it with Tab, as a keyboard user would (the map's nodes are one stop, the points none)
+  let presses = 0;
+  for (; presses < 60 && !(await isScatter()); presses++) await page.keyboard.press("Tab");
+  check("Tab reaches the scatter", await isScatter(), `${presses} presses`);
+  const q = new URL(page.url()).searchParams;
+  const order = expectedScatterOrder(models, q.get("x"), q.get("y"));
+  const visited = [await active()];
+  for (let i = 0; i < 3; i++) {
+    await page.keyboard.press("ArrowRight");
+    visited.push(await active());
+  }
+  await page.keyboard.press("ArrowLeft");
+  visited.push(await active());
+  await page.keyboard.press("End");
+  visited.push(await active());
+  report.scatterKeyboard = { presses, visited, expected: [...order.slice(0, 4), order[2], order[order.length - 1]] };
+  check("arrow keys step through the scatter's points in x order",
+    JSON.stringify(visited) === JSON.stringify(report.scatterKeyboard.expected), JSON.stringify(report.scatterKeyboard));
+  const ring = page.locator("[data-testid=scatter-focus]");
+  const tip = page.locator("[data-testid=scatter-tooltip]");
+  const last = order[order.length - 1];
+  const name = models.find((m) => m.id === last)?.name ?? last;
+  report.scatterKeyboard.ring = (await ring.count()) ? await ring.getAttribute("data-model-id") : null;
+  report.scatterKeyboard.tooltip = (await tip.count()) ? ((await tip.textContent()) ?? "") : "";
+  report.scatterKeyboard.activedescendant = await scatter.getAttribute("aria-activedescendant");
+  check("the focused point has a ring, a tooltip and is the active descendant",
+    report.scatterKeyboard.ring === last && report.scatterKeyboard.tooltip.includes(name) &&
+      report.scatterKeyboard.activedescendant === `scatter-pt-${last}`,
+    JSON.stringify(report.scatterKeyboard));
+  // ring and tooltip are drawn over the point itself
+  const [ringBox, pointBox] = [await ring.boundingBox(), await page.locator(`[data-testid=scatter-point][data-model-id="${last}"]`).boundingBox()];
+  const centre = (b) => [b.x + b.width / 2, b.y + b.height / 2];
+  check("the ring surrounds the focused point",
+    Math.hypot(centre(ringBox)[0] - centre(pointBox)[0], centre(ringBox)[1] - centre(pointBox)[1]) < 1.5 && ringBox.width > pointBox.width,
+    JSON.stringify({ ringBox, pointBox }));
+  await page.locator("[data-testid=scatter]").screenshot({ path: (await shot("map-05-scatter-keyboard.png")).replace("map-05-scatter-keyboard.png", "map-06-scatter-keyboard-chart.png") });
+
+  // Enter selects the focused point alone; shift+Enter on another adds it, then removes it
+  await page.keyboard.press("Enter");
+  const one = await selectedFromUrl(page, true, "", timeout);
+  await page.keyboard.press("Home");
+  await page.keyboard.press("Shift+Enter");
+  const two = await selectedFromUrl(page, true, one.join(","), timeout);
+  await page.keyboard.press("Shift+Enter");
+  const back = await selectedFromUrl(page, true, two.join(","), timeout);
+  report.scatterKeyboard.selections = { one, two, back };
+  check("Enter selects, shift+Enter toggles",
+    JSON.stringify(one) === JSON.stringify([last]) && new Set(two).size === 2 && two.includes(order[0]) && two.includes(last) &&
+      JSON.stringify(back) === JSON.stringify([last]),
+    JSON.stringify(report.scatterKeyboard.selections));
+  const pressed = await page.locator(`[data-testid=scatter-point][data-model-id="${last}"]`).getAttribute("aria-selected");
+  check("the selected point says so (aria-selected)", pressed === "true", String(pressed));
+}
+
+async function baseSuggestion({ page, url, models, check, shot, report, timeout }) {
+  const parent = (m) => m.operation?.parents?.find((p) => p.role !== "teacher")?.id ?? m.operation?.parents?.[0]?.id;
+  const pruned = models.filter((m) => m.operation?.name === "prune.magnitude");
+  const seed = models.find((s) => s.name.startsWith("lean_cnn") && pruned.filter((m) => parent(m) === s.id).length >= 2);
+  if (!seed) return check("a lean_cnn seed with two pruned children", false);
+  const kids = pruned.filter((m) => parent(m) === seed.id).slice(0, 2);
+  await page.goto(new URL(`?sel=${kids.map((m) => m.id).join(",")}`, url).href);
+  const hint = page.locator("[data-testid=base-suggestion]");
+  await page.locator("[data-testid=selection-row]").first().waitFor({ timeout });
+  const defaultBase = new URL(page.url()).searchParams.get("base");
+  report.baseSuggestion = { defaultBase, seed: seed.id, offered: (await hint.count()) ? await hint.getAttribute("data-model-id") : null };
+  check("the default base is kept (not switched silently)", defaultBase !== seed.id, JSON.stringify(report.baseSuggestion));
+  check("the selection panel offers the shared ancestor as the base", report.baseSuggestion.offered === seed.id,
+    JSON.stringify(report.baseSuggestion));
+  await page.locator("[data-testid=selection]").locator("xpath=..").screenshot({
+    path: (await shot("map-07-base-suggestion.png")).replace("map-07-base-suggestion.png", "map-08-base-suggestion-panel.png"),
+  });
+  await page.locator("[data-testid=base-suggestion-apply]").click();
+  await page.waitForFunction((id) => new URL(location.href).searchParams.get("base") === id, seed.id, { timeout });
+  report.baseSuggestion.after = { base: new URL(page.url()).searchParams.get("base"), offered: await hint.count() };
+  check("one click makes it the base and the offer goes away", report.baseSuggestion.after.offered === 0,
+    JSON.stringify(report.baseSuggestion.after));
+}
+
 function rect(b) {
   return b ? { x: b.x, y: b.y, width: b.width, height: b.height } : null;
 }
@@ -167,6 +264,15 @@ export default async function mapChecks({ page, url, models, check, shot, report
   await page.keyboard.press("Enter");
   report.keyboardSelected = await selectedFromUrl(page, true, "", timeout);
   check("Enter selects the focused node", report.keyboardSelected.length === 1, JSON.stringify(report.keyboardSelected));
+
+  // 4b. the scatter by keyboard: one Tab stop, arrows in x order, a ring and a tooltip, Enter
+  // selects and shift+Enter toggles
+  await openMap(page, url, models);
+  await scatterKeyboard({ page, models, check, shot, report, timeout });
+
+  // 4c. two pruned children of a lean_cnn seed with the default base (another architecture):
+  // the selection panel offers their shared ancestor, and one click makes it the base
+  await baseSuggestion({ page, url, models, check, shot, report, timeout });
 
   // 5. a metric filter set in the URL fades the models outside it
   const key = "fashion-mnist-test/accuracy";

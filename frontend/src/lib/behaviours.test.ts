@@ -19,6 +19,9 @@ import {
   formatInterval,
   formatPoints,
   glyphExtent,
+  columnExtents,
+  glyphClip,
+  robustGlyphScale,
   glyphX,
   isMarked,
   type CompareAnswer,
@@ -127,6 +130,48 @@ describe("glyph scale", () => {
     expect(glyphX(0, 0.1, 100)).toBe(50);
     expect(glyphX(-1, 0.1, 100)).toBe(0);
     expect(glyphX(0.1, 0.1, 100)).toBe(100);
+  });
+});
+
+describe("robust glyph scale", () => {
+  // a class change with a ±0.05 interval; `cls` gives ±0.05 too, keep the tests independent of it
+  const change = (delta: number) => ({ class: "c", count: 100, delta, delta_low: delta - 0.01, delta_high: delta + 0.01 });
+  const table = (cols: Record<string, number[]>) => {
+    const ids = Object.keys(cols);
+    const answers = new Map(
+      ids.map((id) => [id, { per_class: cols[id].map((d, i) => ({ ...change(d), class: `c${i}` })) }] as const),
+    );
+    return buildTable(ids, answers);
+  };
+
+  it("lets no collapsed model squeeze the other columns", () => {
+    const rows = table({ fine: [-0.03, 0.01], okay: [-0.05, 0.02], collapsed: [-0.6, -0.4] });
+    const s = robustGlyphScale(rows);
+    expect(s.outliers).toEqual(["collapsed"]);
+    expect(s.extent).toBeCloseTo(0.06); // the widest non-outlier interval bound
+    expect(s.clipped).toBe(6); // both deltas and all four bounds of the collapsed model
+    expect(glyphExtent(rows)).toBeCloseTo(0.61); // the old scale: fine's glyphs within 5% of 0
+  });
+  it("is the full extent when no column stands out", () => {
+    const rows = table({ a: [-0.05], b: [-0.12] });
+    const s = robustGlyphScale(rows);
+    expect(s.outliers).toEqual([]);
+    expect(s.extent).toBeCloseTo(glyphExtent(rows));
+    expect(s.clipped).toBe(0);
+  });
+  it("keeps a lone model's own scale, and the minimum when empty", () => {
+    expect(robustGlyphScale(table({ only: [-0.6] })).extent).toBeCloseTo(0.61);
+    expect(robustGlyphScale([])).toEqual({ extent: 0.02, outliers: [], clipped: 0 });
+  });
+  it("measures each column's reach", () => {
+    const reach = columnExtents(table({ a: [0.001], b: [-0.3] }));
+    expect(reach.get("a")).toBe(0.02); // the minimum
+    expect(reach.get("b")).toBeCloseTo(0.31);
+  });
+  it("says on which side a value is clipped", () => {
+    expect(glyphClip(-0.5, 0.1)).toBe(-1);
+    expect(glyphClip(0.5, 0.1)).toBe(1);
+    expect(glyphClip(0.1, 0.1)).toBe(0);
   });
 });
 

@@ -205,6 +205,60 @@ export function glyphExtent(rows: BehaviourRow[], minimum = 0.02): number {
   return m;
 }
 
+/** How far a model's column reaches: the largest |Δ| or interval bound among its cells. */
+export function columnExtents(rows: BehaviourRow[], minimum = 0.02): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const r of rows)
+    for (const c of r.cells) {
+      let m = out.get(c.modelId) ?? minimum;
+      for (const v of [c.change?.delta, c.change?.delta_low, c.change?.delta_high]) {
+        const x = num(v);
+        if (x !== null) m = Math.max(m, Math.abs(x));
+      }
+      out.set(c.modelId, m);
+    }
+  return out;
+}
+
+/** The glyphs' shared scale, and what it leaves out. */
+export interface GlyphScale {
+  /** the bar spans ±extent around 0 */
+  extent: number;
+  /** models whose column reaches far beyond the others: their values past ±extent are clipped */
+  outliers: string[];
+  /** values (Δ and interval bounds) that lie beyond ±extent */
+  clipped: number;
+}
+
+/** A shared glyph scale that one collapsed model cannot flatten.
+ *
+ * With one scale fitted to every value, a model that lost 60 points in some class squeezes
+ * every other column's glyphs into dots around 0. Here a column is an outlier when it reaches
+ * more than `ratio` times as far as the typical (lower-median) column; the scale covers every
+ * other column fully, and the outliers' values beyond it are drawn clipped at the edge (and
+ * counted, so the legend can say so). With no outlier this is `glyphExtent`. */
+export function robustGlyphScale(rows: BehaviourRow[], minimum = 0.02, ratio = 3): GlyphScale {
+  const reach = columnExtents(rows, minimum);
+  const sorted = [...reach.values()].sort((a, b) => a - b);
+  if (!sorted.length) return { extent: minimum, outliers: [], clipped: 0 };
+  const typical = sorted[Math.floor((sorted.length - 1) / 2)];
+  const outliers = [...reach].filter(([, m]) => m > ratio * typical).map(([id]) => id);
+  const extent = Math.max(minimum, ...[...reach].filter(([id]) => !outliers.includes(id)).map(([, m]) => m));
+  let clipped = 0;
+  for (const r of rows)
+    for (const c of r.cells)
+      for (const v of [c.change?.delta, c.change?.delta_low, c.change?.delta_high]) {
+        const x = num(v);
+        if (x !== null && Math.abs(x) > extent) clipped += 1;
+      }
+  return { extent, outliers, clipped };
+}
+
+/** Which side a value falls off the glyph scale: −1 (left), 1 (right) or 0 (inside). */
+export function glyphClip(v: number, extent: number): -1 | 0 | 1 {
+  return v < -extent ? -1 : v > extent ? 1 : 0;
+}
+
 /** Map a change in [−extent, extent] to [0, width] pixels (clamped). */
 export function glyphX(v: number, extent: number, width: number): number {
   const t = (Math.max(-extent, Math.min(extent, v)) + extent) / (2 * extent);

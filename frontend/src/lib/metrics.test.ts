@@ -7,7 +7,10 @@ import {
   formatDelta,
   formatValue,
   metricValue,
+  isAncestor,
+  primaryLineage,
   primaryParent,
+  suggestedBase,
 } from "./metrics";
 import { SMALL, model } from "./fixtures";
 
@@ -66,5 +69,55 @@ describe("formatting", () => {
     expect(formatDelta(500, 1000, "compressed_bytes")).toBe("−500 (-50.0%)");
     expect(formatDelta(0.85, 0.9, "accuracy")).toBe("−0.050");
     expect(formatDelta(null, 1)).toBe("–");
+  });
+});
+
+describe("base suggestion", () => {
+  // two architectures: cnn (tagged base) and a lean family rooted at "init" with two seeds
+  const ws = [
+    ...SMALL,
+    model("init", null),
+    model("s0", "train.scratch", [{ id: "init" }]),
+    model("s1", "train.scratch", [{ id: "init" }]),
+    model("s0p50", "prune.magnitude", [{ id: "s0" }]),
+    model("s0p80", "prune.magnitude", [{ id: "s0" }]),
+    model("s0p80ft", "train.finetune", [{ id: "s0p80" }]),
+    model("s1p80", "prune.magnitude", [{ id: "s1" }]),
+    model("lone", null),
+  ];
+  const byId = new Map(ws.map((m) => [m.id, m]));
+
+  it("follows primary parents, skipping teachers", () => {
+    expect(primaryLineage("s0p80ft", byId)).toEqual(["s0p80ft", "s0p80", "s0", "init"]);
+    expect(primaryLineage("st", byId)).toEqual(["st", "q1", "base"]);
+  });
+  it("finds ancestors through any parent", () => {
+    expect(isAncestor("s0", "s0p80ft", byId)).toBe(true);
+    expect(isAncestor("base", "st", byId)).toBe(true);
+    expect(isAncestor("s1", "s0p80ft", byId)).toBe(false);
+    expect(isAncestor("s0p80ft", "s0p80ft", byId)).toBe(false);
+  });
+  it("offers the nearest shared ancestor when the base is unrelated", () => {
+    expect(suggestedBase(["s0p50", "s0p80ft"], "base", byId)).toBe("s0");
+    expect(suggestedBase(["s0p80", "s1p80"], "base", byId)).toBe("init");
+    // a selected model that is the others' ancestor is itself the shared ancestor
+    expect(suggestedBase(["s0", "s0p50", "s0p80"], "base", byId)).toBe("s0");
+    // one model: its parent, so that something is left to compare
+    expect(suggestedBase(["s0p50"], "base", byId)).toBe("s0");
+  });
+  it("offers nothing when the base is an ancestor of any selected model", () => {
+    expect(suggestedBase(["s0p50", "s0p80"], "s0", byId)).toBeNull();
+    expect(suggestedBase(["s0p50", "p1"], "base", byId)).toBeNull();
+    expect(suggestedBase(["st"], "base", byId)).toBeNull(); // through the teacher
+  });
+  it("offers nothing without a shared ancestor or other models", () => {
+    expect(suggestedBase(["s0p50", "lone"], "base", byId)).toBeNull();
+    expect(suggestedBase(["lone"], "base", byId)).toBeNull();
+    expect(suggestedBase([], "base", byId)).toBeNull();
+    expect(suggestedBase(["base"], "base", byId)).toBeNull();
+    expect(suggestedBase(["nope"], "base", byId)).toBeNull();
+  });
+  it("offers one even with no base at all", () => {
+    expect(suggestedBase(["s0p50", "s0p80"], null, byId)).toBe("s0");
   });
 });

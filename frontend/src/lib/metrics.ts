@@ -133,3 +133,51 @@ export function defaultBase(models: ApiModel[]): string | null {
   const root = models.find((m) => parentIds(m).length === 0);
   return root?.id ?? models[0]?.id ?? null;
 }
+
+/** The model, its primary parent, that one's, … up to a root (a cycle or unknown id stops it). */
+export function primaryLineage(id: string, byId: Map<string, ApiModel>): string[] {
+  const out: string[] = [];
+  let cur: string | null = id;
+  while (cur !== null && byId.has(cur) && !out.includes(cur)) {
+    out.push(cur);
+    cur = primaryParent(byId.get(cur)!);
+  }
+  return out;
+}
+
+/** Whether `ancestor` is reachable from `id` through any parents (teachers included). */
+export function isAncestor(ancestor: string, id: string, byId: Map<string, ApiModel>): boolean {
+  const seen = new Set<string>();
+  let frontier = parentIds(byId.get(id) ?? ({} as ApiModel));
+  while (frontier.length) {
+    const next: string[] = [];
+    for (const p of frontier) {
+      if (p === ancestor) return true;
+      if (seen.has(p)) continue;
+      seen.add(p);
+      const m = byId.get(p);
+      if (m) next.push(...parentIds(m));
+    }
+    frontier = next;
+  }
+  return false;
+}
+
+/** A better base to offer when the current one is unrelated to the selection.
+ *
+ * The default base (a model tagged "base") may be another architecture than the models the user
+ * then selects, so the Behaviours and Layers views would compare across architectures. When the
+ * base is not an ancestor of ANY selected model, this answers the selection's nearest shared
+ * ancestor along primary parents (a selected model itself when it is the others' ancestor; for
+ * one selected model, its parent), so that one click can make it the base. Null when the base is
+ * fine, nothing else is selected, or the models share no ancestor. Never applied silently. */
+export function suggestedBase(selected: string[], base: string | null, byId: Map<string, ApiModel>): string | null {
+  const others = [...new Set(selected)].filter((id) => id !== base && byId.has(id));
+  if (!others.length) return null;
+  if (base !== null && others.some((id) => isAncestor(base, id, byId))) return null;
+  const lines = others.map((id) => primaryLineage(id, byId));
+  let shared = lines[0].find((a) => lines.every((l) => l.includes(a))) ?? null;
+  // the shared ancestor must leave something to compare with it
+  if (shared !== null && others.length === 1 && shared === others[0]) shared = lines[0][1] ?? null;
+  return shared !== null && shared !== base ? shared : null;
+}

@@ -102,4 +102,75 @@ export default async function ({ page, url, models, check, shot, report, timeout
   );
   report.drill.lost_total = Number(await page.locator("[data-testid=drill-total]").getAttribute("data-total"));
   await shot("behaviours-drill-lost.png");
+  await sharedLinkAndScale({ page, url, models, check, shot, report, timeout, pair });
+}
+
+/** Each model column's reach (largest |Δ| or bound, at least 0.02) from the cells' attributes. */
+async function columnReach(page) {
+  return page.$$eval("[data-testid=behaviour-cell], [data-testid=behaviour-subgroup-cell]", (cells) => {
+    const out = {};
+    for (const c of cells) {
+      const vals = [c.dataset.delta, c.dataset.deltaLow, c.dataset.deltaHigh].filter((v) => v !== undefined && v !== "").map((v) => Math.abs(Number(v)));
+      out[c.dataset.modelId] = Math.max(out[c.dataset.modelId] ?? 0.02, ...vals);
+    }
+    return out;
+  });
+}
+
+export async function sharedLinkAndScale({ page, url, models, check, shot, report, timeout, pair }) {
+  const { base, child } = pair;
+  // the drill-down and its filter are in the URL: a shared link opens them again
+  const shared = page.url();
+  const sq = new URL(shared).searchParams;
+  check(
+    "the URL keeps the drilled class and the flip filter",
+    sq.get("p.beh.class") === DRILL_CLASS && sq.get("p.beh.flip") === "correct_to_incorrect",
+    shared,
+  );
+  await page.goto(shared, { waitUntil: "load" });
+  const drill = page.locator("[data-testid=behaviour-drill]");
+  await drill.waitFor({ state: "visible", timeout });
+  await page.waitForFunction(
+    (want) => document.querySelector("[data-testid=drill-total]")?.dataset.total === String(want),
+    report.drill.lost_total,
+    { timeout },
+  );
+  report.shared_link = {
+    class: await drill.getAttribute("data-class"),
+    flip: await page.locator("[data-testid=drill-flip]").inputValue(),
+    total: Number(await page.locator("[data-testid=drill-total]").getAttribute("data-total")),
+  };
+  check(
+    "the shared link restores the drilled class, its flip filter and count",
+    report.shared_link.class === DRILL_CLASS && report.shared_link.flip === "correct_to_incorrect" &&
+      report.shared_link.total === report.drill.lost_total,
+    JSON.stringify(report.shared_link),
+  );
+
+  // a collapsed model (95% pruning) beside the 80% one: the glyph scale stays readable
+  const collapsed = models.find(
+    (m) => m.operation?.name === "prune.magnitude" && Number(m.operation?.params?.amount) === 0.95 &&
+      (m.operation?.parents ?? []).some((p) => p.id === base.id),
+  );
+  if (!collapsed) return;
+  await page.goto(new URL(`?sel=${base.id},${child.id},${collapsed.id}&base=${base.id}&view=behaviours`, url).href);
+  await page.locator(`[data-testid=behaviour-cell][data-model-id="${collapsed.id}"]:not([data-delta=""])`).first()
+    .waitFor({ state: "attached", timeout });
+  const reach = await columnReach(page);
+  const note = page.locator("[data-testid=behaviour-clip-note]");
+  const standsOut = reach[collapsed.id] > 3 * reach[child.id];
+  report.glyph_scale = { reach, standsOut, note: (await note.count()) ? await note.getAttribute("data-outliers") : null };
+  if (standsOut) {
+    const extent = Number(await note.getAttribute("data-extent"));
+    const childClipped = await page.locator(`[data-testid=behaviour-cell][data-model-id="${child.id}"] [data-testid=behaviour-clipped]`).count();
+    report.glyph_scale.extent = extent;
+    check("the collapsed model is named as clipped", report.glyph_scale.note === collapsed.id, JSON.stringify(report.glyph_scale));
+    check("the scale fits the 80% model, not the collapsed one", Math.abs(extent - reach[child.id]) < 1e-9 && childClipped === 0,
+      `extent ${extent}, reach ${JSON.stringify(reach)}, ${childClipped} clipped`);
+    check("the collapsed model's far values are drawn as arrows",
+      (await page.locator(`[data-testid=behaviour-cell][data-model-id="${collapsed.id}"] [data-testid=behaviour-clipped]`).count()) > 0);
+  } else {
+    check("no clipping when no model stands out", report.glyph_scale.note === null, JSON.stringify(report.glyph_scale));
+  }
+  await shot("behaviours-collapsed.png");
 }

@@ -96,6 +96,32 @@ export default async function ({ page, url, models, check, shot, report, timeout
     await shot("details-02-by-amount-and-seed.png");
   }
 
+  // the group-by and split variables and the chosen metrics are in the URL: a shared link restores them
+  const dropped = report.charts[report.charts.length - 1];
+  await page.locator(`[data-testid=details-metric][value="${dropped}"]`).setChecked(false);
+  await page.waitForFunction((key) => !document.querySelector(`[data-testid=details-chart][data-metric="${key}"]`), dropped, { timeout });
+  const charts = await page.$$eval("[data-testid=details-chart]", (cs) => cs.map((c) => c.dataset.metric));
+  const shared = page.url();
+  const sq = new URL(shared).searchParams;
+  check(
+    "the URL keeps the group-by and split variables and the metrics",
+    sq.get("p.det.by") === amount.key && (!seed || sq.get("p.det.split") === seed.key) && sq.get("p.det.metrics") === charts.join(","),
+    shared,
+  );
+  await page.goto(shared, { waitUntil: "load" });
+  await page.locator("[data-testid=details-chart]").first().waitFor({ state: "visible", timeout });
+  report.sharedLink = {
+    variable: await page.locator("[data-testid=details-variable]").inputValue(),
+    split: await page.locator("[data-testid=details-split]").inputValue(),
+    charts: await page.$$eval("[data-testid=details-chart]", (cs) => cs.map((c) => c.dataset.metric)),
+  };
+  check(
+    "the shared link restores the variables and the metrics",
+    report.sharedLink.variable === amount.key && report.sharedLink.split === (seed ? seed.key : "") &&
+      JSON.stringify(report.sharedLink.charts) === JSON.stringify(charts),
+    JSON.stringify(report.sharedLink),
+  );
+
   // 3. metric filter tab: brush the accuracy histogram, then type a size range
   await page.locator("[data-testid=details-tab-filter]").click();
   await page.locator("[data-testid=filter-histogram]").first().waitFor({ state: "visible" });

@@ -149,4 +149,36 @@ export default async function ({ page, url, models, check, shot, report, timeout
   report.mapAll = { points: allPoints, edges: allEdges, models: onDataset };
   const card = page.locator("[data-testid=geometry-map]").locator("xpath=ancestor::section[1]");
   await card.screenshot({ path: full.replace("geometry-01-page.png", "geometry-04-map-all.png") });
+
+  // ---- the chosen model, map scope and occlusion instance are in the URL: a shared link restores them
+  const index = page.locator("[data-testid=geometry-occlusion-index]");
+  await index.fill("7");
+  await index.press("Enter");
+  await page.waitForFunction(() => new URL(location.href).searchParams.get("p.geo.occ") === "7", null, { timeout: slow });
+  const shared = page.url();
+  const sq = new URL(shared).searchParams;
+  check(
+    "the URL keeps the chosen model, map scope and occlusion instance",
+    sq.get("p.geo.model") === p95.id && sq.get("p.geo.scope") === "all" && sq.get("p.geo.occ") === "7",
+    shared,
+  );
+  await page.goto(shared, { waitUntil: "load" });
+  await page.waitForFunction(
+    (n) => document.querySelectorAll("[data-testid=geometry-map-point]").length === n,
+    onDataset,
+    { timeout: slow * 2 },
+  );
+  await focusShown(page, p95, slow);
+  report.sharedLink = {
+    focus: await page.locator("[data-testid=geometry-focus]").inputValue(),
+    scopeAll: await page.locator("[data-testid=geometry-scope-all]").getAttribute("aria-pressed"),
+    occlusion: await page.locator("[data-testid=geometry-occlusion]").first().getAttribute("data-instance"),
+    points: await page.locator(MAP_POINT).count(),
+  };
+  check(
+    "the shared link restores the model, the scope of the map and the occlusion instance",
+    report.sharedLink.focus === p95.id && report.sharedLink.scopeAll === "true" && report.sharedLink.occlusion === "7" &&
+      report.sharedLink.points === onDataset,
+    JSON.stringify(report.sharedLink),
+  );
 }

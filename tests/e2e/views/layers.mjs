@@ -49,7 +49,8 @@ export default async function ({ page, url, models, check, shot, report, timeout
 
   // weights: every sparsity / relative-change cell of the 80% child, once the table is there
   const cells = (testid, id) => page.locator(`[data-testid=${testid}][data-model-id="${id}"]`);
-  await cells("sparsity-cell", m80.id).first().waitFor({ state: "attached", timeout });
+  // (each column loads on its own: wait for both before reading either)
+  for (const id of [m50.id, m80.id]) await cells("sparsity-cell", id).first().waitFor({ state: "attached", timeout });
   const readCells = async (testid, id) =>
     Object.fromEntries(
       await cells(testid, id).evaluateAll((els) => els.map((el) => [el.dataset.module, el.dataset.value])),
@@ -133,6 +134,31 @@ export default async function ({ page, url, models, check, shot, report, timeout
     JSON.stringify(report.filtered),
   );
   await shot("layers-04-filtered.png");
+
+  // the filter, the threshold and the chosen module are in the URL: a shared link restores them
+  const shared = page.url();
+  const sq = new URL(shared).searchParams;
+  check(
+    "the URL keeps the module filter, threshold and chosen module",
+    sq.get("p.lay.filter") === "*conv" && sq.get("p.lay.thr") === "0.999" && sq.get("p.lay.module") === report.histogramModule,
+    shared,
+  );
+  await page.goto(shared, { waitUntil: "load" });
+  await page.locator("[data-testid=layer-row]").first().waitFor({ state: "attached", timeout });
+  await page.locator("[data-testid=module-detail]").waitFor({ state: "attached", timeout });
+  report.sharedLink = {
+    filter: await page.locator("[data-testid=layers-filter]").inputValue(),
+    threshold: await page.locator("[data-testid=divergence-threshold]").inputValue(),
+    module: await page.locator("[data-testid=module-detail]").getAttribute("data-module"),
+    rows: await page.locator("[data-testid=layer-row]").evaluateAll((els) => els.map((el) => el.dataset.module)),
+  };
+  check(
+    "the shared link restores the filter, threshold, module and filtered rows",
+    report.sharedLink.filter === "*conv" && Number(report.sharedLink.threshold) === 0.999 &&
+      report.sharedLink.module === report.histogramModule &&
+      JSON.stringify(report.sharedLink.rows) === JSON.stringify(report.filtered),
+    JSON.stringify(report.sharedLink),
+  );
   await page.locator("[data-testid=layers-filter]").fill("");
 
   // sensitivity of the base's layers to 80% magnitude pruning (a long analysis)

@@ -136,6 +136,31 @@ export default async function ({ page, url, api, check, shot, report, timeout })
   await view.locator("[data-testid=robustness-table]").scrollIntoViewIfNeeded();
   await shot("82-robustness.png");
 
+  // the corruptions, severities and limit are in the URL: a shared link opens the same table
+  const shared = page.url();
+  const sq = new URL(shared).searchParams;
+  check(
+    "the URL keeps the corruptions, severities and limit",
+    sq.get("p.rob.corr") === CORRUPTIONS.join(",") && sq.get("p.rob.sev") === SEVERITIES.join(",") &&
+      sq.get("p.rob.limit") === String(LIMIT),
+    shared,
+  );
+  await page.goto(shared, { waitUntil: "load" });
+  await view.locator("[data-testid=robustness-result]").waitFor({ state: "visible", timeout: slow });
+  report.sharedLink = {
+    corruptions: await view.locator("[data-testid=robustness-corruption]:checked").evaluateAll((els) => els.map((e) => e.value)),
+    severities: await view.locator("[data-testid=robustness-severity]:checked").evaluateAll((els) => els.map((e) => Number(e.value))),
+    limit: Number(await view.locator("[data-testid=robustness-limit]").inputValue()),
+    cells: (await readCells(page)).length,
+  };
+  check(
+    "the shared link restores the settings and the same table",
+    JSON.stringify(report.sharedLink.corruptions) === JSON.stringify(CORRUPTIONS) &&
+      JSON.stringify(report.sharedLink.severities) === JSON.stringify(SEVERITIES) &&
+      report.sharedLink.limit === LIMIT && report.sharedLink.cells === report.cells.length,
+    JSON.stringify(report.sharedLink),
+  );
+
   // a click on the 95% model's row selects it in the app: URL, map and highlighted row
   const target = children[1];
   await view.locator(`[data-testid=robustness-row][data-model-id="${target.id}"] [data-testid=robustness-pick]`).click();
