@@ -1,4 +1,5 @@
 /** The one shared store: models, the selection, the base model and the view choices. */
+import { untrack } from "svelte";
 import type { ApiModel, DatasetInfo } from "./types";
 import type { LayoutMode } from "./layout";
 import { availableMetrics, defaultBase, defaultMetric, metricValue, parentIds, type MetricInfo } from "./metrics";
@@ -120,8 +121,10 @@ class AppState {
 
   /** Set (or, with "", drop) a view's shareable choice; a no-op when unchanged. */
   setParam(key: string, value: string): void {
-    if ((this.params[key] ?? "") === value) return;
-    const next = { ...this.params };
+    // read untracked: an effect that writes a choice must not re-run on every other choice
+    const current = untrack(() => this.params);
+    if ((current[key] ?? "") === value) return;
+    const next = { ...current };
     if (value) next[key] = value;
     else delete next[key];
     this.params = next;
