@@ -41,12 +41,12 @@ const CHROMIUM_ARGS = [
   "--no-first-run",
 ];
 
-const VIEW_ORDER = ["details", "behaviours", "pies", "layers", "geometry", "robustness"];
-const wantedViews = (process.env.E2E_VIEWS ?? "")
+// "all" = every tab the page shows, in its order (read once the page has loaded), so a new
+// view without an e2e script fails instead of going untested
+const requestedViews = (process.env.E2E_VIEWS ?? "")
   .split(",")
   .map((s) => s.trim())
-  .filter(Boolean)
-  .flatMap((v) => (v === "all" ? VIEW_ORDER : [v]));
+  .filter(Boolean);
 const report = { url, checks: [], screenshots: [], consoleErrors: [], views: {}, viewErrors: {} };
 // error answers a view provokes on purpose (a bad selector, an unevaluated dataset): a view
 // script calls ctx.expectError(substring of the URL) before provoking one
@@ -167,6 +167,10 @@ try {
       }
     }
   }
+  const tabs = await page.$$eval("[role=tab][data-testid^=tab-]", (els) => els.map((el) => el.dataset.testid.slice(4)));
+  const wantedViews = requestedViews.flatMap((v) => (v === "all" ? tabs : [v]));
+  report.tabs = tabs;
+  if (requestedViews.includes("all")) check("the page shows analysis tabs", tabs.length > 0, "no [role=tab]");
   for (const name of wantedViews) {
     const viewReport = (report.views[name] = {});
     const viewCheck = (what, ok, detail = "") => {

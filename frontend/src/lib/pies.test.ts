@@ -88,6 +88,12 @@ describe("presets and defaults", () => {
     expect(defaultBy(selectModels(WS, "tag:stage:int8"))).toBe("");
     expect(byOptions([])).toEqual([]);
   });
+  it("does not split when a level would hold a single model", () => {
+    const pruned = selectModels(WS, "tag:stage:magnitude");
+    const onePerAmount = [pruned.find((m) => m.operation?.params?.amount === 0.5)!, pruned.find((m) => m.operation?.params?.amount === 0.9)!];
+    expect(onePerAmount.every(Boolean)).toBe(true);
+    expect(defaultBy(onePerAmount)).toBe("");
+  });
 });
 
 const level = (amount: string, pies: number, impacted: boolean[]): PieLevel => ({

@@ -185,9 +185,20 @@ export function byOptions(compressed: ApiModel[]): { name: string; values: strin
   return options.sort((a, b) => Number(b.values.length > 1) - Number(a.values.length > 1) || a.name.localeCompare(b.name));
 }
 
-/** Split by a parameter that varies with few levels (e.g. `amount`), else none. */
+/** Split by a parameter that varies with few levels (e.g. `amount`), else none; every level must
+ * keep a population of 2+ models (the API refuses a population of one). */
 export function defaultBy(compressed: ApiModel[]): string {
-  const varying = byOptions(compressed).filter((o) => o.values.length > 1 && o.values.length <= 12);
+  const smallestLevel = (name: string) => {
+    const counts = new Map<string, number>();
+    for (const m of compressed) {
+      const v = pyStr(m.operation!.params![name]);
+      counts.set(v, (counts.get(v) ?? 0) + 1);
+    }
+    return Math.min(...counts.values());
+  };
+  const varying = byOptions(compressed).filter(
+    (o) => o.values.length > 1 && o.values.length <= 12 && smallestLevel(o.name) >= 2,
+  );
   const preferred = varying.find((o) => o.name === "amount");
   return (preferred ?? varying[0])?.name ?? "";
 }

@@ -3,7 +3,7 @@ import { untrack } from "svelte";
 import type { ApiModel, DatasetInfo } from "./types";
 import type { LayoutMode } from "./layout";
 import { availableMetrics, defaultBase, defaultMetric, metricValue, parentIds, type MetricInfo } from "./metrics";
-import { decodeState, encodeState, type ViewName, type ViewState } from "./urlstate";
+import { decodeState, encodeState, type ViewState } from "./urlstate";
 
 export type SelectMode = "replace" | "toggle" | "add";
 
@@ -20,7 +20,7 @@ class AppState {
   color = $state("");
   size = $state("");
   layout = $state<LayoutMode>("operation");
-  view = $state<ViewName>("behaviours");
+  view = $state("behaviours");
   /** metric key -> [lo, hi]; set by the metric-filter histograms, read by map and scatter */
   filters = $state.raw<Record<string, [number, number]>>({});
   /** views' own shareable choices, e.g. params["pies.baseline"] */

@@ -22,7 +22,7 @@ describe("URL state", () => {
     expect(encodeState({ ...EMPTY_STATE, filters: { "d/accuracy": [0.85, 1] } })).toBe("filter=d/accuracy:0.85:1");
   });
   it("drops an unknown view and malformed filters", () => {
-    const s = decodeState("view=nope&filter=a/b:1:0,x/y:zz:1,model/macs:0:5");
+    const s = decodeState("view=No%20pe&filter=a/b:1:0,x/y:zz:1,model/macs:0:5");
     expect(s.view).toBe("behaviours");
     expect(s.filters).toEqual({ "model/macs": [0, 5] });
   });

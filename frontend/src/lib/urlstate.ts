@@ -9,16 +9,15 @@ export interface ViewState {
   color: string;
   size: string;
   layout: LayoutMode;
-  /** the analysis tab shown under the map */
-  view: ViewName;
+  /** the analysis tab shown under the map (a view id, see lib/views.ts) */
+  view: string;
   /** metric filters: metric key -> [lo, hi]; models outside any range fade */
   filters: Record<string, [number, number]>;
   /** a view's own choices (e.g. "pies.baseline"), kept as "p.KEY=value" so a link restores them */
   params: Record<string, string>;
 }
 
-export const VIEWS = ["details", "behaviours", "pies", "layers", "geometry", "robustness"] as const;
-export type ViewName = (typeof VIEWS)[number];
+const VIEW_ID = /^[a-z][a-z0-9-]*$/;
 
 export const EMPTY_STATE: ViewState = {
   selected: [],
@@ -61,9 +60,8 @@ export function decodeState(search: string): ViewState {
     .map((s) => s.trim())
     .filter((s) => s.length > 0);
   const layout = q.get("layout") === "step" ? "step" : "operation";
-  const view = (VIEWS as readonly string[]).includes(q.get("view") ?? "")
-    ? (q.get("view") as ViewName)
-    : "behaviours";
+  // an unknown but well-formed id is kept: the app falls back when no view has it
+  const view = VIEW_ID.test(q.get("view") ?? "") ? (q.get("view") as string) : "behaviours";
   const filters: Record<string, [number, number]> = {};
   for (const part of (q.get("filter") ?? "").split(",")) {
     // the key may itself contain ":" (e.g. "digits:accuracy"): the range is the last two fields
