@@ -15,7 +15,7 @@ FRONTEND_SOURCES := $(shell find frontend/src -type f 2>/dev/null) frontend/inde
 E2E_STAMP := tests/e2e/node_modules/.installed
 NPM := npm --no-audit --no-fund --loglevel=error
 
-.PHONY: demo test bench lint install data frontend browser clean
+.PHONY: demo test bench lint install data frontend browser postgres clean
 
 install: $(STAMP)
 
@@ -31,6 +31,15 @@ data: $(FMNIST)
 $(FMNIST):
 	$(SUDO) apt-get update -qq
 	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq dataset-fashion-mnist
+
+# Debian's PostgreSQL server for the store's tests (they start a throwaway server of their
+# own with initdb + pg_ctl; the system cluster is never used). Debian puts the server
+# binaries under /usr/lib/postgresql/<major>/bin (15 on bookworm).
+PG_INITDB := $(or $(firstword $(wildcard /usr/lib/postgresql/*/bin/initdb)),/usr/lib/postgresql/15/bin/initdb)
+postgres: $(PG_INITDB)
+$(PG_INITDB):
+	$(SUDO) apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq postgresql
 
 # The Svelte front end, built into the package's static folder (rebuilt when sources change).
 frontend: $(STATIC_INDEX)
@@ -50,7 +59,7 @@ $(E2E_STAMP): tests/e2e/package-lock.json
 demo: install data frontend
 	$(BIN)/compresslens demo --workspace ./demo-workspace
 
-test: install data frontend browser
+test: install data frontend browser postgres
 	$(BIN)/ruff check src tests benchmarks
 	cd frontend && $(NPM) test
 	$(BIN)/python -m pytest

@@ -11,6 +11,7 @@ import torch
 
 import compresslens as cl
 from factories import digits_mlp  # tests/ is on sys.path: pytest puts conftest's folder there
+from postgres_server import pg_server, pg_url  # noqa: F401  (fixtures: a PostgreSQL server)
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 # Tiny test models run fastest and steadiest on one thread (two threads on two busy cores

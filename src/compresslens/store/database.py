@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from importlib import import_module
 from pathlib import Path
 from typing import Any
 
@@ -12,11 +13,31 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, DataError, NoSuchModuleError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from compresslens.errors import CompressLensError
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+CONNECT_TIMEOUT_S = 10  # PostgreSQL: give up on an unreachable host instead of hanging
+
+
+class DatabaseUnavailableError(CompressLensError):
+    """A workspace database that cannot be opened: a bad URL, a missing driver, no server."""
+
+
+class DatabaseValueError(CompressLensError):
+    """A value the database refused (SQLite forgives more than PostgreSQL); nothing written."""
+
+
+def _refused(exc: DataError) -> str:
+    statement = (exc.statement or "").split()
+    table = statement[2] if statement[:2] == ["INSERT", "INTO"] else None
+    lines = str(exc.orig or exc).strip().splitlines()
+    reason = " ".join([lines[0], *(line.strip() for line in lines[1:] if "DETAIL" in line)])
+    where = f" for table {table!r}" if table else ""
+    return f"the workspace database refused a value{where}: {reason}; nothing was written"
 
 
 def is_database_url(location: str) -> bool:
@@ -33,9 +54,36 @@ def _enable_sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+def insert_or_ignore(session: Session, table: type[Any], key: Any, **values: Any) -> None:
+    """Add a row unless one with its primary key exists, also when another writer is adding
+    it at the same moment: INSERT … ON CONFLICT DO NOTHING on SQLite and PostgreSQL (a
+    look-up first would let two writers both insert, and the second fail on the key)."""
+    dialect = session.get_bind().dialect.name
+    if dialect in ("postgresql", "sqlite"):
+        module = import_module(f"sqlalchemy.dialects.{dialect}")
+        session.execute(module.insert(table).values(**values).on_conflict_do_nothing())
+    elif session.get(table, key) is None:
+        session.add(table(**values))
+        session.flush()
+
+
 def make_engine(url: str) -> Engine:
     """An engine for `url`; SQLite gets WAL mode and enforced foreign keys."""
-    engine = create_engine(url, future=True)
+    try:
+        parsed = make_url(url)
+        connect_args: dict[str, Any] = {}
+        if parsed.get_backend_name() == "postgresql" and "connect_timeout" not in parsed.query:
+            connect_args["connect_timeout"] = CONNECT_TIMEOUT_S
+        engine = create_engine(parsed, future=True, connect_args=connect_args)
+    except (ArgumentError, NoSuchModuleError, ImportError) as exc:
+        hint = (
+            "; PostgreSQL needs the psycopg driver: pip install 'compresslens[postgres]'"
+            if isinstance(exc, ImportError) and "postgres" in url
+            else ""
+        )
+        raise DatabaseUnavailableError(
+            f"cannot open the workspace database {url!r}: {exc}{hint}"
+        ) from exc
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _enable_sqlite_pragmas)
     return engine
@@ -44,7 +92,10 @@ def make_engine(url: str) -> Engine:
 def alembic_config(engine: Engine) -> Config:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
-    config.set_main_option("sqlalchemy.url", engine.url.render_as_string(hide_password=False))
+    # ConfigParser interpolates '%': a URL's percent-escapes (a password, a socket folder)
+    # must be doubled or setting the option raises
+    url = engine.url.render_as_string(hide_password=False)
+    config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
     return config
 
 
@@ -80,14 +131,25 @@ class Database:
     def __init__(self, url: str) -> None:
         self.url = url
         self.engine = make_engine(url)
-        upgrade_to_head(self.engine)
+        try:
+            upgrade_to_head(self.engine)
+        except OperationalError as exc:
+            self.engine.dispose()
+            shown = self.engine.url.render_as_string(hide_password=True)
+            reason = str(exc.orig or exc).strip().splitlines()[0]
+            raise DatabaseUnavailableError(
+                f"cannot connect to the workspace database {shown}: {reason}"
+            ) from exc
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
         """A session whose changes commit together or not at all."""
-        with self._sessions() as session, session.begin():
-            yield session
+        try:
+            with self._sessions() as session, session.begin():
+                yield session
+        except DataError as exc:  # PostgreSQL: a string too long, NaN in JSON, a NUL byte…
+            raise DatabaseValueError(_refused(exc)) from exc
 
     @contextmanager
     def reader(self) -> Iterator[Session]:

@@ -5,16 +5,17 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
+from datetime import datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 from sqlalchemy import delete, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, joinedload
 
 from compresslens.errors import CompressLensError, DuplicateNameError, NotFoundError
 from compresslens.store.artifacts import ArtifactStore
-from compresslens.store.database import Database, is_database_url
+from compresslens.store.database import Database, insert_or_ignore, is_database_url
 from compresslens.store.schema import (
     AnalysisResult,
     Artifact,
@@ -29,8 +30,88 @@ from compresslens.store.schema import (
 )
 
 Row = TypeVar("Row", Model, Dataset)
+# A model's edge, parents, tags and notes in the model's own query (a handful of rows each):
+# one round trip instead of five, which every endpoint naming models pays several times.
+MODEL_RELATIONS = (
+    joinedload(Model.tags),
+    joinedload(Model.notes),
+    joinedload(Model.produced_by).joinedload(Operation.parents),
+)
 DATABASE_FILE = "compresslens.db"
 ARTIFACTS_DIR = "artifacts"
+
+
+class MetricValue(NamedTuple):
+    """One metric row as plain values (what the readers of `metrics_of` use)."""
+
+    model_id: str
+    dataset_id: str | None
+    name: str
+    value: float
+
+
+@dataclass(frozen=True)
+class ParentSnapshot:
+    parent_id: str
+    role: str
+    position: int
+
+
+@dataclass(frozen=True)
+class EdgeSnapshot:
+    """An `Operation` row with its parents, read once."""
+
+    id: int
+    child_id: str
+    op_name: str
+    params: dict[str, Any]
+    seed: int | None
+    library_versions: dict[str, str]
+    wall_time_s: float | None
+    status: str
+    error_text: str | None
+    created_at: datetime
+    parents: list[ParentSnapshot]
+
+
+@dataclass(frozen=True)
+class TagSnapshot:
+    tag: str
+
+
+@dataclass(frozen=True)
+class NoteSnapshot:
+    text: str
+
+
+@dataclass(frozen=True)
+class ModelSnapshot:
+    """A `Model` row with its edge, tags and notes: the same attributes, plain values.
+
+    `list_models` returns these rather than ORM objects: building ~16 ORM objects per model
+    (with its metrics) made listing 1,000 models take a third of a second.
+    """
+
+    id: str
+    name: str
+    source: str
+    factory: str | None
+    factory_kwargs: dict[str, Any]
+    weights_artifact: str | None
+    status: str
+    efficiency: dict[str, Any]
+    created_at: datetime
+    produced_by: EdgeSnapshot | None
+    tags: list[TagSnapshot]
+    notes: list[NoteSnapshot]
+
+
+def _columns(table: type[Any], snapshot: type[Any], *relations: str) -> list[Any]:
+    """The table's columns in the order of the snapshot's fields, less its trailing relations.
+
+    A snapshot is built positionally from a row of these columns, relations by keyword.
+    """
+    return [getattr(table, f.name) for f in fields(snapshot) if f.name not in relations]
 
 
 @dataclass
@@ -45,9 +126,8 @@ class Writer:
         digest, created = self.artifacts.put(data)
         if created:
             self.created.append(digest)
-        if self.session.get(Artifact, digest) is None:
-            self.session.add(Artifact(sha256=digest, kind=kind, size_bytes=len(data)))
-            self.session.flush()
+        row = {"sha256": digest, "kind": kind, "size_bytes": len(data)}
+        insert_or_ignore(self.session, Artifact, digest, **row)  # safe against a parallel writer
         return digest
 
 
@@ -95,7 +175,8 @@ class WorkspaceStore:
         if row is None:
             row = session.scalar(select(table).where(table.name == key))
         if row is None and len(key) >= 4:
-            matches = session.scalars(select(table).where(table.id.startswith(key))).all()
+            prefix = table.id.startswith(key, autoescape=True)  # "_" and "%" are literal
+            matches = session.scalars(select(table).where(prefix)).all()
             if len(matches) == 1:
                 row = matches[0]
             elif len(matches) > 1:
@@ -108,21 +189,17 @@ class WorkspaceStore:
         return row
 
     def get_model(self, key: str) -> Model:
+        """The model with its edge, tags and notes; an id costs one query (most calls)."""
         with self.db.reader() as session:
-            row = self._resolve(session, Model, key, "model")
-            return self._load_model_relations(session, row.id)
+            row = session.get(Model, key, options=MODEL_RELATIONS)
+            if row is None:
+                row = self._resolve(session, Model, key, "model")
+                row = self._load_model_relations(session, row.id)
+            return row
 
     def _load_model_relations(self, session: Session, model_id: str) -> Model:
-        statement = (
-            select(Model)
-            .where(Model.id == model_id)
-            .options(
-                selectinload(Model.tags),
-                selectinload(Model.notes),
-                selectinload(Model.produced_by).selectinload(Operation.parents),
-            )
-        )
-        return session.scalars(statement).one()
+        statement = select(Model).where(Model.id == model_id).options(*MODEL_RELATIONS)
+        return session.scalars(statement).unique().one()
 
     def get_dataset(self, key: str) -> Dataset:
         with self.db.reader() as session:
@@ -132,18 +209,44 @@ class WorkspaceStore:
         with self.db.reader() as session:
             return session.scalar(select(Dataset).where(Dataset.name == name))
 
-    def list_models(self) -> list[Model]:
+    def list_models(self) -> list[ModelSnapshot]:
+        """Every model with its edge, tags and notes, by creation: one plain query per table."""
         with self.db.reader() as session:
-            statement = (
-                select(Model)
-                .order_by(Model.created_at, Model.name)
-                .options(
-                    selectinload(Model.tags),
-                    selectinload(Model.notes),
-                    selectinload(Model.produced_by).selectinload(Operation.parents),
+            parents: dict[int, list[ParentSnapshot]] = {}
+            for operation_id, *parent in session.execute(
+                select(
+                    OperationParent.operation_id,
+                    OperationParent.parent_id,
+                    OperationParent.role,
+                    OperationParent.position,
+                ).order_by(OperationParent.operation_id, OperationParent.position)
+            ):
+                parents.setdefault(operation_id, []).append(ParentSnapshot(*parent))
+            edges: dict[str, EdgeSnapshot] = {}
+            for row in session.execute(select(*_columns(Operation, EdgeSnapshot, "parents"))):
+                edges[row.child_id] = EdgeSnapshot(*row, parents=parents.get(row.id, []))
+            tags: dict[str, list[TagSnapshot]] = {}
+            for model_id, tag in session.execute(
+                select(Tag.model_id, Tag.tag).order_by(Tag.model_id, Tag.tag)
+            ):
+                tags.setdefault(model_id, []).append(TagSnapshot(tag))
+            notes: dict[str, list[NoteSnapshot]] = {}
+            for model_id, text in session.execute(
+                select(Note.model_id, Note.text).order_by(Note.model_id, Note.id)
+            ):
+                notes.setdefault(model_id, []).append(NoteSnapshot(text))
+            statement = select(
+                *_columns(Model, ModelSnapshot, "produced_by", "tags", "notes")
+            ).order_by(Model.created_at, Model.name)
+            return [
+                ModelSnapshot(
+                    *row,
+                    produced_by=edges.get(row.id),
+                    tags=tags.get(row.id, []),
+                    notes=notes.get(row.id, []),
                 )
-            )
-            return list(session.scalars(statement).all())
+                for row in session.execute(statement)
+            ]
 
     def list_datasets(self) -> list[Dataset]:
         with self.db.reader() as session:
@@ -184,12 +287,13 @@ class WorkspaceStore:
             statement = select(Evaluation).where(Evaluation.model_id == model_id)
             return list(session.scalars(statement).all())
 
-    def metrics_of(self, model_ids: Sequence[str] | None = None) -> list[Metric]:
+    def metrics_of(self, model_ids: Sequence[str] | None = None) -> list[MetricValue]:
+        """Metric rows as plain tuples (ORM objects cost ~6 µs each; 1,000 models have 10k+)."""
         with self.db.reader() as session:
-            statement = select(Metric)
+            statement = select(Metric.model_id, Metric.dataset_id, Metric.name, Metric.value)
             if model_ids is not None:
                 statement = statement.where(Metric.model_id.in_(list(model_ids)))
-            return list(session.scalars(statement).all())
+            return [MetricValue(*row) for row in session.execute(statement)]
 
     # -- writes (inside a Writer) ------------------------------------------------------------
     @staticmethod
