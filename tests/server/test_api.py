@@ -59,3 +59,10 @@ def test_bad_requests_get_a_clear_4xx(client: TestClient, path: str, status: int
 def test_the_page_is_served(client: TestClient) -> None:
     response = client.get("/")
     assert response.status_code == 200 and "compresslens" in response.text
+
+
+def test_every_route_module_is_mounted_without_a_central_list(client: TestClient) -> None:
+    paths = set(client.app.openapi()["paths"])
+    for expected in ("/api/models", "/api/pies", "/api/layers", "/api/geometry", "/api/jobs"):
+        assert expected in paths
+    assert "/api/models/{key}/outputs" in paths

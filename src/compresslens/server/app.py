@@ -6,27 +6,18 @@ folder here and one component in the front end.
 
 from __future__ import annotations
 
+import importlib
 import os
+import pkgutil
 from pathlib import Path
 
 import uvicorn
-from fastapi import FastAPI, Request
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 
 from compresslens.errors import CompressLensError, NotFoundError
-from compresslens.server.routes import (
-    behaviour,
-    datasets,
-    geometry,
-    jobs,
-    layers,
-    models,
-    outputs,
-    pies,
-    robustness,
-    sensitivity,
-)
+from compresslens.server import routes
 from compresslens.workspace import Workspace
 
 # $COMPRESSLENS_STATIC_DIR serves another build of the front end (e.g. a development build)
@@ -35,6 +26,18 @@ FRONT_END_MISSING = (
     "<!doctype html><title>compresslens</title><p>The compresslens front end is not built: "
     "run <code>make frontend</code> (or <code>make demo</code>). The API is at /api/models.</p>"
 )
+
+
+def route_modules() -> list[APIRouter]:
+    """Every `router` under server/routes/, by module name: a new view's module is picked up
+    without a central list (the front end discovers its views the same way)."""
+    found = []
+    for info in sorted(pkgutil.iter_modules(routes.__path__), key=lambda m: m.name):
+        module = importlib.import_module(f"{routes.__name__}.{info.name}")
+        router = getattr(module, "router", None)
+        if isinstance(router, APIRouter):
+            found.append(router)
+    return found
 
 
 def create_app(workspace: Workspace) -> FastAPI:
@@ -50,10 +53,8 @@ def create_app(workspace: Workspace) -> FastAPI:
     async def bad_request(_request: Request, exc: CompressLensError) -> JSONResponse:
         return JSONResponse(status_code=400, content={"detail": str(exc)})
 
-    app.include_router(models.router, prefix="/api")
-    app.include_router(datasets.router, prefix="/api")
-    for view in (behaviour, pies, layers, geometry, robustness, sensitivity, jobs, outputs):
-        app.include_router(view.router, prefix="/api")
+    for router in route_modules():
+        app.include_router(router, prefix="/api")
     if (STATIC_DIR / "index.html").is_file():
         app.mount("/", StaticFiles(directory=STATIC_DIR, html=True), name="static")
     else:  # a source checkout before `make frontend`: the API works, the page says why not
