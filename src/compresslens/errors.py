@@ -48,3 +48,11 @@ class DuplicateNameError(CompressLensError):
 
 class DataFormatError(CompressLensError):
     """A data file (IDX, arrays) whose header or size is not what its format promises."""
+
+
+class DatabaseUnavailableError(CompressLensError):
+    """A workspace database that cannot be opened: a bad URL, a missing driver, no server."""
+
+
+class DatabaseValueError(CompressLensError):
+    """A value the database refused (SQLite forgives more than PostgreSQL); nothing written."""

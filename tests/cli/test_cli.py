@@ -76,3 +76,18 @@ def test_errors_are_one_clear_line_and_exit_code_1(
 def test_a_missing_workspace_is_reported(tmp_path) -> None:
     result = runner.invoke(app, ["ls", "--workspace", str(tmp_path / "absent")])
     assert result.exit_code == 1 and "no workspace" in result.output
+
+
+def test_a_database_url_keeps_its_files_in_compresslens_artifacts(
+    pg_url: str, tmp_path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The CLI opens a PostgreSQL workspace when $COMPRESSLENS_ARTIFACTS names the files."""
+    monkeypatch.delenv("COMPRESSLENS_ARTIFACTS", raising=False)
+    missing = runner.invoke(app, ["ls", "--json", "--workspace", pg_url])
+    assert missing.exit_code != 0
+    assert "COMPRESSLENS_ARTIFACTS" in missing.output
+    monkeypatch.setenv("COMPRESSLENS_ARTIFACTS", str(tmp_path / "files"))
+    assert runner.invoke(app, ["init", "--workspace", pg_url]).exit_code == 0
+    listed = runner.invoke(app, ["ls", "--json", "--workspace", pg_url])
+    assert listed.exit_code == 0, listed.output
+    assert json.loads(listed.stdout)["models"] == []

@@ -59,7 +59,8 @@ def open_workspace(location: str, must_exist: bool = True) -> Any:
         raise CompressLensError(
             f"no workspace at {location!r}: run `compresslens init -w {location}` or `make demo`"
         )
-    return Workspace(location)
+    # a database URL keeps its files in a folder of their own, named by the environment
+    return Workspace(location, artifacts=os.environ.get("COMPRESSLENS_ARTIFACTS") or None)
 
 
 @contextmanager

@@ -17,18 +17,10 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DataError, NoSuchModuleError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from compresslens.errors import CompressLensError
+from compresslens.errors import CompressLensError, DatabaseUnavailableError, DatabaseValueError
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 CONNECT_TIMEOUT_S = 10  # PostgreSQL: give up on an unreachable host instead of hanging
-
-
-class DatabaseUnavailableError(CompressLensError):
-    """A workspace database that cannot be opened: a bad URL, a missing driver, no server."""
-
-
-class DatabaseValueError(CompressLensError):
-    """A value the database refused (SQLite forgives more than PostgreSQL); nothing written."""
 
 
 def _refused(exc: DataError) -> str:

@@ -13,7 +13,12 @@ from typing import Any, NamedTuple, TypeVar
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session, joinedload
 
-from compresslens.errors import CompressLensError, DuplicateNameError, NotFoundError
+from compresslens.errors import (
+    CompressLensError,
+    DatabaseUnavailableError,
+    DuplicateNameError,
+    NotFoundError,
+)
 from compresslens.store.artifacts import ArtifactStore
 from compresslens.store.database import Database, insert_or_ignore, is_database_url
 from compresslens.store.schema import (
@@ -138,8 +143,9 @@ class WorkspaceStore:
         location = str(location)
         if is_database_url(location):
             if artifacts is None:
-                raise ValueError(
-                    "a workspace given by database URL needs artifacts=<folder> for its files"
+                raise DatabaseUnavailableError(
+                    "a workspace given by database URL needs a folder for its files: "
+                    "artifacts=<folder> (Python) or $COMPRESSLENS_ARTIFACTS (command line)"
                 )
             url, artifacts_root = location, Path(artifacts)
         else:
