@@ -64,8 +64,9 @@ test: install data frontend browser postgres
 	cd frontend && $(NPM) test
 	$(BIN)/python -m pytest
 
-bench: install data
+bench: install data frontend browser
 	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+	@echo "== benchmarks/bench_map_render.mjs"; node benchmarks/bench_map_render.mjs
 
 lint: install
 	$(BIN)/ruff check src tests benchmarks
