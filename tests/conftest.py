@@ -10,15 +10,16 @@ import pytest
 import torch
 
 import compresslens as cl
-from factories import digits_mlp  # tests/ is on sys.path: pytest puts conftest's folder there
+from factories import (  # tests/ is on sys.path: pytest puts conftest's folder there
+    MLP_FACTORY,
+    digits_mlp,
+)
 from postgres_server import pg_server, pg_url  # noqa: F401  (fixtures: a PostgreSQL server)
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 # Tiny test models run fastest and steadiest on one thread (two threads on two busy cores
 # made a small conv backward ~200x slower); the demo and benchmarks set their own counts.
 torch.set_num_threads(1)
-
-MLP_FACTORY = "factories:digits_mlp"
 
 
 @pytest.fixture(scope="session")

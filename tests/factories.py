@@ -39,3 +39,7 @@ def nan_model(num_classes: int = 10) -> nn.Module:
 
 def not_a_module() -> str:
     return "surprise"
+
+
+# the factory string of digits_mlp, as the workspace stores it
+MLP_FACTORY = "factories:digits_mlp"

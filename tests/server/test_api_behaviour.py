@@ -175,3 +175,67 @@ def test_calibration_gives_reliability_curves_per_model(
     [model] = body["models"]
     assert model["name"] == "mlp-70" and model["ece"] == wanted["ece"]
     assert model["reliability"] == wanted["reliability"]
+
+
+def test_calibration_of_many_models_equals_each_comparison(
+    client: TestClient, pruned: cl.Workspace
+) -> None:
+    pruned.compress("mlp", "prune.magnitude", amount=0.9, name="mlp-90")
+    pruned.evaluate("mlp-90", "digits", latency=False)
+    body = client.get("/api/compare/calibration?base=mlp&models=mlp-70,mlp-90,mlp").json()
+    assert body["dataset"] == "digits"
+    assert [m["name"] for m in body["models"]] == ["mlp-70", "mlp-90", "mlp"]
+    for model in body["models"]:
+        comparison = pruned.compare("mlp", model["name"], "digits", n_boot=1)
+        wanted = jsonable(comparison.calibration())
+        assert body["base"] == {
+            "id": comparison.base.id,
+            "name": "mlp",
+            "ece": wanted["base_ece"],
+            "reliability": wanted["base_reliability"],
+        }
+        assert model == {
+            "id": comparison.model.id,
+            "name": model["name"],
+            "ece": wanted["ece"],
+            "reliability": wanted["reliability"],
+        }
+    again = client.get("/api/compare/calibration?base=mlp&models=mlp-70,mlp-90,mlp").json()
+    assert again == body  # the second answer comes from cached columns
+
+
+def test_calibration_names_a_model_not_evaluated(client: TestClient, pruned: cl.Workspace) -> None:
+    pruned.compress("mlp", "prune.magnitude", amount=0.5, name="never-evaluated")
+    response = client.get(
+        "/api/compare/calibration?base=mlp&models=mlp-70,never-evaluated&dataset=digits"
+    )
+    assert response.status_code == 404
+    assert "never-evaluated" in response.json()["detail"]
+
+
+@pytest.mark.parametrize(
+    "selector", ["mlp-90,mlp,mlp-70", "mlp,mlp", "tag:base,mlp-90", "op:prune.magnitude", "{id}"]
+)
+def test_agreement_equals_ws_agreement_for_any_selector(
+    client: TestClient, pruned: cl.Workspace, selector: str
+) -> None:
+    pruned.compress("mlp", "prune.magnitude", amount=0.9, name="mlp-90")
+    pruned.evaluate("mlp-90", "digits", latency=False)
+    pruned.tag("mlp", "base")
+    selector = selector.format(id=pruned.model("mlp-90").id[:8])  # an id prefix
+    for dataset in ("", "&dataset=digits"):
+        body = client.get(f"/api/agreement?models={selector}{dataset}")
+        assert body.status_code == 200
+        assert body.json() == jsonable(pruned.agreement(selector, "digits" if dataset else None))
+
+
+def test_agreement_refuses_a_model_not_evaluated_on_the_dataset(
+    client: TestClient, pruned: cl.Workspace
+) -> None:
+    pruned.compress("mlp", "prune.magnitude", amount=0.5, name="never-evaluated")
+    response = client.get("/api/agreement?models=mlp,never-evaluated&dataset=digits")
+    assert response.status_code == 400
+    assert "never-evaluated" in response.json()["detail"]
+    response = client.get("/api/agreement?models=mlp,never-evaluated")
+    assert response.status_code == 404
+    assert response.json()["detail"]

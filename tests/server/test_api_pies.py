@@ -9,7 +9,7 @@ from fastapi.testclient import TestClient
 import compresslens as cl
 from compresslens.jsonable import jsonable
 from compresslens.server.app import create_app
-from conftest import MLP_FACTORY
+from factories import MLP_FACTORY
 
 BY_AMOUNT = "/api/pies?baseline=op:train.scratch&compressed=op:prune.magnitude&by=amount"
 

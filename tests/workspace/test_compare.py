@@ -65,7 +65,7 @@ def test_pies_need_populations(pruned: cl.Workspace) -> None:
 
 def test_pies_over_small_populations(digits_workspace: cl.Workspace) -> None:
     ws = digits_workspace
-    from conftest import MLP_FACTORY
+    from factories import MLP_FACTORY
 
     bases = [
         ws.train(MLP_FACTORY, dataset="digits", seed=s, epochs=3, lr=0.02, batch_size=128)
@@ -106,7 +106,7 @@ def test_robustness_rows_are_stored_and_reused(workspace: cl.Workspace) -> None:
 
 
 def test_pies_by_level_gives_one_report_per_amount(digits_workspace: cl.Workspace) -> None:
-    from conftest import MLP_FACTORY
+    from factories import MLP_FACTORY
 
     ws = digits_workspace
     bases = [
@@ -213,7 +213,7 @@ def test_corruption_fragility_matches_margin_signs(images_workspace: cl.Workspac
 def test_pies_rank_instances_by_population_distance_when_logits_are_stored(
     digits_workspace: cl.Workspace,
 ) -> None:
-    from conftest import MLP_FACTORY
+    from factories import MLP_FACTORY
 
     ws = digits_workspace
     bases = [ws.train(MLP_FACTORY, dataset="digits", seed=s, epochs=2, lr=0.02) for s in (0, 1)]

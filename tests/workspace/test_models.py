@@ -24,8 +24,7 @@ from compresslens.ops.registry import (
     register_operation,
     unregister_operation,
 )
-from conftest import MLP_FACTORY
-from factories import digits_mlp
+from factories import MLP_FACTORY, digits_mlp
 
 
 def test_reloaded_model_gives_bit_identical_outputs(
@@ -316,7 +315,7 @@ def test_tags_and_notes_are_kept(digits_workspace: cl.Workspace) -> None:
 def test_train_makes_a_root_with_a_scratch_edge_and_is_a_cache_hit(
     digits_workspace: cl.Workspace,
 ) -> None:
-    from conftest import MLP_FACTORY
+    from factories import MLP_FACTORY
 
     first = digits_workspace.train(
         MLP_FACTORY, dataset="digits", seed=4, epochs=2, lr=0.01, batch_size=256

@@ -1,9 +1,15 @@
 """Behaviour view: a base against one model (summary, classes, subgroups, a page of
 instances, transitions), against up to 50 models at once (/behaviours), calibration curves
-and the pairwise agreement of a selection."""
+and the pairwise agreement of a selection.
+
+The aggregates over a selection (/behaviours, /compare/calibration, /agreement) read only the
+outputs columns they need (prediction; confidence and label for calibration), keep them in
+one cache per (evaluation, column), and compute over the stacked [M, N] arrays at once.
+"""
 
 from __future__ import annotations
 
+import bisect
 import io
 import threading
 from collections import OrderedDict
@@ -16,9 +22,15 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy import or_, select
 
+from compresslens.analysis.behaviour_aggregates import (
+    equality_agreement,
+    reliability_batch,
+    reliability_dicts,
+)
 from compresslens.analysis.behaviour_batch import Grouping, batch_rows, behaviour_batch, grouping_of
+from compresslens.analysis.predictions import pairwise_agreement
 from compresslens.comparison import FLIP_KINDS
-from compresslens.errors import NotFoundError
+from compresslens.errors import IncompatibleDatasetError, NotFoundError
 from compresslens.jsonable import jsonable
 from compresslens.records import DatasetInfo
 from compresslens.server.arrow import arrow_response
@@ -151,16 +163,6 @@ def compare_instances(
     )
 
 
-@router.get("/agreement")
-def agreement(
-    ws: WorkspaceDep,
-    models: Annotated[str, Query(min_length=1, description="model selector")],
-    dataset: Annotated[str | None, Query(min_length=1)] = None,
-) -> dict[str, Any]:
-    """The pairwise prediction-agreement matrix of the selected models."""
-    return jsonable(ws.agreement(models, dataset))
-
-
 # ------------------------------------------------------------------ one pair: transitions
 
 
@@ -259,18 +261,28 @@ class ArrayCache:
         self._sizes: dict[tuple[str, str], int] = {}
         self._lock = threading.Lock()
 
-    def get(self, key: tuple[str, str], load: Callable[[], Any], size: Callable[[Any], int]) -> Any:
+    def lookup(self, key: tuple[str, str]) -> Any | None:
+        """The cached value (now the most recently used), or None."""
         with self._lock:
-            if key in self._items:
-                self._items.move_to_end(key)
-                return self._items[key]
-        value = load()
+            if key not in self._items:
+                return None
+            self._items.move_to_end(key)
+            return self._items[key]
+
+    def put(self, key: tuple[str, str], value: Any, nbytes: int) -> None:
         with self._lock:
             self._items[key] = value
-            self._sizes[key] = size(value)
+            self._items.move_to_end(key)
+            self._sizes[key] = nbytes
             while sum(self._sizes.values()) > self.max_bytes and len(self._items) > 1:
                 old, _ = self._items.popitem(last=False)
                 del self._sizes[old]
+
+    def get(self, key: tuple[str, str], load: Callable[[], Any], size: Callable[[Any], int]) -> Any:
+        value = self.lookup(key)
+        if value is None:
+            value = load()
+            self.put(key, value, size(value))
         return value
 
 
@@ -282,16 +294,27 @@ def class_dtype(num_classes: int) -> type[np.integer]:
     return np.int8 if num_classes <= 127 else np.int16 if num_classes <= 32_767 else np.int32
 
 
-def outputs_column(ws: Workspace, digest: str, column: str, dtype: type[np.integer]) -> np.ndarray:
-    """One integer column of a stored outputs table (read once, then cached)."""
+def outputs_columns(
+    ws: Workspace, digest: str, columns: dict[str, type[np.generic]]
+) -> dict[str, np.ndarray]:
+    """Flat columns of a stored outputs table as the given dtypes, cached per (evaluation,
+    column): what is not cached yet is read in one pass over the artifact."""
+    keys = {c: (digest, f"{c}:{np.dtype(dtype).name}") for c, dtype in columns.items()}
+    found = {c: ARRAYS.lookup(key) for c, key in keys.items()}
+    missing = [c for c, value in found.items() if value is None]
+    if missing:
+        table = pq.read_table(io.BytesIO(ws.store.read_artifact(digest)), columns=missing)
+        for c in missing:
+            values = table.column(c).to_numpy().astype(columns[c])
+            values.flags.writeable = False
+            ARRAYS.put(keys[c], values, values.nbytes)
+            found[c] = values
+    return found
 
-    def load() -> np.ndarray:
-        table = pq.read_table(io.BytesIO(ws.store.read_artifact(digest)), columns=[column])
-        values = table.column(column).to_numpy().astype(dtype)
-        values.flags.writeable = False
-        return values
 
-    return ARRAYS.get((digest, f"{column}:{np.dtype(dtype).name}"), load, lambda a: a.nbytes)
+def outputs_column(ws: Workspace, digest: str, column: str, dtype: type[np.generic]) -> np.ndarray:
+    """One flat column of a stored outputs table (read once, then cached)."""
+    return outputs_columns(ws, digest, {column: dtype})[column]
 
 
 def subgroup_groupings(ws: Workspace, info: DatasetInfo) -> dict[str, Grouping]:
@@ -308,6 +331,25 @@ def subgroup_groupings(ws: Workspace, info: DatasetInfo) -> dict[str, Grouping]:
     )
 
 
+def base_and_models(
+    ws: Workspace, base: str, models: str, dataset: str | None
+) -> tuple[tuple[str, str], list[tuple[str, str]], DatasetInfo, dict[tuple[str, str], str]]:
+    """(id, name) of the base and of each listed model, the dataset, the outputs artifacts;
+    404 naming the models not evaluated on the dataset."""
+    refs = model_refs(models)
+    base_ref = resolve_models(ws, [base])[0]
+    chosen = resolve_models(ws, refs)
+    ids = [base_ref[0], *(m for m, _ in chosen)]
+    artifacts = output_artifacts(ws, ids)
+    info = batch_dataset(ws, dataset, ids, artifacts)
+    missing = [name for m, name in [base_ref, *chosen] if (m, info.id) not in artifacts]
+    if missing:
+        raise NotFoundError(
+            f"{len(missing)} models are not evaluated on {info.name}: {', '.join(missing[:10])}"
+        )
+    return base_ref, chosen, info, artifacts
+
+
 @router.get("/behaviours")
 def behaviours(
     ws: WorkspaceDep,
@@ -321,17 +363,7 @@ def behaviours(
     The same numbers as /api/compare for each model (deltas exactly; the bootstrap draws of
     all models come from one stream, so intervals can differ by Monte Carlo noise).
     """
-    refs = model_refs(models)
-    base_id, base_name = resolve_models(ws, [base])[0]
-    chosen = resolve_models(ws, refs)
-    ids = [base_id, *(m for m, _ in chosen)]
-    artifacts = output_artifacts(ws, ids)
-    info = batch_dataset(ws, dataset, ids, artifacts)
-    missing = [name for m, name in [(base_id, base_name), *chosen] if (m, info.id) not in artifacts]
-    if missing:
-        raise NotFoundError(
-            f"{len(missing)} models are not evaluated on {info.name}: {', '.join(missing[:10])}"
-        )
+    (base_id, base_name), chosen, info, artifacts = base_and_models(ws, base, models, dataset)
     dtype = class_dtype(info.num_classes)
     base_digest = artifacts[(base_id, info.id)]
     labels = outputs_column(ws, base_digest, "label", dtype)
@@ -371,30 +403,127 @@ def compare_calibration(
     base: Annotated[str, Query(min_length=1)],
     models: ModelList,
     dataset: Annotated[str | None, Query(min_length=1)] = None,
-) -> dict[str, Any]:
-    """ECE and 15-bin reliability curves of the base and each model (Comparison.calibration)."""
-    comparisons = [
-        ws.compare(base, m, dataset, n_boot=1) for m, _ in resolve_models(ws, model_refs(models))
+) -> JSONResponse:
+    """ECE and 15-bin reliability curves of the base and each model (Comparison.calibration's
+    numbers, from the confidence, prediction and label columns only)."""
+    (base_id, base_name), chosen, info, artifacts = base_and_models(ws, base, models, dataset)
+    dtype = class_dtype(info.num_classes)
+    wanted = {"confidence": np.float32, "prediction": dtype, "label": dtype}
+    columns = [
+        outputs_columns(ws, artifacts[(m, info.id)], wanted)
+        for m in [base_id, *(m for m, _ in chosen)]
     ]
-    first = comparisons[0]
-    curves = [c.calibration() for c in comparisons]
-    return jsonable(
-        {
-            "dataset": first.dataset.name,
-            "base": {
-                "id": first.base.id,
-                "name": first.base.name,
-                "ece": curves[0]["base_ece"],
-                "reliability": curves[0]["base_reliability"],
-            },
-            "models": [
-                {
-                    "id": c.model.id,
-                    "name": c.model.name,
-                    "ece": cal["ece"],
-                    "reliability": cal["reliability"],
-                }
-                for c, cal in zip(comparisons, curves, strict=True)
-            ],
-        }
+    batch = reliability_batch(
+        np.stack([c["confidence"] for c in columns]),
+        np.stack([c["prediction"] for c in columns]),
+        np.stack([c["label"] for c in columns]),  # each evaluation's own, as Comparison does
     )
+    ece = batch["ece"].tolist()
+    curves = reliability_dicts(batch)
+    return JSONResponse(
+        jsonable(
+            {
+                "dataset": info.name,
+                "base": {
+                    "id": base_id,
+                    "name": base_name,
+                    "ece": ece[0],
+                    "reliability": curves[0],
+                },
+                "models": [
+                    {"id": m, "name": name, "ece": ece[i], "reliability": curves[i]}
+                    for i, (m, name) in enumerate(chosen, start=1)
+                ],
+            }
+        )
+    )
+
+
+# ------------------------------------------------------------------ agreement of a selection
+
+
+EQUALITY_AGREEMENT_MODELS = 100
+"""Up to this many models, agreement compares rows pairwise (cost M² · N, whatever the
+disagreement); beyond, pairwise_agreement's matrix product scales better."""
+
+
+@router.get("/agreement")
+def agreement(
+    ws: WorkspaceDep,
+    models: Annotated[str, Query(min_length=1, description="model selector")],
+    dataset: Annotated[str | None, Query(min_length=1)] = None,
+) -> JSONResponse:
+    """The pairwise prediction-agreement matrix of the selected models (ws.agreement's
+    answer, from the prediction columns only)."""
+    chosen = select_models(ws, models)
+    ids = [m for m, _ in chosen]
+    artifacts = output_artifacts(ws, ids)
+    if dataset is None:  # the first dataset all are evaluated on, as ws.agreement picks
+        shared = [d for d in ws.datasets() if all((m, d.id) in artifacts for m in ids)]
+        if not shared:
+            names = ", ".join(name for _, name in chosen)
+            raise NotFoundError(f"no dataset on which all of {names} are evaluated; pass dataset=…")
+        info = shared[0]
+    else:
+        info = ws.dataset(dataset)
+        missing = [name for m, name in chosen if (m, info.id) not in artifacts]
+        if missing:
+            raise IncompatibleDatasetError(
+                f"{len(missing)} models are not evaluated on {info.name!r}: {missing[:5]}"
+            )
+    dtype = class_dtype(info.num_classes)
+    preds = np.stack(
+        [outputs_column(ws, artifacts[(m, info.id)], "prediction", dtype) for m in ids]
+    )
+    return JSONResponse(
+        jsonable(
+            {
+                "dataset": info.name,
+                "models": [name for _, name in chosen],
+                "matrix": (
+                    equality_agreement(preds)
+                    if len(ids) <= EQUALITY_AGREEMENT_MODELS
+                    else pairwise_agreement(preds)
+                ),
+            }
+        )
+    )
+
+
+def select_models(ws: Workspace, selector: str) -> list[tuple[str, str]]:
+    """(id, name) of the models ws.select(selector) chooses, in its order.
+
+    A plain list of ids, names or id prefixes (the Behaviours view's request) is matched on
+    the model table alone, as workspace._matches does; selectors with tags, operations or
+    parameters go through ws.select.
+    """
+    alternatives = [a.strip() for a in selector.split(",") if a.strip()]
+    if any(any(mark in a for mark in "&:=") for a in alternatives):
+        return [(m.id, m.name) for m in ws.select(selector)]
+    with ws.store.db.reader() as session:
+        rows = session.execute(
+            select(Model.id, Model.name).order_by(Model.created_at, Model.name)
+        ).all()
+    position = {row.id: i for i, row in enumerate(rows)}
+    by_name: dict[str, list[int]] = {}
+    for i, row in enumerate(rows):
+        by_name.setdefault(row.name, []).append(i)
+    ordered_ids = sorted(position)
+    chosen: dict[str, str] = {}
+    for term in alternatives:
+        hits = set(by_name.get(term, []))
+        if term in position:
+            hits.add(position[term])
+        if len(term) >= 4:  # an id prefix
+            at = bisect.bisect_left(ordered_ids, term)
+            while at < len(ordered_ids) and ordered_ids[at].startswith(term):
+                hits.add(position[ordered_ids[at]])
+                at += 1
+        if hits:
+            chosen.update((rows[i].id, rows[i].name) for i in sorted(hits))
+        else:
+            info = ws.model(term)  # NotFoundError names the unknown reference
+            chosen[info.id] = info.name
+    if not chosen:
+        raise NotFoundError(f"no model matches {selector!r}")
+    return list(chosen.items())
