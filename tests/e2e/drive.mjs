@@ -10,7 +10,8 @@
 // that model; where the Behaviours panel exists (data-testid="behaviours"), it checks a
 // behaviour-cell's data-delta against /api/compare's per-class delta.
 //
-// E2E_VIEWS=all (or a comma list) then runs each view's script, views/<name>.mjs, in order.
+// E2E_VIEWS=all (or a comma list) then runs each view's script, views/<name>.mjs, in order:
+// "map" (the Model Map and scatter) first, then every tab the page shows.
 // A view script exports `default async function (ctx)` with ctx = { page, url, models, api,
 // check, shot, report, timeout } and records what it saw in ctx.report (report.views[name]),
 // so that the pytest side can compare those numbers with the Python API; ctx.expectError(part)
@@ -168,7 +169,8 @@ try {
     }
   }
   const tabs = await page.$$eval("[role=tab][data-testid^=tab-]", (els) => els.map((el) => el.dataset.testid.slice(4)));
-  const wantedViews = requestedViews.flatMap((v) => (v === "all" ? tabs : [v]));
+  // "map" (views/map.mjs) checks the Model Map and scatter; it has no tab of its own
+  const wantedViews = requestedViews.flatMap((v) => (v === "all" ? ["map", ...tabs] : [v]));
   report.tabs = tabs;
   if (requestedViews.includes("all")) check("the page shows analysis tabs", tabs.length > 0, "no [role=tab]");
   for (const name of wantedViews) {
@@ -196,9 +198,10 @@ try {
     };
     try {
       const mod = await import(join(here, "views", `${name}.mjs`));
-      const tab = page.locator(`[data-testid=tab-${name}]`);
-      await tab.click();
-      await page.locator(`[data-testid=view-${name}]`).waitFor({ state: "visible" });
+      if (tabs.includes(name)) {
+        await page.locator(`[data-testid=tab-${name}]`).click();
+        await page.locator(`[data-testid=view-${name}]`).waitFor({ state: "visible" });
+      }
       const expectError = (part) => expectedErrors.push(part);
       await mod.default({ page, url, models, api, check: viewCheck, shot, report: viewReport, timeout, expectError });
     } catch (err) {

@@ -1,22 +1,17 @@
 """The Model Map in chromium on the demo workspace, checked against the Python API.
 
-`run_map_checks.mjs` drives map_checks.mjs (box selection, layout, edge labels, keyboard,
-metric filter) against `compresslens serve` on the demo workspace and prints what the page
+views/map.mjs (box selection, layout, edge labels, keyboard, metric filter) runs first in
+the one chromium pass over the served demo workspace (`demo_report`) and records what the page
 showed; these tests compare it with `demo_ws` (the same workspace through Python), so a wrong
 column, a wrong fade or a node over the legend fails here.
 """
 
 from __future__ import annotations
 
-import json
-import os
-import shutil
-import subprocess
-from pathlib import Path
 from typing import Any
 
 import pytest
-from e2e_harness import HERE, REPO, Server, needs_browser
+from e2e_harness import needs_browser, view_report
 
 import compresslens as cl
 from compresslens.records import ModelInfo
@@ -28,33 +23,9 @@ FILTER_RANGE = (0.85, 1.0)
 
 
 @pytest.fixture(scope="module")
-def map_report(demo_workspace_path: Path, tmp_path_factory: pytest.TempPathFactory) -> dict:
-    """One run of the map checks against the served demo workspace."""
-    node = shutil.which("node")
-    assert node, "node is needed to drive the browser"
-    screenshots = (
-        Path(os.environ.get("E2E_SCREENSHOTS", REPO / "build" / "e2e-screenshots")) / "map"
-    )
-    log = tmp_path_factory.mktemp("map-server") / "server.log"
-    with Server(demo_workspace_path, log) as server:
-        result = subprocess.run(
-            [node, str(HERE / "run_map_checks.mjs"), server.url],
-            env={**os.environ, "E2E_SCREENSHOTS": str(screenshots)},
-            capture_output=True,
-            text=True,
-            timeout=300,
-        )
-    lines = result.stdout.strip().splitlines()
-    if not lines:
-        pytest.fail(f"run_map_checks.mjs printed nothing ({result.returncode}):\n{result.stderr}")
-    report = json.loads(lines[-1])
-    failed = [c for c in report["checks"] if not c["ok"]]
-    assert not failed and not report["error"], f"{failed}\n{report['error']}"
-    assert report["consoleErrors"] == []
-    # the map and scatter only read api/models and api/datasets; the analysis tab below them
-    # may ask for more while the checks click around, which its own tests cover
-    assert [e for e in report["httpErrors"] if "/api/models" in e or "/api/datasets" in e] == []
-    return report["map"]
+def map_report(demo_report: dict) -> dict:
+    """What the map checks (views/map.mjs) saw in the one chromium pass over the demo."""
+    return view_report(demo_report, "map")
 
 
 def column_of(demo_ws: cl.Workspace, op: str) -> set[str]:

@@ -23,11 +23,11 @@ from numpy.typing import ArrayLike
 from compresslens.analysis.predictions import (
     _as_ids,
     _as_model_rows,
-    _bootstrap_deltas,
     _check_bootstrap_parameters,
     _check_ids_in_range,
     _check_length,
     _fraction,
+    group_change_from_counts,
 )
 from compresslens.errors import IncompatibleDatasetError, InvalidOutputError
 
@@ -95,26 +95,7 @@ def _group_change(
     counts = _kind_counts(changes, codes, models, groups)
     gained, lost = counts[:, :, GAINED], counts[:, :, LOST]
     base_hits = np.bincount(codes[base_right], minlength=groups)
-    size = sizes.astype(np.float64)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        base_accuracy = np.broadcast_to(base_hits / size, gained.shape).copy()
-        delta = (gained - lost) / size
-    overall_delta = _fraction(gained.sum(axis=1) - lost.sum(axis=1), codes.size)
-    replicates = _bootstrap_deltas(gained, lost, sizes, n_boot, seed, ci)
-    empty = sizes == 0
-    p_value = np.where(empty, math.nan, replicates["p_value"])
-    return {
-        "base_accuracy": base_accuracy,
-        "accuracy": base_accuracy + delta,
-        "delta": delta,
-        "delta_low": np.where(empty, math.nan, replicates["low"]),
-        "delta_high": np.where(empty, math.nan, replicates["high"]),
-        "excess_delta": delta - overall_delta[:, None],
-        "p_value": p_value,
-        "significant": p_value <= 1.0 - ci,
-        "count": sizes,
-        "overall_delta": overall_delta,
-    }
+    return group_change_from_counts(gained, lost, base_hits, sizes, codes.size, n_boot, seed, ci)
 
 
 def _sparse_transitions(

@@ -225,11 +225,26 @@ def per_group_accuracy_change(
     gained = _count_by_group(correct & ~base_correct, groups, num_groups)
     lost = _count_by_group(~correct & base_correct, groups, num_groups)
     base_hits = _count_by_group(base_correct[None, :], groups, num_groups)
+    return group_change_from_counts(gained, lost, base_hits, sizes, labels.size, n_boot, seed, ci)
+
+
+def group_change_from_counts(
+    gained: np.ndarray,
+    lost: np.ndarray,
+    base_hits: np.ndarray,
+    sizes: np.ndarray,
+    total: int,
+    n_boot: int,
+    seed: int,
+    ci: float,
+) -> dict[str, np.ndarray]:
+    """Per-group accuracy change with bootstrap intervals from (models × groups) counts of
+    instances gained and lost; shared by the one-pair and the batched comparisons."""
     size = sizes.astype(np.float64)
     with np.errstate(invalid="ignore", divide="ignore"):
         base_accuracy = np.broadcast_to(base_hits / size, gained.shape).copy()
         delta = (gained - lost) / size
-    overall_delta = _fraction(gained.sum(axis=1) - lost.sum(axis=1), labels.size)
+    overall_delta = _fraction(gained.sum(axis=1) - lost.sum(axis=1), total)
     replicates = _bootstrap_deltas(gained, lost, sizes, n_boot, seed, ci)
     empty = sizes == 0
     p_value = np.where(empty, math.nan, replicates["p_value"])
