@@ -23,6 +23,7 @@ import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { chromium } from "playwright-core";
+import { CHROMIUM_ARGS, CHROMIUM_PATH } from "./chromium.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const url = process.argv[2];
@@ -32,15 +33,6 @@ if (!url) {
 }
 const shots = resolve(process.env.E2E_SCREENSHOTS ?? join(here, "..", "..", "build", "e2e-screenshots"));
 const timeout = Number(process.env.E2E_TIMEOUT_MS ?? 15000);
-const CHROMIUM_ARGS = [
-  "--headless",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-  "--no-first-run",
-];
 
 // "all" = every tab the page shows, in its order (read once the page has loaded), so a new
 // view without an e2e script fails instead of going untested
@@ -61,7 +53,7 @@ const models = await (await fetch(new URL("/api/models", url))).json().then((b) 
 mkdirSync(shots, { recursive: true });
 const profile = mkdtempSync(join(tmpdir(), "compresslens-e2e-"));
 const context = await chromium.launchPersistentContext(profile, {
-  executablePath: "/usr/bin/chromium",
+  executablePath: CHROMIUM_PATH,
   headless: true,
   args: CHROMIUM_ARGS,
   viewport: { width: 1400, height: 900 },
