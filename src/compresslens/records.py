@@ -83,6 +83,7 @@ class OperationInfo:
     wall_time_s: float | None
     status: str
     error: str | None
+    threads: int | None = None  # torch intra-op threads the computation ran with
 
 
 @dataclass(frozen=True)
@@ -100,6 +101,7 @@ class ModelInfo:
     tags: list[str]
     notes: list[str]
     created_at: str
+    input_spec: dict[str, Any] | None = None  # one input instance (compresslens.data.inputs)
 
     @property
     def parent_ids(self) -> list[str]:
@@ -124,6 +126,7 @@ class ModelInfo:
                 wall_time_s=edge.wall_time_s,
                 status=edge.status,
                 error=edge.error_text,
+                threads=edge.threads,
             )
         grouped: dict[str, dict[str, float]] = {}
         for metric in metrics:
@@ -147,6 +150,7 @@ class ModelInfo:
             tags=[t.tag for t in row.tags],
             notes=[n.text for n in row.notes],
             created_at=row.created_at.isoformat(),
+            input_spec=None if row.input_spec is None else dict(row.input_spec),
         )
 
     def to_dict(self) -> dict[str, Any]:

@@ -47,6 +47,13 @@ from compresslens.data.arrays import (
     as_dataset_arrays,
     instance_table_bytes,
 )
+from compresslens.data.inputs import (
+    Inputs,
+    TensorFields,
+    example_from_spec,
+    input_spec,
+    spec_from_shape,
+)
 from compresslens.data.render import render_image_png
 from compresslens.errors import (
     DataFormatError,
@@ -62,6 +69,7 @@ from compresslens.evaluate.outputs import instance_outputs
 from compresslens.evaluate.parquet import outputs_from_parquet, outputs_to_parquet
 from compresslens.evaluate.profile import compute_profile, efficiency_metrics, size_profile
 from compresslens.ids import content_id, derived_model_id, trained_model_id
+from compresslens.models.calling import model_output
 from compresslens.models.factory import build_from_factory, check_json_kwargs
 from compresslens.models.rebuild import NodeRecipe, rebuild_model
 from compresslens.models.state_codec import export_state, restore_state
@@ -72,6 +80,7 @@ from compresslens.models.weights import (
     state_dict_from_bytes,
     state_dict_to_bytes,
 )
+from compresslens.ops.outputs import apply_operation
 from compresslens.ops.registry import (
     OperationContext,
     get_operation,
@@ -85,6 +94,7 @@ from compresslens.records import DatasetInfo, EvaluationInfo, ModelInfo
 from compresslens.store.artifacts import sha256_bytes
 from compresslens.store.repository import WorkspaceStore
 from compresslens.store.schema import Dataset, Evaluation, Model
+from compresslens.threads import intra_op_threads
 from compresslens.versions import library_versions
 
 ModelRef = str | ModelInfo
@@ -165,8 +175,8 @@ class Workspace:
                 num_instances=arrays.num_instances,
                 num_classes=num_classes,
                 class_names=class_names,
-                input_shape=list(arrays.inputs.shape[1:]),
-                input_dtype=str(arrays.inputs.dtype).removeprefix("torch."),
+                input_shape=_instance_shape(arrays.inputs),
+                input_dtype=_input_dtype(arrays.inputs),
                 attribute_names=sorted(arrays.attributes),
                 content_hash=digest,
                 arrays_artifact=writer.put(arrays_to_bytes(arrays), "dataset-arrays"),
@@ -219,10 +229,16 @@ class Workspace:
         factory: str,
         factory_kwargs: Mapping[str, Any] | None = None,
         weights: str | Path | None = None,
+        input_shape: Sequence[int] | None = None,
         tags: Iterable[str] = (),
         note: str | None = None,
     ) -> ModelInfo:
-        """Store a root model: its factory rebuilds the architecture, safetensors the values."""
+        """Store a root model: its factory rebuilds the architecture, safetensors the values.
+
+        `input_shape` is the shape of one input instance without the batch dimension (e.g.
+        [1, 28, 28]); operations trace and check the model on an example of it. Without it,
+        the first registered dataset the model runs on gives the shape.
+        """
         kwargs = check_json_kwargs(factory_kwargs or {})
         if weights is not None:
             load_state_into(model, read_weights_file(weights))
@@ -231,7 +247,23 @@ class Workspace:
         restore_state(build_from_factory(factory, kwargs), state_dict_from_bytes(state_bytes))
         model_id = content_id("added", name, factory, kwargs, sha256_bytes(state_bytes))
         row = Model(id=model_id, name=name, source="added", factory=factory, factory_kwargs=kwargs)
+        row.input_spec = self._given_or_probed_spec(model, input_shape)
         return self._insert_model(row, model, state_bytes, tags=tags, note=note)
+
+    def _given_or_probed_spec(
+        self, model: nn.Module, input_shape: Sequence[int] | None
+    ) -> dict[str, Any] | None:
+        """The spec of `input_shape`, else of the first registered dataset the model runs on."""
+        if input_shape is not None:
+            try:
+                return spec_from_shape(list(input_shape), _float_dtype(model))
+            except DataFormatError as exc:
+                raise DataFormatError(f"add_model: {exc}") from None
+        for dataset in self.datasets():
+            first = self.load_dataset(dataset.id).inputs[:1]
+            if _runs_on(model, first):
+                return input_spec(first)
+        return None
 
     def train(
         self,
@@ -243,12 +275,14 @@ class Workspace:
         name: str | None = None,
         tags: Iterable[str] = (),
         on_step: Callable[[int, int, float], None] | None = None,
+        threads: int | None = None,
         **train_params: Any,
     ) -> ModelInfo:
         """Train a root model from scratch (one member of a population per seed).
 
         The root keeps its factory, and its edge `train.scratch` (no parents) records the
-        training parameters, seed, versions and wall time; the same call is a cache hit.
+        training parameters, seed, versions, wall time and the torch thread count it ran
+        with (`threads`, default: the current count); the same call is a cache hit.
         """
         kwargs = check_json_kwargs(factory_kwargs or {})
         data_info = self.dataset(dataset)
@@ -259,25 +293,27 @@ class Workspace:
         model_id = trained_model_id(factory, kwargs, params_json, seed)
         if self.store.model_exists(model_id):
             return self.model(model_id)
-        torch.manual_seed(seed)
-        model = build_from_factory(factory, kwargs)
         arrays = self.load_dataset(data_info.id)
         limit = params.limit or arrays.num_instances
         started = time.perf_counter()
-        train_classifier(
-            model,
-            arrays.inputs[:limit],
-            arrays.labels[:limit],
-            seed=seed,
-            on_step=on_step,
-            **params.model_dump(exclude={"dataset", "limit"}),
-        )
+        with intra_op_threads(threads) as used_threads:
+            torch.manual_seed(seed)
+            model = build_from_factory(factory, kwargs)
+            train_classifier(
+                model,
+                arrays.inputs[:limit],
+                arrays.labels[:limit],
+                seed=seed,
+                on_step=on_step,
+                **params.model_dump(exclude={"dataset", "limit"}),
+            )
         row = Model(
             id=model_id,
             name=name or f"{factory.rpartition(':')[2]}-seed{seed}#{model_id[:6]}",
             source="trained",
             factory=factory,
             factory_kwargs=kwargs,
+            input_spec=input_spec(arrays.inputs[:1]),
         )
         edge = {
             "op_name": "train.scratch",
@@ -286,6 +322,7 @@ class Workspace:
             "seed": seed,
             "library_versions": library_versions(),
             "wall_time_s": time.perf_counter() - started,
+            "threads": used_threads,
         }
         return self._insert_model(row, model, state_dict_to_bytes(export_state(model)), edge, tags)
 
@@ -318,12 +355,16 @@ class Workspace:
         teacher: ModelRef | None = None,
         tags: Iterable[str] = (),
         record_failure: bool = False,
+        threads: int | None = None,
         **params: Any,
     ) -> ModelInfo:
         """Apply a registered operation to a stored model and store the child with its edge.
 
-        A child that exists already is returned as it is (the id is a content hash). With
-        `record_failure`, an operation that raises leaves a failed node with its traceback.
+        A child that exists already is returned as it is (the id is a content hash). The
+        child must answer an example input with the parent's output shape, or nothing is
+        stored. With `record_failure`, an operation that raises leaves a failed node with
+        its traceback. The computation runs with `threads` torch threads (default: the
+        current count), recorded in the edge: the weights depend on it.
         """
         spec = get_operation(operation)
         given = dict(params)
@@ -345,25 +386,60 @@ class Workspace:
             "seed": seed,
             "library_versions": library_versions(),
         }
-        context = OperationContext(
-            seed=seed,
-            parents=[self.load_model(pid) for pid, _ in parents],
-            load_dataset=self.load_dataset,
-        )
         started = time.perf_counter()
-        torch.manual_seed(seed)
-        try:
-            child = spec.apply(copy.deepcopy(context.parents[0]), spec.validate(params), context)
-        except Exception as exc:
-            if record_failure:
-                row.status = "failed"
-                failed_edge = {**edge, "status": "failed", "error_text": traceback.format_exc()}
-                self._insert_model(row, None, None, failed_edge, tags)
-            if isinstance(exc, OperationError):
-                raise
-            raise OperationError(f"{operation} failed on {parents[0][0]}: {exc}") from exc
+        with intra_op_threads(threads) as used_threads:
+            edge["threads"] = used_threads
+            try:
+                context = OperationContext(
+                    seed=seed,
+                    parents=[self.load_model(pid) for pid, _ in parents],
+                    load_dataset=self.load_dataset,
+                )
+                row.input_spec = self._operation_input_spec(parents[0][0], params, context)
+                if row.input_spec is not None:
+                    context.example_input = example_from_spec(row.input_spec)
+                torch.manual_seed(seed)
+                child = apply_operation(spec, context.parents[0], spec.validate(params), context)
+            except Exception as exc:
+                if record_failure:
+                    row.status = "failed"
+                    failed_edge = {
+                        **edge,
+                        "status": "failed",
+                        "error_text": traceback.format_exc(),
+                    }
+                    self._insert_model(row, None, None, failed_edge, tags)
+                if isinstance(exc, OperationError):
+                    raise
+                raise OperationError(f"{operation} failed on {parents[0][0]}: {exc}") from exc
         edge["wall_time_s"] = time.perf_counter() - started
         return self._insert_model(row, child, state_dict_to_bytes(export_state(child)), edge, tags)
+
+    def _operation_input_spec(
+        self, parent_id: str, params: Mapping[str, Any], context: OperationContext
+    ) -> dict[str, Any] | None:
+        """What the child's example input is: the parent's spec, else `input_shape` or the
+        operation's dataset, else the first registered dataset the parent runs on."""
+        spec = self._recorded_input_spec(parent_id)
+        if spec is not None:
+            return spec
+        parent = context.parents[0]
+        if params.get("input_shape"):
+            return spec_from_shape(params["input_shape"], _float_dtype(parent))
+        if isinstance(params.get("dataset"), str):
+            return input_spec(self.load_dataset(params["dataset"]).inputs[:1])
+        return self._given_or_probed_spec(parent, None)
+
+    def _recorded_input_spec(self, model_id: str) -> dict[str, Any] | None:
+        """The nearest input spec along the lineage, else that of a dataset it was evaluated on."""
+        lineage = self.store.lineage(model_id)
+        for row in reversed(lineage):
+            if row.input_spec:
+                return dict(row.input_spec)
+        for row in reversed(lineage):
+            for evaluation in self.store.evaluations_of(row.id):
+                return input_spec(self.load_dataset(evaluation.dataset_id).inputs[:1])
+        return None
 
     def log_model(
         self,
@@ -504,12 +580,23 @@ class Workspace:
         target = self.store.get_model(_ref(model))
         lineage = self.store.lineage(target.id)
         recipes = [self._recipe(node) for node in lineage]
-        return rebuild_model(
-            recipes,
-            lambda m, node: replay_architecture(
-                m, node.op_name or "", node.op_params, node.stored_shapes()
-            ),
-        )
+        example: list[Inputs | None] = []  # computed once, and only if a replay asks
+
+        def example_input() -> Inputs | None:
+            if not example:
+                spec = self._recorded_input_spec(target.id)
+                example.append(None if spec is None else example_from_spec(spec))
+            return example[0]
+
+        def replay(m: nn.Module, node: NodeRecipe) -> nn.Module:
+            operation = get_operation(node.op_name or "")
+            if operation.replay is None:
+                return m
+            return replay_architecture(
+                m, node.op_name or "", node.op_params, node.stored_shapes(), example_input()
+            )
+
+        return rebuild_model(recipes, replay)
 
     def _recipe(self, row: Model) -> NodeRecipe:
         edge = row.produced_by
@@ -582,6 +669,8 @@ class Workspace:
             model_row = writer.session.get(Model, info.id)
             assert model_row is not None
             model_row.efficiency = efficiency
+            if model_row.input_spec is None:  # the data it ran on tells its input shape
+                model_row.input_spec = input_spec(arrays.inputs[:1])
             self.store.set_metrics(writer.session, info.id, None, efficiency_metrics(efficiency))
             self._write_evaluation(writer, info.id, data_info.id, result)
         return self.evaluation(info.id, data_info.id)
@@ -935,7 +1024,9 @@ class Workspace:
         arrays = self.load_dataset(data_info.id)
         inputs, labels = arrays.inputs[:limit], arrays.labels[:limit]
         layers = list(select_modules(module, selection))
-        context = OperationContext(seed=seed, parents=[module], load_dataset=self.load_dataset)
+        context = OperationContext(
+            seed=seed, parents=[module], load_dataset=self.load_dataset, example_input=inputs[:1]
+        )
         runs = {"done": 0, "total": len(layers) + 1}
 
         def compress_one(model_: nn.Module, layer: str) -> nn.Module:
@@ -1074,10 +1165,44 @@ class Workspace:
         return self.store.get_evaluation(self.model(model).id, self.dataset(dataset).id)
 
 
-def _guess_modality(inputs: torch.Tensor) -> str:
-    """[N, H, W] or [N, C, H, W] floats or bytes look like images; anything else is tabular."""
+def _guess_modality(inputs: Inputs) -> str:
+    """[N, H, W] or [N, C, H, W] floats or bytes look like images; token ids like text."""
+    if isinstance(inputs, TensorFields):
+        return "text" if "input_ids" in inputs else "tabular"
     is_pixels = inputs.dtype.is_floating_point or inputs.dtype == torch.uint8
     return "image" if inputs.ndim in (3, 4) and is_pixels else "tabular"
+
+
+def _instance_shape(inputs: Inputs) -> list[int]:
+    """One instance's shape (for keyword inputs, that of the first field, e.g. input_ids)."""
+    first = inputs.field(next(iter(inputs))) if isinstance(inputs, TensorFields) else inputs
+    return [int(s) for s in first.shape[1:]]
+
+
+def _input_dtype(inputs: Inputs) -> str:
+    if isinstance(inputs, TensorFields):
+        return ",".join(f"{n}:{str(inputs.field(n).dtype).removeprefix('torch.')}" for n in inputs)
+    return str(inputs.dtype).removeprefix("torch.")
+
+
+def _float_dtype(model: nn.Module) -> str:
+    """The dtype of the model's floating parameters: what an example image must have."""
+    dtype = next((p.dtype for p in model.parameters() if p.is_floating_point()), torch.float32)
+    return str(dtype).removeprefix("torch.")
+
+
+def _runs_on(model: nn.Module, inputs: Inputs) -> bool:
+    """Whether the model answers these inputs with a tensor (probing a dataset's shape)."""
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            model_output(model, inputs)
+    except Exception:
+        return False
+    finally:
+        model.train(was_training)
+    return True
 
 
 def _matches(model: ModelInfo, term: str) -> bool:

@@ -66,7 +66,9 @@ def test_robustness_json_has_a_row_per_model_and_condition(workspace: cl.Workspa
     workspace.add_dataset("imgs", torch.rand(20, 1, 28, 28), torch.arange(20) % 10, num_classes=10)
     from compresslens.models.zoo import lean_cnn
 
-    workspace.add_model(lean_cnn(), name="cnn", factory="compresslens.models.zoo:lean_cnn")
+    workspace.add_model(
+        lean_cnn(), name="cnn", factory="compresslens.models.zoo:lean_cnn", input_shape=[1, 28, 28]
+    )
     document = json.loads(
         invoke(
             "robustness",
@@ -152,7 +154,9 @@ def test_occlusion_json_gives_maps(workspace: cl.Workspace) -> None:
     from compresslens.models.zoo import lean_cnn
 
     workspace.add_dataset("imgs", torch.rand(5, 1, 28, 28), torch.arange(5), num_classes=10)
-    workspace.add_model(lean_cnn(), name="cnn", factory="compresslens.models.zoo:lean_cnn")
+    workspace.add_model(
+        lean_cnn(), name="cnn", factory="compresslens.models.zoo:lean_cnn", input_shape=[1, 28, 28]
+    )
     document = json.loads(
         invoke(
             "occlusion",
@@ -179,7 +183,9 @@ def test_robustness_rows_export_to_csv(workspace: cl.Workspace, tmp_path) -> Non
     from compresslens.models.zoo import lean_cnn
 
     workspace.add_dataset("imgs", torch.rand(10, 1, 28, 28), torch.arange(10), num_classes=10)
-    workspace.add_model(lean_cnn(), name="cnn", factory="compresslens.models.zoo:lean_cnn")
+    workspace.add_model(
+        lean_cnn(), name="cnn", factory="compresslens.models.zoo:lean_cnn", input_shape=[1, 28, 28]
+    )
     target = tmp_path / "robustness.csv"
     invoke(
         "robustness",

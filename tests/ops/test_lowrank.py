@@ -15,9 +15,17 @@ from compresslens.evaluate.efficiency import count_parameters
 from compresslens.ops.registry import OperationContext, get_operation
 
 
-def run_op(name: str, model: nn.Module, **params: Any) -> nn.Module:
+def run_op(name: str, model: nn.Module, *, example: Any = None, **params: Any) -> nn.Module:
     operation = get_operation(name)
-    return operation.apply(model, operation.validate(params), OperationContext())
+    if example is None:
+        first = next(m for m in model.modules() if isinstance(m, nn.Linear | nn.Conv2d))
+        size = first.in_features if isinstance(first, nn.Linear) else first.in_channels
+        example = (
+            torch.zeros(1, size) if isinstance(first, nn.Linear) else torch.zeros(1, size, 9, 9)
+        )
+    return operation.apply(
+        model, operation.validate(params), OperationContext(example_input=example)
+    )
 
 
 def mlp() -> nn.Module:
@@ -48,7 +56,7 @@ def test_linear_factors_are_the_best_rank_r_approximation() -> None:
 def test_conv_becomes_a_k_by_k_conv_to_r_channels_then_a_1x1_conv() -> None:
     torch.manual_seed(0)
     parent = nn.Sequential(nn.Conv2d(8, 16, 3, stride=2, padding=1), nn.ReLU()).eval()
-    child = run_op("lowrank.svd", copy.deepcopy(parent), rank=3)
+    child = run_op("lowrank.svd", copy.deepcopy(parent), rank=3, include_output_layers=True)
     first, second = child[0][0], child[0][1]
     assert (first.kernel_size, first.stride, first.padding) == ((3, 3), (2, 2), (1, 1))
     assert first.out_channels == 3 and second.kernel_size == (1, 1)
@@ -73,14 +81,20 @@ def test_energy_keeps_the_fewest_values_reaching_the_share() -> None:
     assert shares[rank - 1] >= 0.8 > shares[rank - 2]
 
 
-def test_parameters_drop_and_the_classifier_is_left_alone_by_default() -> None:
+@pytest.mark.parametrize("head", ["classifier", "fc", "head", "out"])
+def test_parameters_drop_and_the_output_layer_is_left_alone_whatever_its_name(head: str) -> None:
     parent = nn.Sequential()
     parent.add_module("hidden", nn.Linear(64, 48))
-    parent.add_module("classifier", nn.Linear(48, 10))
+    parent.add_module(head, nn.Linear(48, 10))
     child = run_op("lowrank.svd", copy.deepcopy(parent), rank=4)
-    assert isinstance(child.classifier, nn.Linear)
+    assert isinstance(getattr(child, head), nn.Linear)
     assert count_parameters(child)[0] == 4 * 64 + 4 * 48 + 48 + 48 * 10 + 10
     assert count_parameters(child)[0] < count_parameters(parent)[0]
+
+
+def test_the_output_layer_is_factorised_when_asked() -> None:
+    child = run_op("lowrank.svd", mlp(), rank=4, include_output_layers=True)
+    assert isinstance(child[0], nn.Sequential) and isinstance(child[2], nn.Sequential)
 
 
 def test_layers_a_factorisation_would_not_shrink_are_skipped() -> None:

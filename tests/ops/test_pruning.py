@@ -104,7 +104,7 @@ def test_already_zero_weights_count_towards_the_amount() -> None:
 
 
 def test_workspace_stores_and_reloads_a_magnitude_pruned_model(workspace: Any) -> None:
-    base = workspace.add_model(mlp(), name="mlp", factory=MLP_FACTORY)
+    base = workspace.add_model(mlp(), name="mlp", factory=MLP_FACTORY, input_shape=[64])
     child = workspace.compress(base, "prune.magnitude", amount=0.5, scope="global")
     reloaded = workspace.load_model(child)
     expected = run_op("prune.magnitude", workspace.load_model(base), amount=0.5, scope="global")
@@ -261,7 +261,7 @@ def test_nm_needs_n_below_m() -> None:
 def test_gradient_pruning_reads_a_registered_dataset(workspace: Any) -> None:
     data = digits_like()
     workspace.add_dataset("calib", data.inputs, data.labels, num_classes=10)
-    base = workspace.add_model(mlp(), name="mlp", factory=MLP_FACTORY)
+    base = workspace.add_model(mlp(), name="mlp", factory=MLP_FACTORY, input_shape=[64])
     child = workspace.compress(
         base, "prune.gradient", amount=0.5, dataset="calib", batch_size=16, calibration_batches=2
     )

@@ -14,7 +14,7 @@ from compresslens.errors import OperationError
 from compresslens.evaluate.efficiency import model_state_for_size, storage_bytes
 from compresslens.models.state_codec import export_state, restore_state
 from compresslens.models.zoo import small_cnn, small_resnet
-from compresslens.ops.registry import OperationContext, get_operation
+from compresslens.ops.registry import OperationContext, ReplayContext, get_operation
 
 pytestmark = pytest.mark.filterwarnings(
     "ignore:torch.ao.quantization is deprecated:DeprecationWarning",
@@ -111,7 +111,7 @@ def test_static_int8_stays_close_to_float_accuracy(
         copy.deepcopy(trained_mlp),
         load_dataset=lambda name: _Arrays(inputs),
         dataset="digits",
-        input_shape=[1, 64],
+        input_shape=[64],
     )
     assert child.classifier.weight().dtype == torch.qint8
     assert abs(accuracy(child, inputs, labels) - accuracy(trained_mlp, inputs, labels)) <= 0.02
@@ -121,7 +121,7 @@ def test_static_int8_reloads_bit_identically(
     digits_workspace: cl.Workspace, digits: tuple[torch.Tensor, torch.Tensor]
 ) -> None:
     inputs, _ = digits
-    params = {"dataset": "digits", "calibration_batches": 2, "input_shape": [1, 64]}
+    params = {"dataset": "digits", "calibration_batches": 2, "input_shape": [64]}
     child = digits_workspace.compress("mlp", "quantize.static_int8", **params)
     expected = run_op(
         "quantize.static_int8",
@@ -140,14 +140,14 @@ def test_static_int8_quantizes_the_zoo_models_with_per_channel_weights(factory: 
     model = factory(**kwargs).eval()
     images = torch.randn(8, 1, 8, 8)
     operation = get_operation("quantize.static_int8")
-    params = operation.validate({"dataset": "images", "batch_size": 8, "input_shape": [1, 1, 8, 8]})
+    params = operation.validate({"dataset": "images", "batch_size": 8, "input_shape": [1, 8, 8]})
     child = operation.apply(
         model, params, OperationContext(load_dataset=lambda name: _Arrays(images))
     )
     convs = [m for m in child.modules() if type(m).__name__.startswith("Conv")]
     assert convs and all(m.weight().qscheme() == torch.per_channel_affine for m in convs)
     torch.manual_seed(1)
-    rebuilt = operation.replay(factory(**kwargs), params, {})
+    rebuilt = operation.replay(factory(**kwargs), params, ReplayContext())
     restore_state(rebuilt, export_state(child))
     with torch.inference_mode():
         assert torch.equal(rebuilt(images), child(images))
@@ -157,12 +157,13 @@ def test_static_int8_names_the_input_shape_that_fits_the_dataset(
     trained_mlp: nn.Module, digits: tuple[torch.Tensor, torch.Tensor]
 ) -> None:
     inputs, _ = digits
-    with pytest.raises(OperationError, match=r"pass input_shape=\[1, 64\]"):
+    with pytest.raises(OperationError, match=r"pass input_shape=\[64\]"):
         run_op(
             "quantize.static_int8",
             trained_mlp,
             load_dataset=lambda name: _Arrays(inputs),
             dataset="digits",
+            input_shape=[1, 28, 28],
         )
 
 
@@ -266,7 +267,7 @@ def test_weight_only_by_pattern_makes_a_mixed_precision_model(workspace) -> None
     from compresslens.models.zoo import mlp
 
     torch.manual_seed(0)
-    workspace.add_model(mlp(), name="m", factory="compresslens.models.zoo:mlp")
+    workspace.add_model(mlp(), name="m", factory="compresslens.models.zoo:mlp", input_shape=[64])
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         low = workspace.compress("m", "quantize.weight_only", bits=4, include=["hidden"])

@@ -13,7 +13,7 @@ from torch import nn
 from compresslens.errors import OperationError
 from compresslens.evaluate.flops import count_macs
 from compresslens.models.zoo import small_cnn, small_resnet
-from compresslens.ops.registry import OperationContext, get_operation
+from compresslens.ops.registry import OperationContext, ReplayContext, get_operation
 
 CNN_FACTORY = "compresslens.models.zoo:small_cnn"
 RESNET_FACTORY = "compresslens.models.zoo:small_resnet"
@@ -22,9 +22,11 @@ RESNET_KWARGS = {"widths": [4, 8]}
 EXAMPLE = torch.zeros(1, 1, 28, 28)
 
 
-def run_op(model: nn.Module, *, load_dataset: Any = None, **params: Any) -> nn.Module:
+def run_op(
+    model: nn.Module, *, load_dataset: Any = None, example: Any = EXAMPLE, **params: Any
+) -> nn.Module:
     operation = get_operation("prune.structured")
-    context = OperationContext(seed=0, load_dataset=load_dataset)
+    context = OperationContext(seed=0, load_dataset=load_dataset, example_input=example)
     return operation.apply(model, operation.validate(params), context)
 
 
@@ -75,7 +77,7 @@ def test_l1_removes_the_filters_of_lowest_group_norm() -> None:
         model[0].weight.copy_(torch.tensor([[5.0] * 3, [0.1] * 3, [4.0] * 3, [0.2] * 3]))
         model[2].weight.fill_(1.0)
     kept = model[0].weight[[0, 2]].clone()
-    child = run_op(model, amount=0.5, input_shape=[1, 3], exclude=["2"])
+    child = run_op(model, amount=0.5, input_shape=[3], exclude=["2"])
     assert torch.equal(child[0].weight, kept)
 
 
@@ -119,7 +121,11 @@ def test_workspace_round_trip_is_bit_identical(
     torch.manual_seed(0)
     builder = small_cnn if factory == CNN_FACTORY else small_resnet
     base = workspace.add_model(
-        builder(**kwargs).eval(), name="base", factory=factory, factory_kwargs=kwargs
+        builder(**kwargs).eval(),
+        name="base",
+        factory=factory,
+        factory_kwargs=kwargs,
+        input_shape=[1, 28, 28],
     )
     child = workspace.compress(base, "prune.structured", **params)
     compressed = run_op(workspace.load_model(base), **params)  # what compress stored
@@ -135,13 +141,17 @@ def test_replay_that_cannot_reach_the_stored_shapes_is_an_error() -> None:
     params = operation.validate({"amount": 0.5})
     stored = shapes(tiny_cnn()) | {"hidden.bias": (3,)}
     with pytest.raises(OperationError, match="cannot reach the stored shapes"):
-        operation.replay(tiny_cnn(), params, stored)
+        operation.replay(tiny_cnn(), params, ReplayContext(stored, EXAMPLE))
 
 
 def test_pruning_a_pruned_model_replays_both_edges(workspace: Any) -> None:
     torch.manual_seed(0)
     base = workspace.add_model(
-        small_cnn(**CNN_KWARGS).eval(), name="base", factory=CNN_FACTORY, factory_kwargs=CNN_KWARGS
+        small_cnn(**CNN_KWARGS).eval(),
+        name="base",
+        factory=CNN_FACTORY,
+        factory_kwargs=CNN_KWARGS,
+        input_shape=[1, 28, 28],
     )
     first = workspace.compress(base, "prune.structured", amount=0.5)
     second = workspace.compress(first, "prune.structured", amount=0.5, importance="l2")
@@ -150,3 +160,84 @@ def test_pruning_a_pruned_model_replays_both_edges(workspace: Any) -> None:
     assert reloaded.block2.conv.out_channels == 4
     with torch.inference_mode():
         assert torch.equal(reloaded(images()), compressed(images()))
+
+
+class TinyResNetFC(nn.Module):
+    """torchvision's naming: a stem, one residual block, global pooling and `fc`."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv2d(1, 8, 3, padding=1)
+        self.block = nn.Sequential(nn.Conv2d(8, 8, 3, padding=1), nn.ReLU())
+        self.pool = nn.AdaptiveAvgPool2d(1)
+        self.fc = nn.Linear(8, 10)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = torch.relu(self.conv1(x))
+        x = x + self.block(x)
+        return self.fc(self.pool(x).flatten(1))
+
+
+class MLPHead(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.body = nn.Sequential(nn.Flatten(), nn.Linear(64, 32), nn.ReLU())
+        self.head = nn.Linear(32, 10)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.body(x))
+
+
+@pytest.mark.parametrize(
+    ("build", "example"),
+    [
+        (TinyResNetFC, torch.zeros(1, 1, 8, 8)),
+        (MLPHead, torch.zeros(1, 1, 8, 8)),
+        (
+            lambda: nn.Sequential(nn.Flatten(), nn.Linear(64, 32), nn.ReLU(), nn.Linear(32, 10)),
+            torch.zeros(1, 64),
+        ),
+    ],
+    ids=["fc", "head", "sequential-integer-names"],
+)
+def test_the_output_layer_keeps_its_outputs_whatever_its_name(build: Any, example: Any) -> None:
+    torch.manual_seed(0)
+    child = run_op(build().eval(), amount=0.5, example=example)
+    with torch.inference_mode():
+        assert child(example.repeat(3, *[1] * (example.dim() - 1))).shape == (3, 10)
+    assert parameter_count(child) < parameter_count(build())
+
+
+def test_a_model_on_8x8_inputs_is_traced_with_its_own_input_shape(
+    digits_workspace: Any, digits: tuple[torch.Tensor, torch.Tensor]
+) -> None:
+    inputs, labels = digits
+    digits_workspace.add_dataset("digit-images", inputs.reshape(-1, 1, 8, 8), labels)
+    torch.manual_seed(0)
+    base = digits_workspace.add_model(
+        small_cnn(width=4, hidden=8, image_size=8).eval(),
+        name="cnn8",
+        factory=CNN_FACTORY,
+        factory_kwargs={"width": 4, "hidden": 8, "image_size": 8},
+        input_shape=[1, 8, 8],
+    )
+    assert base.input_spec is not None and base.input_spec["shape"] == [1, 8, 8]
+    child = digits_workspace.compress(base, "prune.structured", amount=0.5)
+    assert child.input_spec == base.input_spec
+    evaluation = digits_workspace.evaluate(child, "digit-images", latency=False)
+    assert 0 <= evaluation.accuracy <= 1
+    assert digits_workspace.load_model(child).block1.conv.out_channels == 2
+
+
+def test_an_explicit_input_shape_is_one_instance_without_the_batch_dimension() -> None:
+    torch.manual_seed(0)
+    model = small_cnn(width=4, hidden=8, image_size=8).eval()
+    child = run_op(model, amount=0.5, input_shape=[1, 8, 8], example=None)
+    assert child(torch.zeros(2, 1, 8, 8)).shape == (2, 10)
+    with pytest.raises(OperationError, match="could not trace"):
+        run_op(
+            small_cnn(width=4, hidden=8, image_size=8).eval(),
+            amount=0.5,
+            input_shape=[1, 1, 8, 8],
+            example=None,
+        )

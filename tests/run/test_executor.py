@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import torch
 from sweep_helpers import BASE_RECIPE, recipe_from
 
 import compresslens as cl
@@ -137,20 +138,27 @@ def test_an_existing_base_model_is_evaluated_and_compressed(
     assert digits_workspace.evaluations("mlp")
 
 
-@pytest.mark.parametrize("workers", [2])
-def test_workers_make_the_same_models_as_one_process(
-    tmp_path: Path, digits_workspace: cl.Workspace, workers: int
+@pytest.mark.parametrize(("recipe_threads", "process_threads"), [(1, 2), (2, 1)])
+def test_workers_make_the_same_models_as_one_process_whatever_the_thread_counts(
+    tmp_path: Path, digits_workspace: cl.Workspace, recipe_threads: int, process_threads: int
 ) -> None:
-    recipe = recipe_from(tmp_path, FAILING_RECIPE)
+    """One process (torch set to `process_threads` on purpose) and two workers (one core
+    each) both run every node with the recipe's thread count: bit-identical weights."""
+    recipe = recipe_from(tmp_path, f"threads: {recipe_threads}\n" + FAILING_RECIPE)
     serial = cl.Workspace(tmp_path / "serial")
     parallel = cl.Workspace(tmp_path / "parallel")
     arrays = digits_workspace.load_dataset("digits")
     for ws in (serial, parallel):
         ws.add_dataset("digits", arrays.inputs, arrays.labels, attributes=arrays.attributes)
-    one = run_recipe(recipe, serial, workers=1)
-    many = run_recipe(recipe, parallel, workers=workers)
+    previous = torch.get_num_threads()
+    torch.set_num_threads(process_threads)
+    try:
+        one = run_recipe(recipe, serial, workers=1)
+    finally:
+        torch.set_num_threads(previous)
+    many = run_recipe(recipe, parallel, workers=2)
     assert one.counts == many.counts
-    assert many.workers == workers
+    assert many.workers == 2
 
     def weights(ws: cl.Workspace) -> dict[str, str | None]:
         return {row.id: row.weights_artifact for row in ws.store.list_models()}
@@ -158,6 +166,9 @@ def test_workers_make_the_same_models_as_one_process(
     assert weights(serial) == weights(parallel)
     failed = {n.id: n.status for n in many.nodes}
     assert failed == {n.id: n.status for n in one.nodes}
+    for ws in (serial, parallel):
+        recorded = {m.operation.threads for m in ws.models() if m.operation is not None}
+        assert recorded == {recipe_threads}
 
 
 def test_a_worker_that_dies_fails_only_its_own_node(

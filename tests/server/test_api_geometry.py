@@ -33,7 +33,9 @@ def images(workspace: cl.Workspace) -> cl.Workspace:
 
     torch.manual_seed(0)
     workspace.add_dataset("imgs", torch.rand(24, 1, 28, 28), torch.arange(24) % 10, num_classes=10)
-    workspace.add_model(lean_cnn(), name="cnn", factory="compresslens.models.zoo:lean_cnn")
+    workspace.add_model(
+        lean_cnn(), name="cnn", factory="compresslens.models.zoo:lean_cnn", input_shape=[1, 28, 28]
+    )
     workspace.add_dataset(
         "texts", torch.zeros(2, 4, dtype=torch.long), torch.tensor([0, 1]), texts=["a", "b"]
     )

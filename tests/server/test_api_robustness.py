@@ -22,7 +22,9 @@ def cnns(workspace: cl.Workspace) -> cl.Workspace:
 
     torch.manual_seed(0)
     workspace.add_dataset("imgs", torch.rand(24, 1, 28, 28), torch.arange(24) % 10, num_classes=10)
-    workspace.add_model(lean_cnn(), name="cnn", factory="compresslens.models.zoo:lean_cnn")
+    workspace.add_model(
+        lean_cnn(), name="cnn", factory="compresslens.models.zoo:lean_cnn", input_shape=[1, 28, 28]
+    )
     workspace.compress("cnn", "prune.magnitude", amount=0.5, name="cnn-50")
     workspace.add_dataset("table", torch.rand(8, 5), torch.arange(8) % 2)
     return workspace

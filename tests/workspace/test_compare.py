@@ -87,7 +87,9 @@ def test_robustness_rows_are_stored_and_reused(workspace: cl.Workspace) -> None:
     torch.manual_seed(0)
     images = torch.rand(40, 1, 28, 28)
     workspace.add_dataset("imgs", images, torch.arange(40) % 10, num_classes=10)
-    workspace.add_model(lean_cnn(), name="cnn", factory="compresslens.models.zoo:lean_cnn")
+    workspace.add_model(
+        lean_cnn(), name="cnn", factory="compresslens.models.zoo:lean_cnn", input_shape=[1, 28, 28]
+    )
     workspace.compress("cnn", "prune.magnitude", amount=0.5, name="cnn-50")
     rows = workspace.robustness(
         "cnn,cnn-50", "imgs", corruptions=["gaussian_noise", "contrast"], severities=[1, 5]
@@ -183,7 +185,9 @@ def images_workspace(workspace: cl.Workspace) -> cl.Workspace:
 
     torch.manual_seed(0)
     workspace.add_dataset("imgs", torch.rand(30, 1, 28, 28), torch.arange(30) % 10, num_classes=10)
-    workspace.add_model(lean_cnn(), name="cnn", factory="compresslens.models.zoo:lean_cnn")
+    workspace.add_model(
+        lean_cnn(), name="cnn", factory="compresslens.models.zoo:lean_cnn", input_shape=[1, 28, 28]
+    )
     workspace.compress("cnn", "prune.magnitude", amount=0.5, name="cnn-50")
     for name in ("cnn", "cnn-50"):
         workspace.evaluate(name, "imgs", logits=True, features=True, latency=False)

@@ -334,3 +334,67 @@ def test_train_makes_a_root_with_a_scratch_edge_and_is_a_cache_hit(
     assert not torch.equal(a.classifier.weight, b.classifier.weight)
     with pytest.raises(cl.CompressLensError, match="epochs"):
         digits_workspace.train(MLP_FACTORY, dataset="digits", epochs=0)
+
+
+# -- the output contract, input specs and thread counts -------------------------------------
+
+
+def narrow_the_classifier(model: nn.Module, params: OperationParams, _context: object) -> nn.Module:
+    model.classifier = nn.Linear(model.classifier.in_features, 5)
+    return model
+
+
+def test_an_operation_that_changes_the_output_shape_stores_nothing(
+    digits_workspace: cl.Workspace,
+) -> None:
+    register_operation(Operation("test.narrow", apply=narrow_the_classifier), replace=True)
+    before = workspace_snapshot(digits_workspace)
+    try:
+        with pytest.raises(OperationError, match=r"output shape from \[1, 10\] to \[1, 5\]"):
+            digits_workspace.compress("mlp", "test.narrow")
+        with pytest.raises(OperationError, match="output shape"):
+            digits_workspace.compress("mlp", "test.narrow", record_failure=True, name="bad")
+    finally:
+        unregister_operation("test.narrow")
+    assert digits_workspace.model("bad").status == "failed"  # a failed node, never a ready one
+    assert len([m for m in digits_workspace.models() if m.status == "ready"]) == 1
+    digits_workspace.store.delete_model(digits_workspace.model("bad").id)
+    assert workspace_snapshot(digits_workspace) == before
+
+
+def test_add_model_records_the_input_shape_given_or_found_in_a_dataset(
+    digits_workspace: cl.Workspace, trained_mlp: nn.Module, workspace: cl.Workspace
+) -> None:
+    assert digits_workspace.model("mlp").input_spec == {
+        "version": 1, "shape": [64], "dtype": "float32", "fill": 0,
+    }  # fmt: skip
+    given = workspace.add_model(trained_mlp, name="m", factory=MLP_FACTORY, input_shape=[64])
+    assert given.input_spec is not None and given.input_spec["shape"] == [64]
+    with pytest.raises(cl.errors.DataFormatError, match="no batch dimension"):
+        workspace.add_model(trained_mlp, name="m2", factory=MLP_FACTORY, input_shape=[0, 64])
+
+
+def test_a_model_of_unknown_input_shape_is_refused_with_the_way_out(
+    workspace: cl.Workspace, trained_mlp: nn.Module
+) -> None:
+    workspace.add_model(trained_mlp, name="m", factory=MLP_FACTORY)
+    assert workspace.model("m").input_spec is None  # no dataset to find it in
+    before = workspace_snapshot(workspace)
+    with pytest.raises(OperationError, match=r"input_shape=\[…\] \(one instance"):
+        workspace.compress("m", "prune.magnitude", amount=0.5)
+    assert workspace_snapshot(workspace) == before
+
+
+def test_compress_and_train_record_the_thread_count_and_restore_it(
+    digits_workspace: cl.Workspace,
+) -> None:
+    previous = torch.get_num_threads()
+    child = digits_workspace.compress("mlp", "prune.magnitude", amount=0.5, threads=2)
+    assert child.operation is not None and child.operation.threads == 2
+    assert torch.get_num_threads() == previous
+    default = digits_workspace.compress("mlp", "prune.magnitude", amount=0.6)
+    assert default.operation is not None and default.operation.threads == previous
+    trained = digits_workspace.train(MLP_FACTORY, dataset="digits", epochs=1, threads=1)
+    assert trained.operation is not None and trained.operation.threads == 1
+    assert trained.input_spec is not None and trained.input_spec["shape"] == [64]
+    assert torch.get_num_threads() == previous

@@ -1,7 +1,9 @@
 """A dataset as arrays: inputs and labels in safetensors, per-instance columns in Parquet.
 
-Whatever a user registers (a torch Dataset, tensors, numpy arrays) becomes one
-`DatasetArrays`, addressed by the hash of its content, so the same data is stored once.
+Whatever a user registers (a torch Dataset, tensors, numpy arrays, a tokenizer's named
+tensors) becomes one `DatasetArrays`, addressed by the hash of its content, so the same data
+is stored once. Inputs are one tensor [N, ...] or named tensors (`TensorFields`), e.g. the
+token ids and attention masks a Hugging Face model takes as keyword inputs.
 """
 
 from __future__ import annotations
@@ -19,6 +21,13 @@ import torch
 from safetensors.torch import load as safetensors_load
 from safetensors.torch import save as safetensors_save
 
+from compresslens.data.inputs import (
+    Inputs,
+    TensorFields,
+    as_inputs,
+    inputs_from_tensors,
+    tensors_of,
+)
 from compresslens.errors import DataFormatError
 
 MODALITIES = ("image", "text", "tabular")
@@ -26,9 +35,9 @@ MODALITIES = ("image", "text", "tabular")
 
 @dataclass
 class DatasetArrays:
-    """Model inputs [N, ...], integer labels [N], optional attributes and raw texts."""
+    """Model inputs [N, ...] (or named tensors), integer labels [N], attributes, raw texts."""
 
-    inputs: torch.Tensor
+    inputs: Inputs
     labels: torch.Tensor
     attributes: dict[str, np.ndarray] = field(default_factory=dict)
     texts: list[str] | None = None
@@ -40,7 +49,7 @@ class DatasetArrays:
     def content_hash(self) -> str:
         """sha256 over dtype, shape and bytes of every array, in a fixed order."""
         digest = hashlib.sha256()
-        for name, array in (("inputs", self.inputs), ("labels", self.labels)):
+        for name, array in (*tensors_of(self.inputs).items(), ("labels", self.labels)):
             digest.update(f"{name}:{array.dtype}:{tuple(array.shape)}".encode())
             digest.update(array.contiguous().view(torch.uint8).numpy().tobytes())
         for name in sorted(self.attributes):
@@ -98,7 +107,8 @@ def as_dataset_arrays(
             data, labels = data
         if labels is None:
             raise DataFormatError("labels are required: pass (inputs, labels) or labels=…")
-        inputs, label_tensor = _to_tensor(data, "inputs"), _to_tensor(labels, "labels")
+        inputs = _to_inputs(data)
+        label_tensor = _to_tensor(labels, "labels")
     if label_tensor.ndim != 1:
         raise DataFormatError(f"labels must be 1-D, got shape {tuple(label_tensor.shape)}")
     if label_tensor.dtype.is_floating_point or label_tensor.dtype == torch.bool:
@@ -107,13 +117,17 @@ def as_dataset_arrays(
     n = label_tensor.shape[0]
     if n == 0:
         raise DataFormatError("the dataset is empty")
-    if inputs.ndim == 0 or inputs.shape[0] != n:
+    if isinstance(inputs, TensorFields):
+        if len(inputs) != n:
+            raise DataFormatError(f"{n} labels but {len(inputs)} instances of keyword inputs")
+    elif inputs.ndim == 0 or inputs.shape[0] != n:
         raise DataFormatError(f"{n} labels but inputs of shape {tuple(inputs.shape)}")
     if label_tensor.min() < 0:
         raise DataFormatError("labels must be non-negative class ids")
-    if inputs.dtype.is_floating_point and not torch.isfinite(inputs).all():
-        bad = int((~torch.isfinite(inputs)).reshape(n, -1).any(dim=1).sum())
-        raise DataFormatError(f"{bad} of {n} inputs contain NaN or infinite values")
+    for name, tensor in tensors_of(inputs).items():
+        if tensor.dtype.is_floating_point and not torch.isfinite(tensor).all():
+            bad = int((~torch.isfinite(tensor)).reshape(n, -1).any(dim=1).sum())
+            raise DataFormatError(f"{bad} of {n} {name} contain NaN or infinite values")
     columns = {}
     for name, values in (attributes or {}).items():
         array = np.asarray(values)
@@ -128,8 +142,16 @@ def as_dataset_arrays(
     return DatasetArrays(inputs.contiguous(), label_tensor, columns, text_list)
 
 
+def _to_inputs(data: Any) -> Inputs:
+    """Named tensors stay named (keyword inputs); anything else becomes one tensor."""
+    if isinstance(data, Mapping | TensorFields):
+        return as_inputs(data)
+    return _to_tensor(data, "inputs")
+
+
 def arrays_to_bytes(arrays: DatasetArrays) -> bytes:
-    return safetensors_save({"inputs": arrays.inputs.contiguous(), "labels": arrays.labels})
+    tensors = {name: t.contiguous() for name, t in tensors_of(arrays.inputs).items()}
+    return safetensors_save({**tensors, "labels": arrays.labels})
 
 
 def instance_table_bytes(arrays: DatasetArrays) -> bytes:
@@ -156,4 +178,4 @@ def arrays_from_bytes(tensor_bytes: bytes, table_bytes: bytes) -> DatasetArrays:
         if name.startswith("attr:")
     }
     texts = table.column("text").to_pylist() if "text" in table.column_names else None
-    return DatasetArrays(tensors["inputs"], tensors["labels"], attributes, texts)
+    return DatasetArrays(inputs_from_tensors(tensors), tensors["labels"], attributes, texts)

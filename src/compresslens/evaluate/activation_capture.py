@@ -15,7 +15,9 @@ import numpy as np
 import torch
 from torch import nn
 
+from compresslens.data.inputs import Inputs, TensorFields
 from compresslens.errors import CompressLensError
+from compresslens.models.calling import call_model
 
 CAPTURE_BATCH_SIZE = 256  # forward batch; the same size as Nguyen et al.'s CKA minibatch
 REPEAT_MARK = "#"  # a module called twice per forward records "name" and "name#1"
@@ -71,7 +73,7 @@ def _model_device(model: nn.Module) -> torch.device:
 
 
 def _run_batches(
-    model: nn.Module, inputs: torch.Tensor, batch_size: int, calls: list[tuple[str, torch.Tensor]]
+    model: nn.Module, inputs: Inputs, batch_size: int, calls: list[tuple[str, torch.Tensor]]
 ) -> dict[str, list[torch.Tensor]]:
     """Forward every batch in eval mode, collecting the hooked outputs per key."""
     store: dict[str, list[torch.Tensor]] = {}
@@ -83,7 +85,7 @@ def _run_batches(
             for start in range(0, len(inputs), batch_size):
                 batch = inputs[start : start + batch_size]
                 calls.clear()
-                model(batch.to(device))
+                call_model(model, batch.to(device))
                 for key, tensor in _keyed(calls, len(batch)):
                     store.setdefault(key, []).append(tensor)
     finally:
@@ -93,7 +95,7 @@ def _run_batches(
 
 def capture_activations(
     model: nn.Module,
-    inputs: np.ndarray | torch.Tensor,
+    inputs: np.ndarray | Inputs,
     modules: list[str] | None = None,
     batch_size: int = CAPTURE_BATCH_SIZE,
 ) -> dict[str, torch.Tensor]:
@@ -104,7 +106,7 @@ def capture_activations(
     mode is restored afterwards.
     """
     names = leaf_modules(model) if modules is None else list(modules)
-    inputs = torch.as_tensor(inputs)
+    inputs = inputs if isinstance(inputs, TensorFields) else torch.as_tensor(inputs)
     if batch_size < 1 or len(inputs) == 0:
         raise ActivationError("capture needs a positive batch size and at least one input")
     calls: list[tuple[str, torch.Tensor]] = []

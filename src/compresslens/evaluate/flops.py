@@ -22,6 +22,7 @@ from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 from torch.utils.hooks import RemovableHandle
 
+from compresslens.data.inputs import Inputs
 from compresslens.errors import CompressLensError
 from compresslens.evaluate.efficiency import (
     count_nonzero,
@@ -32,6 +33,7 @@ from compresslens.evaluate.efficiency import (
     subclass_quantizes_activations,
     subclass_weight_bits,
 )
+from compresslens.models.calling import call_model
 
 FLOPS_PER_MAC = 2
 QUANTIZED_ACTIVATION_BITS = 8
@@ -137,7 +139,7 @@ class _MacTracker:
         return leave
 
 
-def count_macs(model: nn.Module, example_input: torch.Tensor) -> MacReport:
+def count_macs(model: nn.Module, example_input: Inputs) -> MacReport:
     """Multiply-accumulates of one eval-mode forward pass on ``example_input`` (pass batch 1).
 
     ``per_module`` has every leaf module, plus any parent whose own forward does matmuls
@@ -148,7 +150,7 @@ def count_macs(model: nn.Module, example_input: torch.Tensor) -> MacReport:
     handles = tracker.attach(model)
     try:
         with eval_mode(model), torch.inference_mode(), counter:
-            model(example_input)
+            call_model(model, example_input)
     finally:
         for handle in handles:
             handle.remove()

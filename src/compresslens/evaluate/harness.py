@@ -11,9 +11,11 @@ import numpy as np
 import torch
 from torch import nn
 
+from compresslens.data.inputs import Inputs, TensorFields
 from compresslens.errors import IncompatibleDatasetError, InvalidOutputError
 from compresslens.evaluate.metrics import classification_metrics
 from compresslens.evaluate.outputs import concat_outputs, instance_outputs
+from compresslens.models.calling import call_model, output_tensor
 
 
 @dataclass
@@ -63,27 +65,32 @@ class InputCapture:
         self.handle.remove()
 
 
-def _run_batch(model: nn.Module, batch: torch.Tensor, start: int) -> torch.Tensor:
+def _run_batch(model: nn.Module, batch: Inputs, start: int) -> torch.Tensor:
     try:
-        logits = model(batch)
-    except RuntimeError as exc:
+        output = call_model(model, batch)
+    except (RuntimeError, TypeError, IndexError) as exc:
         raise IncompatibleDatasetError(
-            f"the model cannot run on inputs of shape {tuple(batch.shape[1:])} "
+            f"the model cannot run on inputs of {_described(batch)} "
             f"(batch starting at instance {start}): {exc}"
         ) from exc
-    if isinstance(logits, tuple | list):
-        logits = logits[0]
-    if hasattr(logits, "logits"):
-        logits = logits.logits
-    if not isinstance(logits, torch.Tensor) or logits.ndim != 2:
-        shape = tuple(logits.shape) if isinstance(logits, torch.Tensor) else type(logits).__name__
-        raise InvalidOutputError(f"the model must output logits [batch, classes], got {shape}")
+    logits = output_tensor(output)
+    if logits.ndim != 2:
+        raise InvalidOutputError(
+            f"the model must output logits [batch, classes], got {tuple(logits.shape)}"
+        )
     return logits
+
+
+def _described(batch: Inputs) -> str:
+    """'shape (1, 28, 28)' or 'input_ids (16,), attention_mask (16,)': one instance."""
+    if isinstance(batch, TensorFields):
+        return ", ".join(f"{n} {tuple(t.shape[1:])}" for n, t in batch.as_dict().items())
+    return f"shape {tuple(batch.shape[1:])}"
 
 
 def evaluate_arrays(
     model: nn.Module,
-    inputs: torch.Tensor,
+    inputs: Inputs,
     labels: torch.Tensor,
     num_classes: int,
     *,

@@ -17,6 +17,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from compresslens.errors import OperationError
+from compresslens.models.calling import call_model, model_output
 from compresslens.ops.registry import (
     Operation,
     OperationContext,
@@ -134,7 +135,7 @@ def distillation_loss(teacher: nn.Module, temperature: float, alpha: float) -> L
 
     def loss(logits: torch.Tensor, labels: torch.Tensor, inputs: torch.Tensor) -> torch.Tensor:
         with torch.no_grad():
-            target = teacher(inputs)
+            target = model_output(teacher, inputs)
         kl = F.kl_div(
             F.log_softmax(logits / temperature, dim=1),
             F.log_softmax(target / temperature, dim=1),
@@ -172,7 +173,10 @@ def _check_same_outputs(student: nn.Module, teacher: nn.Module, probe: torch.Ten
     """Refuse a teacher whose logits cannot be compared with the student's."""
     student.eval()
     with torch.no_grad():
-        shapes = tuple(student(probe).shape), tuple(teacher(probe).shape)
+        shapes = (
+            tuple(model_output(student, probe).shape),
+            tuple(model_output(teacher, probe).shape),
+        )
     if shapes[0] != shapes[1]:
         raise OperationError(
             f"train.distill: the student outputs {list(shapes[0])} but the teacher "
@@ -280,7 +284,7 @@ def recalibrate_batchnorm(
                 layer.reset_running_stats()
                 layer.train()
             for batch in batches:
-                model(batch)
+                call_model(model, batch)
             for layer, m in zip(layers, moments, strict=True):
                 m.write_into(layer)
     finally:

@@ -10,26 +10,35 @@ Linear/Conv2d layers; replay finds them by ``<layer>.0.weight`` in the stored sh
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 import torch
 from pydantic import Field, model_validator
 from torch import nn
 
 from compresslens.errors import OperationError
-from compresslens.ops.registry import Operation, OperationContext, register_operation
+from compresslens.ops.outputs import output_layers
+from compresslens.ops.registry import (
+    Operation,
+    OperationContext,
+    ReplayContext,
+    register_operation,
+)
 from compresslens.ops.selection import SelectionParams, select_modules
 
+NAME = "lowrank.svd"
 FACTORISABLE = ("Linear", "Conv2d")
 Factorisable = nn.Linear | nn.Conv2d
 
 
 class SvdParams(SelectionParams):
-    """Exactly one of `rank` (per layer) or `energy` (kept share of Σσ²) picks each rank."""
+    """Exactly one of `rank` (per layer) or `energy` (kept share of Σσ²) picks each rank.
+
+    The model's output layers (found by tracing, whatever their names) are left whole
+    unless `include_output_layers` is set: their rows are the classes.
+    """
 
     rank: int | None = Field(default=None, ge=1)
     energy: float | None = Field(default=None, gt=0.0, le=1.0)
-    exclude: list[str] = Field(default_factory=lambda: ["classifier"])
+    include_output_layers: bool = False
 
     @model_validator(mode="after")
     def _one_criterion(self) -> SvdParams:
@@ -134,9 +143,12 @@ def _replace(model: nn.Module, name: str, module: nn.Module) -> None:
 def apply_svd(model: nn.Module, params: SvdParams, context: OperationContext) -> nn.Module:
     """Factorise every selected layer where that saves parameters; error if none does."""
     selected = select_modules(model, params)
+    kept_whole = (
+        set() if params.include_output_layers else set(output_layers(model, context.example(NAME)))
+    )
     replaced = []
     for name, module in selected.items():
-        if not _is_factorisable(name, module):
+        if name in kept_whole or not _is_factorisable(name, module):
             continue
         factors = svd_factors(module, params)
         if factors is not None:
@@ -144,17 +156,18 @@ def apply_svd(model: nn.Module, params: SvdParams, context: OperationContext) ->
             replaced.append(name)
     if not replaced:
         criterion = f"rank={params.rank}" if params.rank is not None else f"energy={params.energy}"
+        candidates = ", ".join(n for n in selected if n not in kept_whole) or "none"
         raise OperationError(
-            f"lowrank.svd: at {criterion} no selected layer ({', '.join(selected)}) would have "
-            "fewer parameters as two factors; use a lower rank or energy"
+            f"lowrank.svd: at {criterion} no selected layer ({candidates}; output layers "
+            f"{sorted(kept_whole) or 'none'} are kept whole) would have fewer parameters as "
+            "two factors; use a lower rank or energy"
         )
     return model
 
 
-def replay_svd(
-    model: nn.Module, params: SvdParams, stored_shapes: Mapping[str, tuple[int, ...]]
-) -> nn.Module:
+def replay_svd(model: nn.Module, params: SvdParams, context: ReplayContext) -> nn.Module:
     """Rebuild the factor layers; each rank is the first factor's stored output size."""
+    stored_shapes = context.stored_shapes
     for name, module in list(model.named_modules()):
         first = f"{name}.0.weight"
         if _is_factorisable(name, module) and first in stored_shapes:
@@ -164,7 +177,7 @@ def replay_svd(
 
 register_operation(
     Operation(
-        name="lowrank.svd",
+        name=NAME,
         apply=apply_svd,
         params=SvdParams,
         replay=replay_svd,

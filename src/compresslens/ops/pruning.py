@@ -16,7 +16,9 @@ import torch
 from pydantic import Field, model_validator
 from torch import nn
 
+from compresslens.data.inputs import Inputs
 from compresslens.errors import OperationError
+from compresslens.models.calling import model_output
 from compresslens.ops.registry import Operation, OperationContext, register_operation
 from compresslens.ops.selection import SelectionParams, select_modules, selected_weights
 
@@ -171,14 +173,14 @@ def gradient_scores(
     return scores
 
 
-def model_logits(model: nn.Module, inputs: torch.Tensor) -> torch.Tensor:
-    """The model's logits, whether it returns a tensor, a tuple or an object with .logits."""
-    output = model(inputs)
-    if isinstance(output, tuple | list):
-        output = output[0]
-    output = getattr(output, "logits", output)
-    if not isinstance(output, torch.Tensor) or output.ndim != 2:
-        raise OperationError("gradient scoring needs a model that outputs logits [batch, classes]")
+def model_logits(model: nn.Module, inputs: Inputs) -> torch.Tensor:
+    """The model's logits [batch, classes], whatever form its inputs and outputs take."""
+    output = model_output(model, inputs)
+    if output.ndim != 2:
+        raise OperationError(
+            "gradient scoring needs a classifier that outputs logits [batch, classes]; this "
+            f"model outputs {list(output.shape)} (a language model? score it on tokens)"
+        )
     return output
 
 

@@ -31,6 +31,7 @@ from compresslens.ops.registry import (
     Operation,
     OperationContext,
     OperationParams,
+    ReplayContext,
     register_operation,
 )
 from compresslens.ops.selection import name_matches
@@ -54,14 +55,15 @@ class DynamicInt8Params(OperationParams):
 class StaticInt8Params(OperationParams):
     """Calibration data for static int8 (FX): a registered dataset, batches of a size.
 
-    `input_shape` (batch dimension first) is the shape replay calibrates on; it must fit
-    the dataset's instances.
+    `input_shape` (one instance, no batch dimension, e.g. [1, 28, 28]) is the shape replay
+    calibrates its throwaway observers on; by default the model's recorded input spec. If
+    given, it must be the dataset's instance shape.
     """
 
     dataset: str
     calibration_batches: int = Field(default=8, gt=0)
     batch_size: int = Field(default=32, gt=0)
-    input_shape: list[int] = Field(default_factory=lambda: [1, 1, 28, 28], min_length=1)
+    input_shape: list[int] | None = Field(default=None, min_length=1)
 
 
 class WeightOnlyParams(OperationParams):
@@ -147,7 +149,7 @@ def _apply_dynamic_int8(
 
 
 def _replay_dynamic_int8(
-    model: nn.Module, params: DynamicInt8Params, stored_shapes: Mapping[str, tuple[int, ...]]
+    model: nn.Module, params: DynamicInt8Params, context: ReplayContext
 ) -> nn.Module:
     return dynamic_int8(model, params)
 
@@ -188,14 +190,20 @@ def _calibration_inputs(
     return [inputs[order[i : i + params.batch_size]] for i in range(0, count, params.batch_size)]
 
 
-def _check_input_shape(inputs: torch.Tensor, params: StaticInt8Params) -> None:
+def _check_input_shape(inputs: Any, params: StaticInt8Params) -> None:
+    if not isinstance(inputs, torch.Tensor) or not inputs.dtype.is_floating_point:
+        raise OperationError(
+            "quantize.static_int8 calibrates on one floating-point input tensor (images, "
+            f"features); dataset {params.dataset!r} holds {type(inputs).__name__} inputs: "
+            "use quantize.dynamic_int8 or quantize.weight_only for token models"
+        )
     if len(inputs) == 0:
         raise OperationError(f"dataset {params.dataset!r} is empty; it cannot calibrate")
-    if list(inputs.shape[1:]) != params.input_shape[1:]:
+    if params.input_shape is not None and list(inputs.shape[1:]) != params.input_shape:
         raise OperationError(
             f"quantize.static_int8: dataset {params.dataset!r} has instances of shape "
-            f"{list(inputs.shape[1:])} but input_shape is {params.input_shape}; pass "
-            f"input_shape={[1, *inputs.shape[1:]]}"
+            f"{list(inputs.shape[1:])} but input_shape is {params.input_shape} (the shape "
+            f"of one instance, no batch dimension); pass input_shape={list(inputs.shape[1:])}"
         )
 
 
@@ -213,10 +221,17 @@ def _apply_static_int8(
 
 
 def _replay_static_int8(
-    model: nn.Module, params: StaticInt8Params, stored_shapes: Mapping[str, tuple[int, ...]]
+    model: nn.Module, params: StaticInt8Params, context: ReplayContext
 ) -> nn.Module:
+    if params.input_shape is not None:
+        shape = [1, *params.input_shape]
+    else:
+        like = context.example("quantize.static_int8")
+        if not isinstance(like, torch.Tensor):
+            raise OperationError("quantize.static_int8 replay needs one input tensor")
+        shape = list(like.shape)
     generator = torch.Generator().manual_seed(_REPLAY_SEED)
-    example = torch.randn(params.input_shape, generator=generator)
+    example = torch.randn(shape, generator=generator)
     prepared = prepare_static(model, example)
     with torch.no_grad():
         prepared(example)
@@ -258,7 +273,7 @@ def _apply_weight_only(
 
 
 def _replay_weight_only(
-    model: nn.Module, params: WeightOnlyParams, stored_shapes: Mapping[str, tuple[int, ...]]
+    model: nn.Module, params: WeightOnlyParams, context: ReplayContext
 ) -> nn.Module:
     return weight_only(model, params)
 
@@ -306,9 +321,7 @@ def _cast_operation(name: str, dtype: torch.dtype) -> Operation:
     def apply(model: nn.Module, params: NoParams, context: OperationContext) -> nn.Module:
         return cast_model(model, dtype)
 
-    def replay(
-        model: nn.Module, params: NoParams, stored_shapes: Mapping[str, tuple[int, ...]]
-    ) -> nn.Module:
+    def replay(model: nn.Module, params: NoParams, context: ReplayContext) -> nn.Module:
         return cast_model(model, dtype)
 
     return Operation(

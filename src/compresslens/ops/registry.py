@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ConfigDict, ValidationError
 from torch import nn
 
+from compresslens.data.inputs import Inputs
 from compresslens.errors import OperationError
 
 
@@ -33,26 +34,58 @@ P = TypeVar("P", bound=OperationParams)
 
 @dataclass
 class OperationContext:
-    """What an operation may need beyond the model: a seed, other parents, and data.
+    """What an operation may need beyond the model: a seed, other parents, data, an example.
 
     `load_dataset(name)` returns the registered dataset's arrays (inputs, labels); it is
     how calibration, gradient scoring and fine-tuning reach data without doing I/O.
+    `example_input` is a batch of one instance shaped like the model's inputs (from its
+    recorded input spec or a dataset): what tracing and the output-shape check run on.
     """
 
     seed: int = 0
     parents: list[nn.Module] = field(default_factory=list)
     load_dataset: Callable[[str], Any] | None = None
+    example_input: Inputs | None = None
 
     def dataset(self, name: str) -> Any:
         if self.load_dataset is None:
             raise OperationError(f"this operation needs dataset {name!r}, but none was provided")
         return self.load_dataset(name)
 
+    def example(self, operation: str) -> Inputs:
+        return require_example(self.example_input, operation)
+
     @property
     def teacher(self) -> nn.Module:
         if len(self.parents) < 2:
             raise OperationError("this operation needs a second parent (teacher=…)")
         return self.parents[1]
+
+
+@dataclass(frozen=True)
+class ReplayContext:
+    """What rebuilding an operation's architecture change may read.
+
+    `stored_shapes` are the node's own stored tensor shapes (name -> shape), for changes such
+    as removed channels or low-rank factors; `example_input` is as in OperationContext.
+    """
+
+    stored_shapes: Mapping[str, tuple[int, ...]] = field(default_factory=dict)
+    example_input: Inputs | None = None
+
+    def example(self, operation: str) -> Inputs:
+        return require_example(self.example_input, operation)
+
+
+def require_example(example: Inputs | None, operation: str) -> Inputs:
+    """The example input, or an error that says how to give the model one."""
+    if example is None:
+        raise OperationError(
+            f"{operation} needs an example input to trace the model, but its input shape is "
+            "unknown: register the model with input_shape=[…] (one instance, no batch "
+            "dimension, e.g. [1, 28, 28]), evaluate it on a dataset, or pass input_shape=…"
+        )
+    return example
 
 
 def validate_params(params: type[P], raw: Mapping[str, Any], what: str) -> P:
@@ -67,9 +100,8 @@ def validate_params(params: type[P], raw: Mapping[str, Any], what: str) -> P:
 
 
 ApplyFn = Callable[[nn.Module, Any, OperationContext], nn.Module]
-# Rebuild only the architecture change; `stored_shapes` are the shapes of the node's own
-# stored tensors (name -> shape), for changes such as removed channels or low-rank factors.
-ReplayFn = Callable[[nn.Module, Any, Mapping[str, tuple[int, ...]]], nn.Module]
+# Rebuild only the architecture change (the stored values overwrite every weight after).
+ReplayFn = Callable[[nn.Module, Any, ReplayContext], nn.Module]
 
 
 @dataclass(frozen=True)
@@ -129,9 +161,11 @@ def replay_architecture(
     name: str,
     params: Mapping[str, Any],
     stored_shapes: Mapping[str, tuple[int, ...]],
+    example_input: Inputs | None = None,
 ) -> nn.Module:
     """Rebuild the architecture change an operation made, without recomputing its weights."""
     operation = get_operation(name)
     if operation.replay is None:
         return model
-    return operation.replay(model, operation.validate(params), stored_shapes)
+    context = ReplayContext(stored_shapes, example_input)
+    return operation.replay(model, operation.validate(params), context)

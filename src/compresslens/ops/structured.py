@@ -3,8 +3,10 @@
 Torch-Pruning's DependencyGraph finds the layers coupled to each channel (the next layer's
 inputs, batch norms, residual additions, flatten) and removes them together. The selection
 names the layers whose *output* channels may be removed; every other Linear/Conv keeps its
-outputs (by default the classifier, whose outputs are the classes). Norm layers are not
-chosen as targets but shrink with the layer they normalize.
+outputs, and so do the model's output layers, found by tracing (`ops/outputs.py`) whatever
+they are called. Norm layers are not chosen as targets but shrink with the layer they
+normalize. The example input that tracing needs is one instance shaped as the model's
+recorded input spec, or `input_shape` (one instance, no batch dimension) when given.
 
 Replay rebuilds the smaller architecture from the parent without re-ranking anything: for
 each coupled group it removes as many (trailing) channels as the stored shapes say; the
@@ -21,9 +23,17 @@ import torch_pruning as tp
 from pydantic import Field, model_validator
 from torch import nn
 
-from compresslens.errors import OperationError
+from compresslens.data.inputs import Inputs, example_from_spec, spec_from_shape
+from compresslens.errors import DataFormatError, OperationError
+from compresslens.models.calling import output_tensor
+from compresslens.ops.outputs import describe_example, output_layers
 from compresslens.ops.pruning import calibration_batches, model_logits
-from compresslens.ops.registry import Operation, OperationContext, register_operation
+from compresslens.ops.registry import (
+    Operation,
+    OperationContext,
+    ReplayContext,
+    register_operation,
+)
 from compresslens.ops.selection import SelectionParams, select_modules
 
 ROOT_TYPES = (nn.modules.conv._ConvNd, nn.Linear)
@@ -31,7 +41,11 @@ Importance = Literal["l1", "l2", "taylor"]
 
 
 class StructuredParams(SelectionParams):
-    """Channel ratio to remove, how channels are ranked, and the input shape to trace with."""
+    """Channel ratio to remove, how channels are ranked, and optionally the input shape.
+
+    `input_shape` is the shape of one instance without the batch dimension (e.g.
+    [1, 28, 28]); by default the model's recorded input spec gives the example to trace.
+    """
 
     amount: Annotated[float, Field(ge=0.0, lt=1.0)]
     importance: Importance = "l1"
@@ -39,14 +53,13 @@ class StructuredParams(SelectionParams):
     dataset: str | None = None
     batch_size: int = Field(default=64, gt=0)
     calibration_batches: int = Field(default=4, gt=0)
-    input_shape: list[int] = Field(default_factory=lambda: [1, 1, 28, 28], min_length=1)
-    exclude: list[str] = Field(default_factory=lambda: ["classifier"])
+    input_shape: list[int] | None = Field(default=None, min_length=1)
 
     @model_validator(mode="after")
     def _check(self) -> StructuredParams:
         if self.importance == "taylor" and self.dataset is None:
             raise ValueError("importance='taylor' needs dataset=… to compute gradients")
-        if any(size < 1 for size in self.input_shape):
+        if self.input_shape is not None and any(size < 1 for size in self.input_shape):
             raise ValueError(f"input_shape must be positive sizes, got {self.input_shape}")
         return self
 
@@ -54,31 +67,52 @@ class StructuredParams(SelectionParams):
 # ------------------------------------------------------------------------ tracing
 
 
-def example_input(model: nn.Module, params: StructuredParams) -> torch.Tensor:
-    """Zeros of `input_shape` in the model's float dtype, for tracing only."""
+def example_input(
+    model: nn.Module, params: StructuredParams, context: OperationContext | ReplayContext
+) -> Inputs:
+    """One instance to trace with: of `input_shape` if given, else the context's example."""
+    if params.input_shape is None:
+        return context.example("prune.structured")
     dtype = next((p.dtype for p in model.parameters() if p.dtype.is_floating_point), torch.float32)
-    return torch.zeros(params.input_shape, dtype=dtype)
+    try:
+        spec = spec_from_shape(params.input_shape, str(dtype).removeprefix("torch."))
+    except DataFormatError as exc:
+        raise OperationError(f"prune.structured: {exc}") from None
+    return example_from_spec(spec)
 
 
-def dependency_graph(model: nn.Module, params: StructuredParams) -> tp.DependencyGraph:
+def dependency_graph(model: nn.Module, example: Inputs) -> tp.DependencyGraph:
     """Trace the model (eval mode, so batch norms keep their statistics) into a graph."""
     model.eval()
     try:
         with torch.enable_grad():
             return tp.DependencyGraph().build_dependency(
-                model, example_inputs=example_input(model, params), verbose=False
+                model,
+                example_inputs=_traceable(example),
+                output_transform=output_tensor,
+                verbose=False,
             )
     except Exception as exc:
         raise OperationError(
-            f"prune.structured could not trace the model with input_shape="
-            f"{params.input_shape}: {exc}"
+            f"prune.structured could not trace the model on an example input of "
+            f"{describe_example(example)}: {exc}"
         ) from exc
 
 
-def ignored_layers(model: nn.Module, params: StructuredParams) -> list[nn.Module]:
-    """Linear/Conv layers outside the selection: their output channels stay."""
+def _traceable(example: Inputs) -> Any:
+    """Torch-Pruning calls model(**example) for a dict, model(example) for a tensor."""
+    return example if isinstance(example, torch.Tensor) else example.as_dict()
+
+
+def ignored_layers(model: nn.Module, params: StructuredParams, example: Inputs) -> list[nn.Module]:
+    """Layers whose output channels stay: the unselected ones and the model's output layers."""
     selected = set(select_modules(model, params).values())
-    return [m for m in model.modules() if isinstance(m, ROOT_TYPES) and m not in selected]
+    outputs = {model.get_submodule(name) for name in output_layers(model, example)}
+    return [
+        m
+        for m in model.modules()
+        if isinstance(m, ROOT_TYPES) and (m not in selected or m in outputs)
+    ]
 
 
 # ----------------------------------------------------------------------- pruning
@@ -104,18 +138,26 @@ def accumulate_gradients(
 
 def apply_structured(model: nn.Module, params: Any, context: OperationContext) -> nn.Module:
     """Rank channels with Torch-Pruning and remove the lowest `amount` of each group."""
-    ignored = ignored_layers(model, params)
+    example = example_input(model, params, context)
+    ignored = ignored_layers(model, params, example)
     model.eval()
-    with torch.enable_grad():
-        pruner = tp.pruner.BasePruner(
-            model,
-            example_input(model, params),
-            importance=importance_of(params),
-            global_pruning=params.global_pruning,
-            pruning_ratio=params.amount,
-            ignored_layers=ignored,
-            root_module_types=list(ROOT_TYPES),
-        )
+    try:
+        with torch.enable_grad():
+            pruner = tp.pruner.BasePruner(
+                model,
+                _traceable(example),
+                importance=importance_of(params),
+                global_pruning=params.global_pruning,
+                pruning_ratio=params.amount,
+                ignored_layers=ignored,
+                root_module_types=list(ROOT_TYPES),
+                output_transform=output_tensor,
+            )
+    except Exception as exc:
+        raise OperationError(
+            f"prune.structured could not trace the model on an example input of "
+            f"{describe_example(example)}: {exc}"
+        ) from exc
     if params.importance == "taylor":
         batches = calibration_batches(
             context, params.dataset, params.batch_size, params.calibration_batches
@@ -185,11 +227,10 @@ def shape_mismatches(model: nn.Module, stored: Mapping[str, tuple[int, ...]]) ->
     ]
 
 
-def replay_structured(
-    model: nn.Module, params: Any, stored_shapes: Mapping[str, tuple[int, ...]]
-) -> nn.Module:
+def replay_structured(model: nn.Module, params: Any, context: ReplayContext) -> nn.Module:
     """Shrink the parent's architecture to the stored shapes (values come from storage)."""
-    graph = dependency_graph(model, params)
+    stored_shapes = context.stored_shapes
+    graph = dependency_graph(model, example_input(model, params, context))
     with torch.no_grad():
         for root, count in removal_plan(graph, model, stored_shapes):
             remove_trailing_channels(graph, root, count)

@@ -12,11 +12,13 @@ from typing import Literal
 import torch
 from torch import nn
 
+from compresslens.data.inputs import Inputs
 from compresslens.errors import IncompatibleDatasetError
+from compresslens.models.calling import model_output
 
 StepCallback = Callable[[int, int, float], None]
 # (logits, labels, inputs) -> scalar loss; the inputs let a loss consult e.g. a teacher.
-LossFn = Callable[[torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]
+LossFn = Callable[[torch.Tensor, torch.Tensor, Inputs], torch.Tensor]
 LrSchedule = Literal["constant", "cosine"]
 
 
@@ -34,7 +36,7 @@ class TrainReport:
 
 def train_classifier(
     model: nn.Module,
-    inputs: torch.Tensor,
+    inputs: Inputs,
     labels: torch.Tensor,
     *,
     epochs: int = 2,
@@ -91,9 +93,7 @@ def train_classifier(
     )
 
 
-def _cross_entropy(
-    logits: torch.Tensor, labels: torch.Tensor, _inputs: torch.Tensor
-) -> torch.Tensor:
+def _cross_entropy(logits: torch.Tensor, labels: torch.Tensor, _inputs: Inputs) -> torch.Tensor:
     """The default loss: mean cross-entropy of the logits against the class ids."""
     return nn.functional.cross_entropy(logits, labels)
 
@@ -112,19 +112,19 @@ class _TrainingLoop:
     after_step: Callable[[], None] | None = None
     step: int = 0
 
-    def run_epoch(self, inputs: torch.Tensor, labels: torch.Tensor, order: torch.Tensor) -> float:
+    def run_epoch(self, inputs: Inputs, labels: torch.Tensor, order: torch.Tensor) -> float:
         """Run one pass over `inputs` in the given order; return the mean loss per instance."""
         loss_sum = 0.0
         for batch in order.split(self.batch_size):
             loss_sum += self.run_step(inputs[batch], labels[batch]) * len(batch)
         return loss_sum / len(order)
 
-    def run_step(self, inputs: torch.Tensor, labels: torch.Tensor) -> float:
+    def run_step(self, inputs: Inputs, labels: torch.Tensor) -> float:
         """One optimizer step on one mini-batch; return its mean loss."""
-        if inputs.ndim == 4:
+        if isinstance(inputs, torch.Tensor) and inputs.ndim == 4:
             inputs = inputs.contiguous(memory_format=torch.channels_last)
         self.optimizer.zero_grad(set_to_none=True)
-        loss = self.loss_fn(self.model(inputs), labels, inputs)
+        loss = self.loss_fn(model_output(self.model, inputs), labels, inputs)
         loss.backward()
         self.optimizer.step()
         if self.after_step is not None:
@@ -165,7 +165,7 @@ def _make_scheduler(
 
 
 def _check_training_arguments(
-    inputs: torch.Tensor, labels: torch.Tensor, epochs: int, batch_size: int
+    inputs: Inputs, labels: torch.Tensor, epochs: int, batch_size: int
 ) -> None:
     """Refuse data and settings that cannot be trained on, before touching the model."""
     if epochs < 0:

@@ -112,7 +112,9 @@ class _Run:
         tags = [f"stage:{node.stage}", f"seed:{node.seed}"]
         if self.recipe.name:
             tags.insert(0, f"recipe:{self.recipe.name}")
-        return NodeTask(node, self.recipe.evaluation_for(node.stage), tuple(tags))
+        return NodeTask(
+            node, self.recipe.evaluation_for(node.stage), tuple(tags), self.recipe.threads
+        )
 
     def _ready(self) -> list[PlanNode]:
         return [n for n in self.waiting if all(p in self.succeeded for p in n.parents)]

@@ -170,9 +170,16 @@ class StageSpec(Strict):
 
 
 class Recipe(Strict):
-    """A whole sweep; `load_recipe` builds one and checks everything that can be checked."""
+    """A whole sweep; `load_recipe` builds one and checks everything that can be checked.
+
+    `threads` is the torch intra-op thread count every node's computation (training,
+    compression, evaluation) runs with, whatever the executor and however many workers:
+    the float reduction order depends on it, so it fixes the weights a recipe makes. It is
+    recorded in each model's provenance.
+    """
 
     name: str | None = None
+    threads: int = Field(default=1, ge=1)
     plugins: list[str] = Field(default_factory=list)
     datasets: dict[str, DatasetSpec] = Field(default_factory=dict)
     base: BaseSpec

@@ -21,6 +21,7 @@ import torch
 from compresslens.errors import NotFoundError
 from compresslens.run.plan import PlanNode
 from compresslens.run.recipe import EvaluateSpec
+from compresslens.threads import intra_op_threads
 
 
 @dataclass(frozen=True)
@@ -30,6 +31,7 @@ class NodeTask:
     node: PlanNode
     evaluate: EvaluateSpec
     tags: tuple[str, ...] = ()
+    threads: int = 1  # torch intra-op threads of the node's computation (the recipe's)
 
 
 @dataclass(frozen=True)
@@ -44,8 +46,9 @@ def run_task(ws: Any, task: NodeTask) -> TaskResult:
     """Make and evaluate the node; any exception becomes a failed result with its traceback."""
     started = time.perf_counter()
     try:
-        _make(ws, task)
-        _evaluate(ws, task.node.id, task.evaluate)
+        with intra_op_threads(task.threads):
+            _make(ws, task)
+            _evaluate(ws, task.node.id, task.evaluate)
     except Exception:
         return TaskResult(
             task.node.id, False, time.perf_counter() - started, traceback.format_exc()
@@ -66,6 +69,7 @@ def _make(ws: Any, task: NodeTask) -> None:
             seed=node.seed,
             name=node.name,
             tags=task.tags,
+            threads=task.threads,
             **params,
         )
     else:
@@ -77,6 +81,7 @@ def _make(ws: Any, task: NodeTask) -> None:
             name=node.name,
             tags=task.tags,
             record_failure=True,
+            threads=task.threads,
             **node.params,
         )
     if info.id != node.id:

@@ -76,6 +76,7 @@ class EdgeSnapshot:
     status: str
     error_text: str | None
     created_at: datetime
+    threads: int | None
     parents: list[ParentSnapshot]
 
 
@@ -106,6 +107,7 @@ class ModelSnapshot:
     status: str
     efficiency: dict[str, Any]
     created_at: datetime
+    input_spec: dict[str, Any] | None
     produced_by: EdgeSnapshot | None
     tags: list[TagSnapshot]
     notes: list[NoteSnapshot]

@@ -101,6 +101,8 @@ class Model(Base):
     status: Mapped[str] = mapped_column(String(16), default="ready")
     efficiency: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # one input instance (data/inputs.py): what operations trace and check the model with
+    input_spec: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
 
     produced_by: Mapped[Operation | None] = relationship(
         back_populates="child",
@@ -126,6 +128,8 @@ class Operation(Base):
     status: Mapped[str] = mapped_column(String(16), default="done")
     error_text: Mapped[str | None] = mapped_column(Text, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # torch intra-op threads the computation ran with: the float reduction order depends on it
+    threads: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
     child: Mapped[Model] = relationship(back_populates="produced_by", foreign_keys=[child_id])
     parents: Mapped[list[OperationParent]] = relationship(
