@@ -87,7 +87,7 @@ from compresslens.ops.registry import (
     replay_architecture,
     validate_params,
 )
-from compresslens.ops.selection import SelectionParams, select_modules
+from compresslens.ops.selection import select_modules, why_not_per_layer
 from compresslens.ops.train_params import ScratchTrainParams
 from compresslens.ops.training import train_classifier
 from compresslens.records import DatasetInfo, EvaluationInfo, ModelInfo
@@ -964,8 +964,9 @@ class Workspace:
         NotComputedError is raised instead of running the model.
         """
         spec = get_operation(operation)
-        if not issubclass(spec.params, SelectionParams):
-            raise OperationError(f"{operation} cannot be limited to one layer (no selection)")
+        whole_model_only = why_not_per_layer(spec.params)
+        if whole_model_only is not None:
+            raise OperationError(f"{operation} cannot be limited to one layer: {whole_model_only}")
         info, data_info = self.model(model), self.dataset(dataset)
         selection = spec.validate(params)
         normalized = spec.normalized(params)
@@ -992,8 +993,15 @@ class Workspace:
         found = json.loads(stored)
         ranking, linear = found["ranking"], set(found["linear"])
         bits = sensitivity_to_mixed_precision(ranking, keep_share)
+        # a weight-only sweep's group size is part of what was measured: keep it
+        weight_only = operation == "quantize.weight_only"
+        grouping = {"group_size": normalized["group_size"]} if weight_only else {}
         passes = [
-            {"bits": width, "include": [n for n, b in bits.items() if b == width and n in linear]}
+            {
+                "bits": width,
+                **grouping,
+                "include": [n for n, b in bits.items() if b == width and n in linear],
+            }
             for width in sorted(set(bits.values()))
         ]
         return {

@@ -203,3 +203,19 @@ def test_robustness_rows_export_to_csv(workspace: cl.Workspace, tmp_path) -> Non
     )
     table = pa_csv.read_csv(target)
     assert table.column("corruption").to_pylist() == ["clean", "jpeg"]
+
+
+@pytest.mark.filterwarnings("ignore:torch.ao.quantization is deprecated:DeprecationWarning")
+def test_sensitivity_to_int4_weight_only_proposes_mixed_precision(
+    digits_workspace: cl.Workspace,
+) -> None:
+    command = ("sensitivity", "mlp", "-d", "digits", "--op", "quantize.weight_only", "-p", "bits=4")
+    location = ("-w", digits_workspace.location)
+    document = json.loads(invoke(*command, "--keep-share", "0.5", *location, "--json"))
+    assert document["operation"]["params"]["bits"] == 4
+    most, least = (row["layer"] for row in document["ranking"])
+    assert document["mixed_precision"] == {most: 8, least: 4}
+    assert [p["include"] for p in document["weight_only_passes"]] == [[least], [most]]
+    text = invoke(*command, *location)  # stored: the second ask reads the sweep back
+    assert "quantize.weight_only on one layer at a time" in text
+    assert f"mixed precision: {most} 8 bits, {least} 4 bits" in text

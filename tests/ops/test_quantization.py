@@ -219,6 +219,115 @@ def test_weight_only_refuses_other_bit_widths() -> None:
         get_operation("quantize.weight_only").validate({"bits": 2})
 
 
+# ------------------------------------------------------------------ module selection
+
+
+def weight_kind(module: nn.Module) -> str:
+    """What a Linear layer holds: float, int4/int8 weight-only, or dynamic int8 (by backend)."""
+    if isinstance(module, torch.ao.nn.quantized.dynamic.Linear):
+        return "dynamic torch.ao"
+    weight = module.weight
+    if type(weight) in (torch.Tensor, nn.Parameter):
+        return "float"
+    if getattr(weight, "target_dtype", None) == torch.int4:
+        return "int4"
+    return "dynamic torchao" if weight.act_quant_kwargs is not None else "int8"
+
+
+def kinds(model: nn.Module) -> dict[str, str]:
+    return {"body.0": weight_kind(model.body[0]), "classifier": weight_kind(model.classifier)}
+
+
+SELECTIONS = [
+    ({}, {"body.0", "classifier"}),
+    ({"include": ["classifier"]}, {"classifier"}),
+    ({"exclude": ["classifier"]}, {"body.0"}),
+    ({"include": ["body.*"]}, {"body.0"}),
+    ({"include_types": ["Linear"], "exclude": ["body.*"]}, {"classifier"}),
+]
+QUANTIZERS = [
+    ("quantize.weight_only", {"bits": 4, "group_size": 16}, "int4"),
+    ("quantize.weight_only", {"bits": 8, "group_size": 16}, "int8"),
+    ("quantize.dynamic_int8", {"backend": "torchao"}, "dynamic torchao"),
+    ("quantize.dynamic_int8", {"backend": "torch.ao"}, "dynamic torch.ao"),
+]
+
+
+@pytest.mark.parametrize(("name", "params", "kind"), QUANTIZERS)
+@pytest.mark.parametrize(("selection", "quantized"), SELECTIONS)
+def test_quantization_touches_exactly_the_selected_linear_layers(
+    trained_mlp: nn.Module,
+    name: str,
+    params: dict[str, Any],
+    kind: str,
+    selection: dict[str, Any],
+    quantized: set[str],
+) -> None:
+    child = run_op(name, copy.deepcopy(trained_mlp), **params, **selection)
+    expected = {layer: kind if layer in quantized else "float" for layer in kinds(child)}
+    assert kinds(child) == expected
+
+
+@pytest.mark.parametrize("name", ["quantize.weight_only", "quantize.dynamic_int8"])
+def test_quantization_selects_linear_layers_by_default(name: str) -> None:
+    params = get_operation(name).normalized({})
+    assert (params["include_types"], params["include"], params["exclude"]) == (
+        ["Linear"],
+        ["*"],
+        [],
+    )
+
+
+@pytest.mark.parametrize(("name", "params", "kind"), QUANTIZERS)
+def test_quantization_refuses_a_layer_type_it_cannot_quantize(
+    name: str, params: dict[str, Any], kind: str
+) -> None:
+    with pytest.raises(OperationError, match=rf"{name}: include_types: .*Conv2d"):
+        get_operation(name).validate({**params, "include_types": ["Linear", "Conv2d"]})
+
+
+@pytest.mark.parametrize(("name", "params", "kind"), QUANTIZERS)
+def test_quantization_refuses_a_selection_that_matches_nothing(
+    trained_mlp: nn.Module, name: str, params: dict[str, Any], kind: str
+) -> None:
+    with pytest.raises(OperationError, match=rf"{name}: no module matches .*include=\['head'\]"):
+        run_op(name, trained_mlp, **params, include=["head"])
+
+
+@pytest.mark.parametrize(("name", "params", "kind"), QUANTIZERS)
+def test_quantization_skips_layers_already_quantized(
+    trained_mlp: nn.Module, name: str, params: dict[str, Any], kind: str
+) -> None:
+    first = run_op("quantize.weight_only", copy.deepcopy(trained_mlp), include=["classifier"])
+    child = run_op(name, first, **params)
+    assert kinds(child) == {"body.0": kind, "classifier": "int8"}
+    with pytest.raises(OperationError, match=rf"{name}: no float nn\.Linear"):
+        run_op(name, child, **params)
+
+
+@pytest.mark.parametrize("backend", ["torchao", "torch.ao"])
+def test_selected_dynamic_int8_reloads_the_same_layers_bit_identically(
+    digits_workspace: cl.Workspace, digits: tuple[torch.Tensor, torch.Tensor], backend: str
+) -> None:
+    inputs, _ = digits
+    child = digits_workspace.compress(
+        "mlp", "quantize.dynamic_int8", backend=backend, exclude=["body.*"]
+    )
+    expected = run_op(
+        "quantize.dynamic_int8",
+        digits_workspace.load_model("mlp"),
+        backend=backend,
+        exclude=["body.*"],
+    )
+    reloaded = digits_workspace.load_model(child.id)
+    assert (
+        kinds(reloaded)
+        == kinds(expected)
+        == {"body.0": "float", "classifier": f"dynamic {backend}"}
+    )
+    assert_reload_is_bit_identical(digits_workspace, child, expected, inputs)
+
+
 # ------------------------------------------------------------------------------ casts
 
 

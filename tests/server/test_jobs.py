@@ -207,7 +207,7 @@ def test_a_failing_sensitivity_job_answers_400_once(
     [
         ("model=ghost&dataset=digits", 404),
         ("model=mlp&dataset=ghost", 404),
-        ("model=mlp&dataset=digits&operation=quantize.dynamic_int8", 400),
+        ("model=mlp&dataset=digits&operation=quantize.static_int8", 400),
         ("model=mlp&dataset=digits&operation=nope", 400),
         ("model=mlp&dataset=digits&params=[1]", 422),
         ("model=mlp&dataset=digits&params={bad", 422),

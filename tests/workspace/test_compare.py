@@ -145,7 +145,7 @@ def test_sensitivity_ranks_layers_and_exports_an_exclude_list(
     )
     assert child.operation.params["exclude"] == [most_sensitive]
     with pytest.raises(cl.CompressLensError, match="one layer"):
-        digits_workspace.sensitivity("mlp", "digits", "quantize.dynamic_int8")
+        digits_workspace.sensitivity("mlp", "digits", "cast.fp16")
 
 
 @pytest.mark.filterwarnings("ignore")

@@ -323,6 +323,9 @@ def sensitivity(
     ] = None,
     limit: Annotated[int, typer.Option(min=1)] = 2000,
     max_drop: float = 0.01,
+    keep_share: Annotated[
+        float, typer.Option(min=0, max=1, help="Share of the most sensitive layers kept at 8 bits.")
+    ] = 0.25,
     workspace: WorkspaceOption = DEFAULT_WORKSPACE,
     as_json: JsonOption = False,
 ) -> None:
@@ -338,7 +341,7 @@ def sensitivity(
                 raise CompressLensError(f"--param {item!r} must look like KEY=VALUE")
             params[key] = yaml.safe_load(value)
         document = open_workspace(workspace).sensitivity(
-            model, dataset, op, limit=limit, max_drop=max_drop, **params
+            model, dataset, op, limit=limit, max_drop=max_drop, keep_share=keep_share, **params
         )
     except CompressLensError as exc:
         fail(exc)
@@ -352,6 +355,8 @@ def render_sensitivity(document: dict[str, Any]) -> None:
     for row in document["ranking"]:
         out.print(escape(f"  {row['rank']:>2}. {row['layer']:<28} drop {row['drop']:+.4f}"))
     out.print(escape(f"exclude (drop > max): {document['exclude']}"))
+    bits = document["mixed_precision"].items()
+    out.print(escape("mixed precision: " + ", ".join(f"{n} {b} bits" for n, b in bits)))
 
 
 @app.command()

@@ -17,12 +17,12 @@ from __future__ import annotations
 
 import functools
 import warnings
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import torch
-from pydantic import Field
+from pydantic import Field, field_validator
 from torch import nn
 
 from compresslens.errors import OperationError
@@ -34,20 +34,43 @@ from compresslens.ops.registry import (
     ReplayContext,
     register_operation,
 )
-from compresslens.ops.selection import name_matches
+from compresslens.ops.selection import SelectionParams, select_modules
 
 Backend = Literal["torchao", "torch.ao"]
 # torch.ao observers warn about reduce_range on every construction; nothing a user can act on.
 _OBSERVER_NOISE = "Please use quant_min and quant_max"
 _QCONFIG_BACKEND = "x86"
 _REPLAY_SEED = 0
+# layer types every quantizer here has a kernel for (include_types may name only these)
+QUANTIZABLE_TYPES = ("Linear",)
 
 
 # ------------------------------------------------------------------------ parameters
 
 
-class DynamicInt8Params(OperationParams):
-    """Which implementation quantizes Linear weights to int8 and activations on the fly."""
+class LinearSelectionParams(SelectionParams):
+    """The pruning ops' module selection, limited to the layer types these quantizers handle.
+
+    Naming another type is refused up front rather than quietly quantizing nothing.
+    """
+
+    include_types: list[str] = Field(default_factory=lambda: list(QUANTIZABLE_TYPES))
+
+    @field_validator("include_types")
+    @classmethod
+    def _quantizable_types_only(cls, value: list[str]) -> list[str]:
+        other = [name for name in value if name not in QUANTIZABLE_TYPES]
+        if other:
+            raise ValueError(
+                f"only {', '.join(QUANTIZABLE_TYPES)} layers can be quantized, not "
+                f"{', '.join(other)} (quantize.static_int8 quantizes convolutions too, "
+                "over the whole model)"
+            )
+        return value
+
+
+class DynamicInt8Params(LinearSelectionParams):
+    """Which implementation quantizes the selected Linear layers' weights and activations."""
 
     backend: Backend = "torchao"
 
@@ -60,23 +83,27 @@ class StaticInt8Params(OperationParams):
     given, it must be the dataset's instance shape.
     """
 
+    whole_model_reason: ClassVar[str] = (
+        "static int8 quantizes the whole FX-traced graph at once (the activations flowing "
+        "between layers and fused conv+bn+relu patterns share one calibration); measure "
+        "per-layer quantization sensitivity with quantize.weight_only or quantize.dynamic_int8"
+    )
+
     dataset: str
     calibration_batches: int = Field(default=8, gt=0)
     batch_size: int = Field(default=32, gt=0)
     input_shape: list[int] | None = Field(default=None, min_length=1)
 
 
-class WeightOnlyParams(OperationParams):
+class WeightOnlyParams(LinearSelectionParams):
     """Round-to-nearest symmetric weight quantization with one scale per group of inputs.
 
-    `include`/`exclude` name patterns pick the Linear layers, so two passes (int4 on the
-    insensitive layers, int8 on the rest) make a mixed-precision model.
+    The selection picks the Linear layers, so two passes (int4 on the insensitive layers,
+    int8 on the rest) make a mixed-precision model.
     """
 
     bits: Literal[8, 4] = 8
     group_size: int = Field(default=32, gt=0)
-    include: list[str] = Field(default_factory=lambda: ["*"])
-    exclude: list[str] = Field(default_factory=list)
 
 
 # ------------------------------------------------------------------------- helpers
@@ -90,20 +117,55 @@ def linear_layers(model: nn.Module, operation: str) -> dict[str, nn.Linear]:
     return layers
 
 
-def selected_float_linears(model: nn.Module, params: WeightOnlyParams) -> dict[str, nn.Linear]:
-    """The float nn.Linear layers the patterns select (already-quantized ones are skipped)."""
+def any_linear(module: nn.Linear) -> bool:
+    return True
+
+
+def exactly_linear(module: nn.Linear) -> bool:
+    """torch.ao's quantize_dynamic swaps modules by exact type; subclasses stay float."""
+    return type(module) is nn.Linear
+
+
+def dynamically_quantizable(module: nn.Linear) -> bool:
+    """torchao's own default: attention's out_proj is called through F.linear, not swapped."""
+    return not isinstance(module, nn.modules.linear.NonDynamicallyQuantizableLinear)
+
+
+def selected_float_linears(
+    model: nn.Module,
+    params: LinearSelectionParams,
+    operation: str,
+    has_kernel: Callable[[nn.Linear], bool] = any_linear,
+) -> dict[str, nn.Linear]:
+    """The float nn.Linear layers the selection picks (already-quantized ones are skipped).
+
+    Depends only on module names, types and weight classes, so replay on the rebuilt
+    architecture picks exactly the same layers.
+    """
+    linear_layers(model, operation)
+    try:
+        selected = select_modules(model, params)
+    except OperationError as exc:
+        raise OperationError(f"{operation}: {exc}") from None
     layers = {
         name: m
-        for name, m in linear_layers(model, "quantize.weight_only").items()
-        if name_matches(name, params.include, params.exclude)
+        for name, m in selected.items()
+        if isinstance(m, nn.Linear)
         and type(m.weight) in (torch.Tensor, nn.Parameter)
+        and has_kernel(m)
     }
     if not layers:
         raise OperationError(
-            "quantize.weight_only: no float nn.Linear layer matches "
-            f"include={params.include} exclude={params.exclude}"
+            f"{operation}: no float nn.Linear layer matches include_types="
+            f"{params.include_types} include={params.include} exclude={params.exclude} "
+            "(layers quantized already are skipped)"
         )
     return layers
+
+
+def only(chosen: Mapping[str, nn.Module]) -> Callable[[nn.Module, str], bool]:
+    """A torchao `filter_fn` that accepts exactly the chosen modules."""
+    return lambda module, fqn: fqn in chosen and module is chosen[fqn]
 
 
 def _check_group_size(layers: Mapping[str, nn.Linear], group_size: int) -> None:
@@ -128,17 +190,19 @@ def observer_noise_hidden() -> Iterator[None]:
 
 
 def dynamic_int8(model: nn.Module, params: DynamicInt8Params) -> nn.Module:
-    """Int8 weights, int8 activations quantized per batch, in every nn.Linear (eval mode)."""
-    linear_layers(model, "quantize.dynamic_int8")
+    """Int8 weights, int8 activations quantized per batch, in the selected nn.Linear layers."""
+    torch_ao = params.backend == "torch.ao"
+    kernel = exactly_linear if torch_ao else dynamically_quantizable
+    chosen = selected_float_linears(model, params, "quantize.dynamic_int8", kernel)
     model.eval()
-    if params.backend == "torch.ao":
+    if torch_ao:
         from torch.ao.quantization import quantize_dynamic
 
-        with observer_noise_hidden():
-            return quantize_dynamic(model, {nn.Linear}, dtype=torch.qint8, inplace=True)
+        with observer_noise_hidden():  # a set of module names: default qint8 qconfig for each
+            return quantize_dynamic(model, set(chosen), dtype=torch.qint8, inplace=True)
     from torchao.quantization import Int8DynamicActivationInt8WeightConfig, quantize_
 
-    quantize_(model, Int8DynamicActivationInt8WeightConfig())
+    quantize_(model, Int8DynamicActivationInt8WeightConfig(), filter_fn=only(chosen))
     return model
 
 
@@ -256,13 +320,9 @@ def weight_only(model: nn.Module, params: WeightOnlyParams) -> nn.Module:
     """Quantize the selected nn.Linear weights; activations stay floating point."""
     from torchao.quantization import quantize_
 
-    chosen = selected_float_linears(model, params)
+    chosen = selected_float_linears(model, params, "quantize.weight_only")
     _check_group_size(chosen, params.group_size)
-    quantize_(
-        model.eval(),
-        weight_only_config(params),
-        filter_fn=lambda module, fqn: fqn in chosen and module is chosen[fqn],
-    )
+    quantize_(model.eval(), weight_only_config(params), filter_fn=only(chosen))
     return model
 
 
@@ -340,7 +400,7 @@ register_operation(
         apply=_apply_dynamic_int8,
         params=DynamicInt8Params,
         replay=_replay_dynamic_int8,
-        description="int8 weights and per-batch int8 activations in Linear layers",
+        description="int8 weights and per-batch int8 activations in the selected Linear layers",
     )
 )
 register_operation(
@@ -358,7 +418,7 @@ register_operation(
         apply=_apply_weight_only,
         params=WeightOnlyParams,
         replay=_replay_weight_only,
-        description="round-to-nearest group-wise int8/int4 Linear weights (torchao)",
+        description="round-to-nearest group-wise int8/int4 weights of the selected Linear layers",
     )
 )
 register_operation(_cast_operation("cast.fp16", torch.float16))

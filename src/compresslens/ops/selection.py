@@ -44,6 +44,17 @@ class SelectionParams(OperationParams):
     exclude: list[str] = Field(default_factory=list)
 
 
+def why_not_per_layer(params: type[OperationParams]) -> str | None:
+    """None when an operation selects modules; else why it can only act on the whole model.
+
+    An operation explains itself through a `whole_model_reason` class variable on its params.
+    """
+    if issubclass(params, SelectionParams):
+        return None
+    default = "it has no module selection (include_types, include, exclude)"
+    return str(getattr(params, "whole_model_reason", default))
+
+
 def is_protected(module: nn.Module) -> bool:
     """True for normalization layers and embeddings, which need an explicit type to be pruned."""
     return isinstance(module, PROTECTED_TYPES)
