@@ -197,3 +197,21 @@ def test_robustness_rows_export_to_csv(workspace: cl.Workspace, tmp_path) -> Non
     )
     table = pa_csv.read_csv(target)
     assert table.column("corruption").to_pylist() == ["clean", "jpeg"]
+
+
+def test_compare_names_the_direction_of_each_excess_change(one_class_lost: cl.Workspace) -> None:
+    """Unchanged classes of a model that lost say "fared better", the lossy one "lost more"."""
+    location = one_class_lost.location
+    document = json.loads(
+        invoke("compare", "base", "lossy", "-w", location, "--n-boot", "200", "--json")
+    )
+    assert [(r["class"], r["excess"]) for r in document["per_class"]] == [
+        ("a", "gain"),
+        ("b", "gain"),
+        ("c", "loss"),
+    ]
+    lines = invoke("compare", "base", "lossy", "-w", location, "--n-boot", "200").splitlines()
+    by_class = {line.split()[0]: line for line in lines if line.split()[:1] in (["a"], ["b"], ["c"])}
+    assert by_class["a"].endswith("fared better than the model overall")
+    assert by_class["b"].endswith("fared better than the model overall")
+    assert by_class["c"].endswith("lost more than the model overall")
