@@ -102,6 +102,9 @@ def one_class_lost(workspace: cl.Workspace) -> cl.Workspace:
     lossy_logits[80:110] = np.eye(3, dtype=np.float32)[0]
     workspace.log_model("base", outputs={"abc": base_logits})
     workspace.log_model(
-        "lossy", parents=["base"], operation={"name": "prune.elsewhere"}, outputs={"abc": lossy_logits}
+        "lossy",
+        parents=["base"],
+        operation={"name": "prune.elsewhere"},
+        outputs={"abc": lossy_logits},
     )
     return workspace

@@ -211,7 +211,7 @@ def test_compare_names_the_direction_of_each_excess_change(one_class_lost: cl.Wo
         ("c", "loss"),
     ]
     lines = invoke("compare", "base", "lossy", "-w", location, "--n-boot", "200").splitlines()
-    by_class = {line.split()[0]: line for line in lines if line.split()[:1] in (["a"], ["b"], ["c"])}
+    by_class = {line.split()[0]: line for line in lines if line[1:3] in ("a ", "b ", "c ")}
     assert by_class["a"].endswith("fared better than the model overall")
     assert by_class["b"].endswith("fared better than the model overall")
     assert by_class["c"].endswith("lost more than the model overall")

@@ -259,7 +259,9 @@ def test_compare_and_behaviours_name_the_direction_of_each_excess_change(
 
 def test_the_schema_documents_the_excess_directions(client: TestClient) -> None:
     schemas = client.app.openapi()["components"]["schemas"]
-    excess = schemas["GroupChange"]["properties"]["excess"]
-    assert {"enum": ["loss", "gain"], "type": "string"} in excess["anyOf"]
-    assert "lost more than the model overall" in excess["description"]
-    assert "fared better than the model overall" in excess["description"]
+    for name in ("ClassChange", "SubgroupChange"):
+        excess = schemas[name]["properties"]["excess"]
+        assert {"enum": ["loss", "gain"], "type": "string"} in excess["anyOf"]
+        assert '"loss" = lost more than the model overall' in excess["description"]
+        assert '"gain" = fared better than the model overall' in excess["description"]
+    assert "class" in schemas["ClassChange"]["required"]
