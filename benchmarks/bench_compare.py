@@ -197,7 +197,8 @@ def main() -> None:
         lambda: pandas_compare(data, args.n_boot, pandas_models), repeats=1
     )
     scale = args.models / pandas_models
-    significant = int(ours["per_class"]["significant"].sum())
+    excess = ours["per_class"]["excess"]
+    losses, gains = int((excess == "loss").sum()), int((excess == "gain").sum())
     print(
         f"\n[compare] base vs {args.models} models, {args.instances:,} instances, "
         f"{args.classes} classes; per-class bootstrap n_boot={args.n_boot}; "
@@ -217,7 +218,8 @@ def main() -> None:
     print(
         f"check: model 0 agreement {ours['agreement'][0]:.4f} vs pandas "
         f"{theirs[0]['agreement']:.4f}; mean KL {ours['mean_kl'][0]:.4f} vs "
-        f"{theirs[0]['mean_kl']:.4f}; {significant} significant (model, class) cells"
+        f"{theirs[0]['mean_kl']:.4f}; (model, class) cells that lost more / fared better "
+        f"than the model overall: {losses} / {gains}"
     )
 
     labels, preds = synthetic_populations(

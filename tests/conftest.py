@@ -89,3 +89,22 @@ def pruned(digits_workspace: cl.Workspace) -> cl.Workspace:
     for name in ("mlp", "mlp-70"):
         ws.evaluate(name, "digits", logits=True, features=True, latency=False)
     return ws
+
+
+@pytest.fixture
+def one_class_lost(workspace: cl.Workspace) -> cl.Workspace:
+    """Logged "base" (every instance right) and "lossy": class "c" loses 30 of its 40
+    instances (Δ −0.75), "a" and "b" do not change (Δ = 0 [0, 0]); overall Δ −0.25."""
+    labels = np.repeat([0, 1, 2], 40)
+    workspace.add_dataset("abc", np.zeros((120, 4), dtype=np.float32), labels, class_names="abc")
+    base_logits = np.eye(3, dtype=np.float32)[labels]
+    lossy_logits = base_logits.copy()
+    lossy_logits[80:110] = np.eye(3, dtype=np.float32)[0]
+    workspace.log_model("base", outputs={"abc": base_logits})
+    workspace.log_model(
+        "lossy",
+        parents=["base"],
+        operation={"name": "prune.elsewhere"},
+        outputs={"abc": lossy_logits},
+    )
+    return workspace

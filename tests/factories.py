@@ -37,9 +37,27 @@ def nan_model(num_classes: int = 10) -> nn.Module:
     return NaNModel(num_classes)
 
 
+class TextBag(nn.Module):
+    """A bag-of-words text classifier: the mean embedding of its tokens (id 0 pads), then a
+    linear layer."""
+
+    def __init__(self, vocab_size: int = 32, dim: int = 8, num_classes: int = 2) -> None:
+        super().__init__()
+        self.embed = nn.EmbeddingBag(vocab_size, dim, mode="mean", padding_idx=0)
+        self.classifier = nn.Linear(dim, num_classes)
+
+    def forward(self, tokens: torch.Tensor) -> torch.Tensor:
+        return self.classifier(self.embed(tokens))
+
+
+def text_bag(vocab_size: int = 32, dim: int = 8, num_classes: int = 2) -> nn.Module:
+    return TextBag(vocab_size, dim, num_classes)
+
+
 def not_a_module() -> str:
     return "surprise"
 
 
-# the factory string of digits_mlp, as the workspace stores it
+# the factory strings of digits_mlp and text_bag, as the workspace stores them
 MLP_FACTORY = "factories:digits_mlp"
+TEXT_BAG_FACTORY = "factories:text_bag"

@@ -189,7 +189,9 @@ class Comparison:
         )
 
     def per_class(self) -> list[dict[str, Any]]:
-        """Accuracy change per class with a paired-bootstrap 95% CI and an excess-loss test."""
+        """Accuracy change per class with a paired-bootstrap 95% CI; `excess` is "loss" where
+        the class lost significantly more than the model overall, "gain" where it fared
+        significantly better, else None."""
         change = per_group_accuracy_change(
             self.labels,
             self._correct(self.base_outputs),
@@ -341,7 +343,7 @@ def _group_rows(change: dict[str, np.ndarray], names: list[str], key: str) -> li
                 "delta_high": float(change["delta_high"][0, g]),
                 "excess_delta": float(change["excess_delta"][0, g]),
                 "p_value": float(change["p_value"][0, g]),
-                "significant": bool(change["significant"][0, g]),
+                "excess": change["excess"][0, g],
             }
         )
     return rows

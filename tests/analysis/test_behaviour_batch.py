@@ -105,7 +105,7 @@ def test_rows_have_the_comparison_shape_with_nan_as_none() -> None:
     assert [row["class"] for row in record["per_class"]] == ["a", "b", "c"]
     assert record["per_class"][0]["delta"] == -0.5 and record["per_class"][1]["delta"] == 0.5
     assert record["per_class"][2]["base_accuracy"] is None
-    assert record["per_class"][2]["significant"] is False
+    assert record["per_class"][2]["excess"] is None
 
 
 @pytest.mark.parametrize(

@@ -11,6 +11,7 @@ from scipy.special import rel_entr, softmax
 
 from compresslens.analysis import predictions
 from compresslens.analysis.predictions import (
+    EXCESS_MEANING,
     agreement_rate,
     calibration_change,
     flip_counts,
@@ -163,7 +164,7 @@ def test_per_group_accuracy_change_point_estimates_by_hand() -> None:
     assert result["count"].tolist() == [4, 2]
 
 
-def test_an_empty_group_is_nan_and_never_significant() -> None:
+def test_an_empty_group_is_nan_with_no_excess() -> None:
     groups = np.array([0, 0, 2, 2])
     base_correct = np.array([True, False, True, True])
     correct = np.array([[False, False, False, False]])
@@ -172,7 +173,7 @@ def test_an_empty_group_is_nan_and_never_significant() -> None:
     )
     for key in ("base_accuracy", "delta", "delta_low", "delta_high", "p_value"):
         assert math.isnan(result[key][0, 1]), key
-    assert not result["significant"][0, 1]
+    assert result["excess"][0, 1] is None
     assert result["count"].tolist() == [2, 0, 2]
 
 
@@ -183,18 +184,37 @@ def test_an_unchanged_model_has_a_zero_ci_and_p_value_one() -> None:
     np.testing.assert_array_equal(result["delta_low"], [[0.0, 0.0]])
     np.testing.assert_array_equal(result["delta_high"], [[0.0, 0.0]])
     np.testing.assert_array_equal(result["p_value"], [[1.0, 1.0]])
+    assert result["excess"].tolist() == [[None, None]]
 
 
-def test_a_group_that_lost_much_more_than_the_model_is_significant() -> None:
+def test_a_group_that_lost_much_more_than_the_model_is_an_excess_loss() -> None:
     groups = np.repeat([0, 1, 2], 400)
     base_correct = np.ones(1200, dtype=bool)
     correct = base_correct.copy()
     correct[800:960] = False  # group 2 loses 40%, the model overall 13%
     correct[:20] = False  # group 0 loses 5%
     result = per_group_accuracy_change(groups, base_correct, correct, n_boot=500, seed=1)
-    assert result["excess_delta"][0, 2] < 0 and result["significant"][0, 2]
+    assert result["excess_delta"][0, 2] < 0 and result["excess"][0, 2] == "loss"
     assert result["p_value"][0, 2] == pytest.approx(2 / 501)
     assert result["delta_low"][0, 2] <= -0.4 <= result["delta_high"][0, 2]
+
+
+def test_a_group_that_did_not_change_while_the_model_lost_fared_better_never_a_loss() -> None:
+    """Δ = 0 [0, 0] is a significant excess *gain* when the model overall lost accuracy."""
+    groups = np.repeat([0, 1], 400)
+    base_correct = np.ones(800, dtype=bool)
+    correct = base_correct.copy()
+    correct[400:560] = False  # group 1 loses 40%, the model overall 20%; group 0 is unchanged
+    result = per_group_accuracy_change(groups, base_correct, correct, n_boot=500, seed=1)
+    assert result["delta"][0, 0] == 0.0
+    assert result["delta_low"][0, 0] == 0.0 and result["delta_high"][0, 0] == 0.0
+    assert result["excess_delta"][0, 0] == pytest.approx(0.2)
+    assert result["p_value"][0, 0] == pytest.approx(2 / 501)
+    assert result["excess"].tolist() == [["gain", "loss"]]
+    assert EXCESS_MEANING == {
+        "loss": "lost more than the model overall",
+        "gain": "fared better than the model overall",
+    }
 
 
 def test_bootstrap_is_reproducible_given_the_seed() -> None:

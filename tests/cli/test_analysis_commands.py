@@ -219,3 +219,21 @@ def test_sensitivity_to_int4_weight_only_proposes_mixed_precision(
     text = invoke(*command, *location)  # stored: the second ask reads the sweep back
     assert "quantize.weight_only on one layer at a time" in text
     assert f"mixed precision: {most} 8 bits, {least} 4 bits" in text
+
+
+def test_compare_names_the_direction_of_each_excess_change(one_class_lost: cl.Workspace) -> None:
+    """Unchanged classes of a model that lost say "fared better", the lossy one "lost more"."""
+    location = one_class_lost.location
+    document = json.loads(
+        invoke("compare", "base", "lossy", "-w", location, "--n-boot", "200", "--json")
+    )
+    assert [(r["class"], r["excess"]) for r in document["per_class"]] == [
+        ("a", "gain"),
+        ("b", "gain"),
+        ("c", "loss"),
+    ]
+    lines = invoke("compare", "base", "lossy", "-w", location, "--n-boot", "200").splitlines()
+    by_class = {line.split()[0]: line for line in lines if line[1:3] in ("a ", "b ", "c ")}
+    assert by_class["a"].endswith("fared better than the model overall")
+    assert by_class["b"].endswith("fared better than the model overall")
+    assert by_class["c"].endswith("lost more than the model overall")

@@ -7,6 +7,7 @@ import pytest
 from e2e_harness import needs_browser, view_report
 
 import compresslens as cl
+from compresslens.analysis.predictions import EXCESS_MEANING
 
 pytestmark = needs_browser
 
@@ -35,6 +36,16 @@ def test_the_class_cell_shows_the_per_class_change(shown: dict, comparison) -> N
     assert shown["class_cell"]["delta_low"] == pytest.approx(row["delta_low"], abs=1e-12)
     assert shown["class_cell"]["delta_high"] == pytest.approx(row["delta_high"], abs=1e-12)
     assert shown["class_rows"] == comparison.dataset.num_classes
+
+
+def test_each_class_cell_names_the_direction_of_its_excess_change(shown: dict, comparison) -> None:
+    """Shirt lost more than the model overall (▼); the legend says what ▼ and ▲ mean."""
+    assert shown["class_excess"] == {r["class"]: r["excess"] for r in comparison.per_class()}
+    assert shown["class_excess"]["Shirt"] == "loss"
+    marks = {"loss": "▼", "gain": "▲", None: ""}
+    assert shown["class_marks"] == {c: marks[e] for c, e in shown["class_excess"].items()}
+    for direction, words in EXCESS_MEANING.items():
+        assert f"{marks[direction]} {words}" in shown["legend"]
 
 
 def test_the_subgroup_cell_shows_the_per_subgroup_change(shown: dict, comparison) -> None:

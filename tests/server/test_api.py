@@ -41,6 +41,45 @@ def test_an_image_instance_is_a_png(client: TestClient) -> None:
     assert Image.open(io.BytesIO(response.content)).size == (56, 56)
 
 
+@pytest.fixture
+def texts(client: TestClient, digits_workspace: cl.Workspace) -> cl.DatasetInfo:
+    tokens = torch.tensor([[3, 4, 0], [5, 4, 0], [6, 7, 8]])
+    reviews = ["good film", "bad <b>film</b>", "a long review\nover two lines"]
+    return digits_workspace.add_dataset("reviews", tokens, torch.tensor([1, 0, 1]), texts=reviews)
+
+
+def test_a_text_instance_is_json_with_its_text(client: TestClient, texts: cl.DatasetInfo) -> None:
+    for key in ("reviews", texts.id):
+        response = client.get(f"/api/datasets/{key}/instances/2")
+        assert response.status_code == 200
+        assert response.headers["content-type"] == "application/json"
+        assert response.json() == {
+            "dataset": "reviews",
+            "instance": 2,
+            "text": "a long review\nover two lines",
+        }
+    # markup in a text is data, answered as it is
+    assert client.get("/api/datasets/reviews/instances/1").json()["text"] == "bad <b>film</b>"
+
+
+def test_a_text_instance_outside_the_dataset_is_a_404(
+    client: TestClient, texts: cl.DatasetInfo
+) -> None:
+    response = client.get("/api/datasets/reviews/instances/3")
+    assert response.status_code == 404 and "outside 0..2" in response.json()["detail"]
+
+
+def test_the_schema_documents_both_instance_answers(client: TestClient) -> None:
+    schema = client.app.openapi()
+    content = schema["paths"]["/api/datasets/{key}/instances/{index}"]["get"]["responses"]["200"][
+        "content"
+    ]
+    assert set(content) == {"image/png", "application/json"}
+    assert content["application/json"]["schema"] == {"$ref": "#/components/schemas/InstanceText"}
+    text = schema["components"]["schemas"]["InstanceText"]
+    assert set(text["required"]) == {"dataset", "instance", "text"}
+
+
 @pytest.mark.parametrize(
     ("path", "status"),
     [

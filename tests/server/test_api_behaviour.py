@@ -239,3 +239,29 @@ def test_agreement_refuses_a_model_not_evaluated_on_the_dataset(
     response = client.get("/api/agreement?models=mlp,never-evaluated")
     assert response.status_code == 404
     assert response.json()["detail"]
+
+
+def test_compare_and_behaviours_name_the_direction_of_each_excess_change(
+    one_class_lost: cl.Workspace,
+) -> None:
+    """Δ = 0 [0, 0] classes of a model that lost are "gain", in both answers."""
+    client = TestClient(create_app(one_class_lost))
+    single = client.get("/api/compare?base=base&model=lossy&n_boot=200").json()
+    batch = client.get("/api/behaviours?base=base&models=lossy&n_boot=200").json()
+    for rows in (single["per_class"], batch["models"][0]["per_class"]):
+        assert [(r["class"], r["delta"], r["excess"]) for r in rows] == [
+            ("a", 0.0, "gain"),
+            ("b", 0.0, "gain"),
+            ("c", -0.75, "loss"),
+        ]
+        assert all("significant" not in r for r in rows)
+
+
+def test_the_schema_documents_the_excess_directions(client: TestClient) -> None:
+    schemas = client.app.openapi()["components"]["schemas"]
+    for name in ("ClassChange", "SubgroupChange"):
+        excess = schemas[name]["properties"]["excess"]
+        assert {"enum": ["loss", "gain"], "type": "string"} in excess["anyOf"]
+        assert '"loss" = lost more than the model overall' in excess["description"]
+        assert '"gain" = fared better than the model overall' in excess["description"]
+    assert "class" in schemas["ClassChange"]["required"]

@@ -250,3 +250,13 @@ def test_activation_histograms_share_their_bins(pruned: cl.Workspace) -> None:
     histograms = pruned.compare("mlp", "mlp-70").activation_histograms("body.0", sample=200)
     assert histograms["module"] == "body.0" and histograms["missing"] == []
     assert len(histograms["edges"]) == 51
+
+
+def test_unchanged_classes_fared_better_than_a_model_that_lost(one_class_lost: cl.Workspace):
+    """Δ = 0 [0, 0] while the model lost 25 points: an excess gain, never a loss."""
+    rows = one_class_lost.compare("base", "lossy", n_boot=200).per_class()
+    assert [(r["class"], r["delta"]) for r in rows] == [("a", 0.0), ("b", 0.0), ("c", -0.75)]
+    assert [(r["delta_low"], r["delta_high"]) for r in rows[:2]] == [(0.0, 0.0), (0.0, 0.0)]
+    assert [r["excess"] for r in rows] == ["gain", "gain", "loss"]
+    assert [r["excess_delta"] for r in rows] == pytest.approx([0.25, 0.25, -0.5])
+    assert all("significant" not in r for r in rows)

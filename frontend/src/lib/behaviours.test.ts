@@ -23,7 +23,9 @@ import {
   glyphClip,
   robustGlyphScale,
   glyphX,
-  isMarked,
+  EXCESS_MEANING,
+  excessOf,
+  excessTitle,
   type CompareAnswer,
 } from "./behaviours";
 import { model } from "./fixtures";
@@ -38,7 +40,7 @@ const cls = (c: string | number, delta: number, extra: Record<string, unknown> =
   delta_high: delta + 0.05,
   excess_delta: delta,
   p_value: 0.5,
-  significant: false,
+  excess: null,
   ...extra,
 });
 
@@ -66,20 +68,35 @@ describe("comparedModels", () => {
   });
 });
 
-describe("isMarked", () => {
-  it("needs significance and a larger loss than overall", () => {
-    expect(isMarked(cls(0, -0.1, { significant: true, excess_delta: -0.08 }))).toBe(true);
-    expect(isMarked(cls(0, -0.1, { significant: false, excess_delta: -0.08 }))).toBe(false);
-    expect(isMarked(cls(0, 0.1, { significant: true, excess_delta: 0.08 }))).toBe(false);
-    expect(isMarked(cls(0, -0.1, { significant: true, excess_delta: null }))).toBe(false);
-    expect(isMarked(null)).toBe(false);
+describe("excess", () => {
+  it("reads the direction the API gives, nothing else", () => {
+    expect(excessOf(cls(0, -0.1, { excess: "loss", excess_delta: -0.08 }))).toBe("loss");
+    expect(excessOf(cls(0, 0.1, { excess: "gain", excess_delta: 0.08 }))).toBe("gain");
+    expect(excessOf(cls(0, -0.1, { excess: null, excess_delta: -0.08 }))).toBeNull();
+    expect(excessOf(cls(0, -0.1, { excess: "significant" }))).toBeNull();
+    expect(excessOf(null)).toBeNull();
+  });
+  it("shows Δ = 0 [0, 0] of a model that lost as faring better, never as a loss", () => {
+    // what the API answers for an unchanged class while the model overall lost 20 points
+    const unchanged = cls("a", 0, { delta_low: 0, delta_high: 0, excess_delta: 0.2, p_value: 0.004, excess: "gain" });
+    expect(excessOf(unchanged)).toBe("gain");
+    const [row] = buildTable(["m"], new Map([["m", { per_class: [unchanged] }]]));
+    expect(row.cells[0].excess).toBe("gain");
+    expect(excessTitle("gain")).toBe("fared better than the model overall");
+  });
+  it("uses the words of the Python API and the CLI", () => {
+    expect(EXCESS_MEANING).toEqual({
+      loss: "lost more than the model overall",
+      gain: "fared better than the model overall",
+    });
+    expect(excessTitle(null)).toBe("");
   });
 });
 
 describe("buildTable", () => {
   it("unions classes in first-seen order and fills missing cells", () => {
     const answers = new Map<string, CompareAnswer | undefined>([
-      ["a", { per_class: [cls("cat", -0.1, { significant: true, excess_delta: -0.05 }), cls("dog", 0.02)] }],
+      ["a", { per_class: [cls("cat", -0.1, { excess: "loss", excess_delta: -0.05 }), cls("dog", 0.02)] }],
       ["b", { per_class: [cls("dog", -0.01), cls("bird", 0)] }],
       ["c", undefined],
     ]);
@@ -88,8 +105,8 @@ describe("buildTable", () => {
     expect(rows[0].cells.map((c) => c.modelId)).toEqual(["a", "b", "c"]);
     expect(rows[0].cells[0].change?.delta).toBe(-0.1);
     expect(rows[0].cells[1].change).toBeNull();
-    expect(rows[0].marked).toBe(true);
-    expect(rows[1].marked).toBe(false);
+    expect(rows[0].cells.map((c) => c.excess)).toEqual(["loss", null, null]);
+    expect(rows[1].cells.map((c) => c.excess)).toEqual([null, null, null]);
     expect(rows[1].cells[1].change?.delta).toBe(-0.01);
     expect(rows[0].count).toBe(10);
   });
@@ -203,7 +220,7 @@ describe("buildSubgroupTable", () => {
   const sub = (value: string, delta: number, extra: Record<string, unknown> = {}) => ({ ...cls(0, delta, extra), class: undefined, value });
   it("lists attributes in first-seen order with one row per value and cell per model", () => {
     const answers = new Map<string, CompareAnswer | undefined>([
-      ["a", { per_class: [], per_subgroup: { brightness: [sub("dark", -0.1, { significant: true, excess_delta: -0.04 }), sub("bright", 0.01)] } }],
+      ["a", { per_class: [], per_subgroup: { brightness: [sub("dark", -0.1, { excess: "loss", excess_delta: -0.04 }), sub("bright", 0.01)] } }],
       ["b", { per_class: [], per_subgroup: { brightness: [sub("dark", 0.02)], ink: [sub("sparse", 0)] } }],
     ]);
     const rows = buildSubgroupTable(["a", "b"], answers);
@@ -214,7 +231,7 @@ describe("buildSubgroupTable", () => {
       ["ink", "sparse"],
     ]);
     expect(rows[0].cells.map((c) => c.change?.delta)).toEqual([-0.1, 0.02]);
-    expect(rows[0].marked).toBe(true);
+    expect(rows[0].cells.map((c) => c.excess)).toEqual(["loss", null]);
     expect(rows[1].cells[1].change).toBeNull();
     expect(rows[2].cells[0].change).toBeNull();
   });

@@ -6,6 +6,19 @@ export const MAX_BEHAVIOUR_MODELS = 50;
 /** Bootstrap resamples requested from /api/behaviours (kept small to stay fast). */
 export const BEHAVIOUR_N_BOOT = 200;
 
+/** The direction of a significant excess change (Δ minus the model's overall change), as
+ * the API names it: the class lost more than the model overall, or fared better. */
+export type Excess = "loss" | "gain";
+
+/** The same words as the Python API and the CLI (compresslens.analysis.predictions.EXCESS_MEANING). */
+export const EXCESS_MEANING: Record<Excess, string> = {
+  loss: "lost more than the model overall",
+  gain: "fared better than the model overall",
+};
+
+/** The mark drawn beside a cell's Δ for each direction. */
+export const EXCESS_MARK: Record<Excess, string> = { loss: "▼", gain: "▲" };
+
 export interface ClassChange {
   /** the class name (per-class rows) */
   class?: string | number;
@@ -19,7 +32,8 @@ export interface ClassChange {
   delta_high?: number | null;
   excess_delta?: number | null;
   p_value?: number | null;
-  significant?: boolean | null;
+  /** "loss" / "gain" when the excess change is significant, else null */
+  excess?: Excess | null;
 }
 
 export interface CompareAnswer {
@@ -45,8 +59,8 @@ export interface BatchAnswer {
 export interface BehaviourCell {
   modelId: string;
   change: ClassChange | null;
-  /** significant and lost more than the model did overall */
-  marked: boolean;
+  /** the direction of a significant excess change, as the API gives it */
+  excess: Excess | null;
 }
 
 export interface BehaviourRow {
@@ -55,8 +69,6 @@ export interface BehaviourRow {
   count: number | null;
   baseAccuracy: number | null;
   cells: BehaviourCell[];
-  /** any cell marked */
-  marked: boolean;
 }
 
 const num = (v: unknown): number | null => (typeof v === "number" && Number.isFinite(v) ? v : null);
@@ -88,11 +100,16 @@ export function comparedModels(selected: string[], base: string | null, max = MA
   return { ids: ids.slice(0, max), dropped: Math.max(0, ids.length - max) };
 }
 
-/** A cell is marked when the change is significant and the class lost more than the model overall. */
-export function isMarked(c: ClassChange | null | undefined): boolean {
-  if (!c) return false;
-  const excess = num(c.excess_delta);
-  return c.significant === true && excess !== null && excess < 0;
+/** The direction of a cell's significant excess change, read from the answer (the test is the
+ * server's); anything but "loss" or "gain" is none. */
+export function excessOf(c: ClassChange | null | undefined): Excess | null {
+  const e = c?.excess;
+  return e === "loss" || e === "gain" ? e : null;
+}
+
+/** What a direction means, in words ("" for none). */
+export function excessTitle(e: Excess | null): string {
+  return e ? EXCESS_MEANING[e] : "";
 }
 
 /** Query string for GET /api/compare. */
@@ -158,7 +175,6 @@ function buildRows(
           count: num(c.count),
           baseAccuracy: num(c.base_accuracy),
           cells: [],
-          marked: false,
         });
       }
     }
@@ -168,9 +184,9 @@ function buildRows(
     const row = rows.get(key)!;
     const cells = modelIds.map((modelId) => {
       const change = lookup.get(modelId)?.get(key) ?? null;
-      return { modelId, change, marked: isMarked(change) };
+      return { modelId, change, excess: excessOf(change) };
     });
-    return { ...row, cells, marked: cells.some((c) => c.marked) };
+    return { ...row, cells };
   });
 }
 

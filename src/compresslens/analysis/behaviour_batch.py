@@ -220,14 +220,14 @@ def group_rows(
     """Per model, one dict per group (the shape of Comparison.per_class rows; NaN → None)."""
     counts = change["count"].tolist()
     fields = {f: change[f].tolist() for f in _GROUP_FIELDS}
-    significant = change["significant"].tolist()
+    excess = change["excess"].tolist()
     result = []
-    for m in range(len(significant)):
+    for m in range(len(excess)):
         rows = []
         for g, name in enumerate(names):
             row: dict[str, Any] = {key: name, "count": counts[g]}
             row.update({f: _finite(fields[f][m][g]) for f in _GROUP_FIELDS})
-            row["significant"] = significant[m][g]
+            row["excess"] = excess[m][g]
             rows.append(row)
         result.append(rows)
     return result

@@ -185,6 +185,13 @@ def _class_names(class_names: Sequence[str] | None, num_classes: int) -> list[st
 
 # ------------------------------------------------------------ per-group accuracy change
 
+# A group's significant excess change (delta_group − delta_overall) has a direction; the words
+# every client (Python rows, --json, the API, the CLI text, the UI legend) uses for it.
+EXCESS_MEANING = {
+    "loss": "lost more than the model overall",
+    "gain": "fared better than the model overall",
+}
+
 
 def per_group_accuracy_change(
     labels: ArrayLike,
@@ -204,10 +211,12 @@ def per_group_accuracy_change(
     gained (base wrong, model right), lost, or unchanged, so a group's resample is exactly a
     multinomial draw of those three counts: drawn directly, B × M × G numbers instead of
     B × N. `p_value` is two-sided for excess = delta_group − delta_overall (did this group
-    change more than the model overall?), from the same replicates; `significant` is
-    p_value ≤ 1 − ci. Arrays are [M, G] except `count` [G] and `overall_delta` [M]; an
-    empty group is NaN throughout and never significant. Reproducible given the seed and
-    the same inputs (models draw from one stream in order).
+    change more than the model overall?), from the same replicates; `excess` names the
+    direction of a significant one (p_value ≤ 1 − ci): "loss" or "gain" (EXCESS_MEANING),
+    else None — so an unchanged group of a model that lost is a "gain", never a loss.
+    Arrays are [M, G] except `count` [G] and `overall_delta` [M]; an empty group is NaN
+    throughout with no excess. Reproducible given the seed and the same inputs (models draw
+    from one stream in order).
     """
     _check_bootstrap_parameters(n_boot, ci)
     labels = _as_ids("labels", labels, IncompatibleDatasetError)
@@ -248,18 +257,29 @@ def group_change_from_counts(
     replicates = _bootstrap_deltas(gained, lost, sizes, n_boot, seed, ci)
     empty = sizes == 0
     p_value = np.where(empty, math.nan, replicates["p_value"])
+    excess_delta = delta - overall_delta[:, None]
     return {
         "base_accuracy": base_accuracy,
         "accuracy": base_accuracy + delta,
         "delta": delta,
         "delta_low": np.where(empty, math.nan, replicates["low"]),
         "delta_high": np.where(empty, math.nan, replicates["high"]),
-        "excess_delta": delta - overall_delta[:, None],
+        "excess_delta": excess_delta,
         "p_value": p_value,
-        "significant": p_value <= 1.0 - ci,
+        "excess": excess_direction(excess_delta, p_value, alpha=1.0 - ci),
         "count": sizes,
         "overall_delta": overall_delta,
     }
+
+
+def excess_direction(excess_delta: np.ndarray, p_value: np.ndarray, alpha: float) -> np.ndarray:
+    """Each significant (p ≤ alpha) excess change's direction, "loss" or "gain", else None:
+    an object array, so that a row carries the direction rather than a two-sided flag."""
+    significant = p_value <= alpha  # NaN (an empty group) compares False
+    direction = np.full(np.shape(excess_delta), None, dtype=object)
+    direction[significant & (excess_delta < 0)] = "loss"
+    direction[significant & (excess_delta > 0)] = "gain"
+    return direction
 
 
 def _count_by_group(mask: np.ndarray, groups: np.ndarray, num_groups: int) -> np.ndarray:

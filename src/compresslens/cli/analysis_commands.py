@@ -82,15 +82,17 @@ def render_comparison(document: dict[str, Any]) -> None:
     )
     for t in s["top_transitions"][:5]:
         out.print(escape(f"  {t['transition']}: {t['count']}"))
-    out.print("per class (Δ accuracy, 95% CI, * = lost more than the model overall):")
+    from compresslens.analysis.predictions import EXCESS_MEANING
+
+    out.print("per class: Δ accuracy [95% CI]; named where it differs significantly from overall")
     for row in document["per_class"]:
-        mark = "*" if row["significant"] and row["excess_delta"] < 0 else " "
-        out.print(
-            escape(
-                f" {mark} {row['class']:<14} {row['delta']:+.4f} "
-                f"[{row['delta_low']:+.4f}, {row['delta_high']:+.4f}]"
-            )
+        line = (
+            f" {row['class']:<14} {row['delta']:+.4f} "
+            f"[{row['delta_low']:+.4f}, {row['delta_high']:+.4f}]"
         )
+        if row["excess"] is not None:
+            line += f"  {EXCESS_MEANING[row['excess']]}"
+        out.print(escape(line))
 
 
 @app.command()

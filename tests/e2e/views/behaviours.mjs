@@ -44,6 +44,17 @@ export default async function ({ page, url, models, check, shot, report, timeout
     delta_high: Number(await cell.getAttribute("data-delta-high")),
   };
   report.class_rows = await page.locator("[data-testid=behaviour-row]").count();
+  // each class cell's excess direction ("loss" / "gain" / none) and the mark drawn for it
+  const excessCells = await page.$$eval(`[data-testid=behaviour-cell][data-model-id="${child.id}"]`, (cells) =>
+    cells.map((c) => ({
+      class: c.closest("[data-testid=behaviour-row]")?.dataset.class,
+      excess: c.dataset.excess || null,
+      mark: c.querySelector("[data-testid=behaviour-excess]")?.textContent ?? "",
+    })),
+  );
+  report.class_excess = Object.fromEntries(excessCells.map((c) => [c.class, c.excess]));
+  report.class_marks = Object.fromEntries(excessCells.map((c) => [c.class, c.mark]));
+  report.legend = await page.locator("[data-testid=behaviour-legend]").innerText();
   const sub = page.locator(`[data-testid=behaviour-subgroup-cell][data-model-id="${child.id}"]:not([data-delta=""])`).first();
   await sub.waitFor({ state: "attached", timeout });
   report.subgroup_cell = {

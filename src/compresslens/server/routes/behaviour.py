@@ -20,6 +20,7 @@ import numpy as np
 import pyarrow.parquet as pq
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import or_, select
 
 from compresslens.analysis.behaviour_aggregates import (
@@ -28,7 +29,7 @@ from compresslens.analysis.behaviour_aggregates import (
     reliability_dicts,
 )
 from compresslens.analysis.behaviour_batch import Grouping, batch_rows, behaviour_batch, grouping_of
-from compresslens.analysis.predictions import pairwise_agreement
+from compresslens.analysis.predictions import EXCESS_MEANING, pairwise_agreement
 from compresslens.comparison import FLIP_KINDS
 from compresslens.errors import IncompatibleDatasetError, NotFoundError
 from compresslens.jsonable import jsonable
@@ -52,8 +53,64 @@ SortKey = Literal[
     "base_confidence",
 ]
 
+EXCESS_DESCRIPTION = (
+    "the direction of a significant excess change (delta − the model's overall change, "
+    "two-sided bootstrap test at p ≤ 0.05): "
+    + "; ".join(f'"{word}" = {meaning}' for word, meaning in EXCESS_MEANING.items())
+    + "; null when not significant"
+)
 
-@router.get("/compare")
+
+class GroupChange(BaseModel):
+    """One group's accuracy change versus the base (null where the group is empty)."""
+
+    count: int
+    base_accuracy: float | None
+    accuracy: float | None
+    delta: float | None
+    delta_low: float | None = Field(description="95% bootstrap interval of delta")
+    delta_high: float | None
+    excess_delta: float | None = Field(description="delta − the model's overall change")
+    p_value: float | None = Field(description="two-sided p of excess_delta ≠ 0")
+    excess: Literal["loss", "gain"] | None = Field(description=EXCESS_DESCRIPTION)
+
+
+class ClassChange(GroupChange):
+    model_config = ConfigDict(populate_by_name=True)
+    class_name: str = Field(alias="class")
+
+
+class SubgroupChange(GroupChange):
+    value: str = Field(description="the attribute's value")
+
+
+class CompareAnswer(BaseModel):
+    summary: dict[str, Any]
+    per_class: list[ClassChange]
+    per_subgroup: dict[str, list[SubgroupChange]]
+
+
+class ModelName(BaseModel):
+    id: str
+    name: str
+
+
+class ModelBehaviour(BaseModel):
+    model: ModelName
+    summary: dict[str, Any]
+    per_class: list[ClassChange]
+    per_subgroup: dict[str, list[SubgroupChange]]
+
+
+class BehavioursAnswer(BaseModel):
+    base: ModelName
+    dataset: str
+    class_names: list[str]
+    n_boot: int
+    models: list[ModelBehaviour]
+
+
+@router.get("/compare", response_model=CompareAnswer)
 def compare(
     ws: WorkspaceDep,
     base: Annotated[str, Query(min_length=1, description="base model id or name")],
@@ -350,7 +407,7 @@ def base_and_models(
     return base_ref, chosen, info, artifacts
 
 
-@router.get("/behaviours")
+@router.get("/behaviours", response_model=BehavioursAnswer)
 def behaviours(
     ws: WorkspaceDep,
     base: Annotated[str, Query(min_length=1, description="base model id or name")],
@@ -361,7 +418,8 @@ def behaviours(
     """Per model versus the base: {model, summary, per_class, per_subgroup}, in one pass.
 
     The same numbers as /api/compare for each model (deltas exactly; the bootstrap draws of
-    all models come from one stream, so intervals can differ by Monte Carlo noise).
+    all models come from one stream, so intervals can differ by Monte Carlo noise). Answered
+    as a JSONResponse: the model documents the answer without validating 50 models' rows.
     """
     (base_id, base_name), chosen, info, artifacts = base_and_models(ws, base, models, dataset)
     dtype = class_dtype(info.num_classes)
