@@ -62,7 +62,11 @@ from compresslens.evaluate.outputs import instance_outputs
 from compresslens.evaluate.parquet import outputs_from_parquet, outputs_to_parquet
 from compresslens.evaluate.profile import compute_profile, efficiency_metrics, size_profile
 from compresslens.ids import content_id, derived_model_id, trained_model_id
-from compresslens.models.factory import build_from_factory, check_json_kwargs
+from compresslens.models.factory import (
+    build_from_factory,
+    check_json_kwargs,
+    refuse_main_module_factory,
+)
 from compresslens.models.rebuild import NodeRecipe, rebuild_model
 from compresslens.models.state_codec import export_state, restore_state
 from compresslens.models.weights import (
@@ -223,6 +227,7 @@ class Workspace:
         note: str | None = None,
     ) -> ModelInfo:
         """Store a root model: its factory rebuilds the architecture, safetensors the values."""
+        refuse_main_module_factory(factory)
         kwargs = check_json_kwargs(factory_kwargs or {})
         if weights is not None:
             load_state_into(model, read_weights_file(weights))
@@ -250,6 +255,7 @@ class Workspace:
         The root keeps its factory, and its edge `train.scratch` (no parents) records the
         training parameters, seed, versions and wall time; the same call is a cache hit.
         """
+        refuse_main_module_factory(factory)
         kwargs = check_json_kwargs(factory_kwargs or {})
         data_info = self.dataset(dataset)
         params = validate_params(
