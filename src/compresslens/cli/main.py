@@ -41,6 +41,7 @@ def _before_every_command(
             "-P",
             exists=True,
             file_okay=False,
+            metavar="DIR",
             help=(
                 "Folder to import your own factory modules from (repeatable; "
                 f"also ${PATH_ENV}, separated by '{os.pathsep}'). Give it before the command."

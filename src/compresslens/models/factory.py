@@ -23,7 +23,17 @@ def resolve_factory(factory: str) -> Callable[..., nn.Module]:
     try:
         module = importlib.import_module(module_name)
     except ImportError as exc:
-        raise FactoryError(f"cannot import {module_name!r} of factory {factory!r}: {exc}") from exc
+        name = getattr(exc, "name", None) or "?"
+        missing = module_name == name or module_name.startswith(f"{name}.")
+        hint = (
+            " (install its package, or put its folder on sys.path: on the command line "
+            "`compresslens --path DIR` or $COMPRESSLENS_PATH)"
+            if missing
+            else ""
+        )
+        raise FactoryError(
+            f"cannot import {module_name!r} of factory {factory!r}: {exc}{hint}"
+        ) from exc
     target: Any = module
     for part in attribute.split("."):
         if not hasattr(target, part):
