@@ -32,3 +32,37 @@ def test_each_python_example_runs(index: int, tmp_path: Path) -> None:
         [sys.executable, str(script)], cwd=tmp_path, capture_output=True, text=True, timeout=300
     )
     assert result.returncode == 0, result.stderr[-3000:]
+
+
+def command_line_example() -> list[str]:
+    """The lines of the bash block under the README's "### Without Python" heading."""
+    section = README.read_text().split("### Without Python", 1)[1]
+    block = re.search(r"```bash\n(.*?)```", section, flags=re.S)
+    assert block is not None
+    return [line for line in block.group(1).splitlines() if line.strip()]
+
+
+@pytest.mark.skipif(
+    not Path("/usr/share/datasets/fashion-mnist").is_dir(), reason="Fashion-MNIST not installed"
+)
+def test_the_command_line_example_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each line of the no-Python workflow exits 0, run in a fresh folder like a user's."""
+    import shlex
+
+    from typer.testing import CliRunner
+
+    from compresslens.cli.main import app
+
+    monkeypatch.chdir(tmp_path)
+    env = {"COLUMNS": "100"}
+    lines = command_line_example()
+    assert any("add-dataset" in line for line in lines)
+    for line in lines:
+        words = shlex.split(line, comments=True)
+        if words[0] == "export":
+            key, _, value = words[1].partition("=")
+            env[key] = value
+            continue
+        assert words[0] == "compresslens", line
+        result = CliRunner().invoke(app, words[1:], env=env)
+        assert result.exit_code == 0, f"{line}\n{result.output}"

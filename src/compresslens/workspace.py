@@ -70,7 +70,11 @@ from compresslens.evaluate.parquet import outputs_from_parquet, outputs_to_parqu
 from compresslens.evaluate.profile import compute_profile, efficiency_metrics, size_profile
 from compresslens.ids import content_id, derived_model_id, trained_model_id
 from compresslens.models.calling import model_output
-from compresslens.models.factory import build_from_factory, check_json_kwargs
+from compresslens.models.factory import (
+    build_from_factory,
+    check_json_kwargs,
+    refuse_main_module_factory,
+)
 from compresslens.models.rebuild import NodeRecipe, rebuild_model
 from compresslens.models.state_codec import export_state, restore_state
 from compresslens.models.weights import (
@@ -239,6 +243,7 @@ class Workspace:
         [1, 28, 28]); operations trace and check the model on an example of it. Without it,
         the first registered dataset the model runs on gives the shape.
         """
+        refuse_main_module_factory(factory)
         kwargs = check_json_kwargs(factory_kwargs or {})
         if weights is not None:
             load_state_into(model, read_weights_file(weights))
@@ -284,6 +289,7 @@ class Workspace:
         training parameters, seed, versions, wall time and the torch thread count it ran
         with (`threads`, default: the current count); the same call is a cache hit.
         """
+        refuse_main_module_factory(factory)
         kwargs = check_json_kwargs(factory_kwargs or {})
         data_info = self.dataset(dataset)
         params = validate_params(

@@ -81,6 +81,18 @@ def test_a_bad_factory_gives_a_clear_error_and_writes_nothing(
     assert workspace_snapshot(workspace) == before
 
 
+def test_a_factory_in_the_running_script_is_refused_before_anything_is_stored(
+    digits_workspace: cl.Workspace, trained_mlp: nn.Module
+) -> None:
+    """`__main__:DigitsMLP` works in the script that defines it and nowhere else."""
+    before = workspace_snapshot(digits_workspace)
+    with pytest.raises(FactoryError, match="cannot be imported again"):
+        digits_workspace.add_model(trained_mlp, name="m", factory="__main__:DigitsMLP")
+    with pytest.raises(FactoryError, match="cannot be imported again"):
+        digits_workspace.train("__main__:DigitsMLP", dataset="digits", limit=10)
+    assert workspace_snapshot(digits_workspace) == before
+
+
 def test_a_factory_that_builds_another_shape_is_refused(
     workspace: cl.Workspace, trained_mlp: nn.Module
 ) -> None:

@@ -17,6 +17,7 @@ from compresslens.cli.main import (
     open_workspace,
     stdout,
 )
+from compresslens.cli.params import parse_key_values
 from compresslens.errors import CompressLensError
 from compresslens.export import write_table
 from compresslens.jsonable import jsonable
@@ -333,15 +334,8 @@ def sensitivity(
 ) -> None:
     """Per-layer sensitivity: compress one layer at a time, rank the accuracy drops, and
     print the exclude list / mixed-precision map the operations take."""
-    import yaml
-
     try:
-        params = {}
-        for item in param or []:
-            key, sep, value = item.partition("=")
-            if not sep:
-                raise CompressLensError(f"--param {item!r} must look like KEY=VALUE")
-            params[key] = yaml.safe_load(value)
+        params = parse_key_values(param)
         document = open_workspace(workspace).sensitivity(
             model, dataset, op, limit=limit, max_drop=max_drop, keep_share=keep_share, **params
         )

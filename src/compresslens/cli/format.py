@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from rich.cells import cell_len
 
 from compresslens.records import ModelInfo
 
@@ -26,49 +29,91 @@ def human_count(value: float | None) -> str:
     return f"{value:.0f}"
 
 
-def _accuracy_cells(model: ModelInfo) -> str:
-    cells = [
-        f"{name}: {values['accuracy']:.2%}"
+@dataclass(frozen=True)
+class Column:
+    """One column of `ls`: a header, a cell per model, and how long it stays when space is short."""
+
+    ALWAYS: ClassVar[int] = 1_000_000
+
+    header: str
+    cells: list[str]
+    keep: int  # the lowest gives way first when the terminal is narrow; ALWAYS never does
+    right: bool = True
+
+    @property
+    def width(self) -> int:
+        """The widest cell, or the longest header word: headers wrap, cells never do."""
+        return max(cell_len(text) for text in [*self.header.split(), *self.cells, ""])
+
+
+COLUMN_GAP = 2  # spaces between columns in the table `ls` prints
+
+
+def table_width(columns: list[Column]) -> int:
+    return sum(c.width for c in columns) + COLUMN_GAP * max(len(columns) - 1, 0)
+
+
+def fit_columns(columns: list[Column], width: int) -> list[Column]:
+    """Drop the columns that give way first (then the rightmost) until the table fits."""
+    shown = list(columns)
+    while table_width(shown) > width:
+        droppable = [c for c in shown if c.keep != Column.ALWAYS]
+        if not droppable:
+            break
+        lowest = min(c.keep for c in droppable)
+        shown.remove([c for c in droppable if c.keep == lowest][-1])
+    return shown
+
+
+def accuracy_datasets(models: list[ModelInfo]) -> list[str]:
+    """The datasets any model was evaluated on, in the order they first appear."""
+    names = [
+        name
+        for model in models
         for name, values in model.metrics.items()
         if name != "model" and "accuracy" in values
     ]
-    return "\n".join(cells) or "–"
+    return list(dict.fromkeys(names))
 
 
-def model_rows(models: list[ModelInfo]) -> list[list[str]]:
-    """A header row, then one row per model: accuracy, size, compute and latency."""
-    header = [
-        "id",
-        "name",
-        "operation",
-        "accuracy",
-        "params",
-        "nonzero",
-        "dense",
-        "compressed",
-        "MACs",
-        "latency b1",
-        "latency b64",
-    ]
-    rows = [header]
-    for model in models:
-        own = model.metrics.get("model", {})
-        rows.append(
-            [
-                model.id[:8],
-                model.name,
-                model.operation.name if model.operation else f"({model.source})",
-                _accuracy_cells(model),
-                human_count(own.get("parameters")),
-                human_count(own.get("nonzero_parameters")),
-                human_bytes(own.get("dense_bytes")),
-                human_bytes(own.get("compressed_bytes")),
-                human_count(own.get("macs")),
-                _ms(own.get("latency_ms_b1")),
-                _ms(own.get("latency_ms_b64")),
-            ]
+def model_columns(models: list[ModelInfo], wide: bool) -> list[Column]:
+    """`ls`'s columns: name, operation, accuracy per dataset, compressed size and latency by
+    default (what a reader compares first); with `wide`, every figure `ls` knows."""
+
+    def own(key: str) -> list[Any]:
+        return [model.metrics.get("model", {}).get(key) for model in models]
+
+    datasets = accuracy_datasets(models)
+    accuracy = [
+        Column(
+            "accuracy" if len(datasets) == 1 else dataset,
+            [_percent(model.metrics.get(dataset, {}).get("accuracy")) for model in models],
+            keep=50 - index,
         )
-    return rows
+        for index, dataset in enumerate(datasets)
+    ]
+    columns = [
+        Column("id", [model.id[:8] for model in models], keep=0, right=False),
+        Column("name", [model.name for model in models], keep=Column.ALWAYS, right=False),
+        Column("operation", [_operation(model) for model in models], keep=10, right=False),
+        *accuracy,
+        Column("params", list(map(human_count, own("parameters"))), keep=0),
+        Column("nonzero", list(map(human_count, own("nonzero_parameters"))), keep=0),
+        Column("dense", list(map(human_bytes, own("dense_bytes"))), keep=0),
+        Column("compressed", list(map(human_bytes, own("compressed_bytes"))), keep=30),
+        Column("MACs", list(map(human_count, own("macs"))), keep=0),
+        Column("latency b1", list(map(_ms, own("latency_ms_b1"))), keep=0),
+        Column("latency b64", list(map(_ms, own("latency_ms_b64"))), keep=20),
+    ]
+    return columns if wide else [c for c in columns if c.keep > 0]
+
+
+def _operation(model: ModelInfo) -> str:
+    return model.operation.name if model.operation else f"({model.source})"
+
+
+def _percent(value: float | None) -> str:
+    return "–" if value is None else f"{value:.2%}"
 
 
 def _ms(value: float | None) -> str:

@@ -7,13 +7,21 @@ import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from compresslens.cli.format import model_rows, show_document
+from compresslens.cli.format import (
+    accuracy_datasets,
+    fit_columns,
+    model_columns,
+    show_document,
+    table_width,
+)
+from compresslens.cli.import_paths import PATH_ENV, prepend_to_sys_path, user_module_folders
 from compresslens.errors import CompressLensError
 
 app = typer.Typer(
@@ -25,10 +33,26 @@ console = Console(stderr=True)
 
 
 @app.callback()
-def _quiet_libraries() -> None:
-    """Runs before every command: hide torch.ao / torchao noise a user cannot act on."""
+def _before_every_command(
+    path: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--path",
+            "-P",
+            exists=True,
+            file_okay=False,
+            metavar="DIR",
+            help=(
+                "Folder to import your own factory modules from (repeatable; "
+                f"also ${PATH_ENV}, separated by '{os.pathsep}'). Give it before the command."
+            ),
+        ),
+    ] = None,
+) -> None:
+    """Make the user's modules importable; hide torch.ao / torchao noise a user cannot act on."""
     from compresslens.quiet import quiet_library_noise
 
+    prepend_to_sys_path(user_module_folders(map(str, path or []), os.environ.get(PATH_ENV)))
     quiet_library_noise()
 
 
@@ -101,9 +125,16 @@ def init(workspace: WorkspaceOption = DEFAULT_WORKSPACE) -> None:
 
 @app.command("ls")
 def list_models(
-    workspace: WorkspaceOption = DEFAULT_WORKSPACE, as_json: JsonOption = False
+    workspace: WorkspaceOption = DEFAULT_WORKSPACE,
+    wide: Annotated[
+        bool,
+        typer.Option(
+            "--wide", help="Every column (id, counts, dense bytes, MACs, batch-1 latency)."
+        ),
+    ] = False,
+    as_json: JsonOption = False,
 ) -> None:
-    """List models with accuracy, size and latency."""
+    """List models with accuracy, size and latency, as many columns as the terminal fits."""
     try:
         ws = open_workspace(workspace)
         models = ws.models()
@@ -112,18 +143,37 @@ def list_models(
     if as_json:
         print(json.dumps({"models": [m.to_dict() for m in models]}, indent=2))
         return
+    print_model_table(ws.location, models, wide)
+
+
+def print_model_table(location: str, models: list[Any], wide: bool) -> None:
+    """Names whole on one line; narrow terminals lose the least useful columns, said below."""
+    from rich import box
+    from rich.markup import escape
     from rich.table import Table
     from rich.text import Text
 
-    table = Table(title=f"{len(models)} models in {ws.location}")
-    rows = model_rows(models)
-    for column in rows[0] if rows else ["name"]:
-        table.add_column(
-            column, justify="left" if column in ("id", "name", "operation") else "right"
+    out = stdout()
+    columns = model_columns(models, wide)
+    shown = columns if wide else fit_columns(columns, out.width)
+    if wide and table_width(columns) > out.width:
+        out = Console(width=table_width(columns))  # wider than the terminal: asked for
+    datasets = accuracy_datasets(models)
+    on = f"; accuracy on {datasets[0]}" if len(datasets) == 1 else ""
+    out.print(escape(f"{len(models)} models in {location}{on}"))
+    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, collapse_padding=True)
+    for column in shown:
+        justify = "right" if column.right else "left"
+        table.add_column(column.header, width=column.width, justify=justify, overflow="fold")
+    for index in range(len(models)):
+        # Text: names like "a[amount=0.5]" are not markup
+        table.add_row(*(Text(column.cells[index]) for column in shown))
+    out.print(table)
+    hidden = [column.header for column in columns if column not in shown]
+    if hidden:
+        out.print(
+            f"hidden to fit {out.width} columns: {', '.join(hidden)} (--wide shows every column)"
         )
-    for row in rows[1:]:
-        table.add_row(*(Text(cell) for cell in row))  # names like "a[amount=0.5]" are not markup
-    stdout().print(table)
 
 
 @app.command()
@@ -260,7 +310,7 @@ def demo(
             result = build_demo(ws, progress=update)
     except CompressLensError as exc:
         fail(exc)
-    list_models(workspace=workspace, as_json=False)
+    list_models(workspace=workspace, wide=False, as_json=False)
     if not result.sweep.ok:
         for failure in result.sweep.failures:
             console.print(f"[bold red]failed:[/] {failure.name}: {failure.error}", soft_wrap=True)
@@ -295,4 +345,7 @@ def main() -> None:  # pragma: no cover - console entry point
     sys.exit(app())
 
 
-from compresslens.cli import analysis_commands  # noqa: E402, F401  (registers its commands)
+from compresslens.cli import (  # noqa: E402, F401  (registers their commands)
+    analysis_commands,
+    creation_commands,
+)

@@ -23,7 +23,17 @@ def resolve_factory(factory: str) -> Callable[..., nn.Module]:
     try:
         module = importlib.import_module(module_name)
     except ImportError as exc:
-        raise FactoryError(f"cannot import {module_name!r} of factory {factory!r}: {exc}") from exc
+        name = getattr(exc, "name", None) or "?"
+        missing = module_name == name or module_name.startswith(f"{name}.")
+        hint = (
+            " (install its package, or put its folder on sys.path: on the command line "
+            "`compresslens --path DIR` or $COMPRESSLENS_PATH)"
+            if missing
+            else ""
+        )
+        raise FactoryError(
+            f"cannot import {module_name!r} of factory {factory!r}: {exc}{hint}"
+        ) from exc
     target: Any = module
     for part in attribute.split("."):
         if not hasattr(target, part):
@@ -32,6 +42,23 @@ def resolve_factory(factory: str) -> Callable[..., nn.Module]:
     if not callable(target):
         raise FactoryError(f"factory {factory!r} is not callable")
     return target
+
+
+# the running script's module: `python train.py` runs as __main__ (spawned workers: __mp_main__)
+SCRIPT_MODULES = frozenset({"__main__", "__mp_main__"})
+
+
+def refuse_main_module_factory(factory: str) -> None:
+    """A factory in the running script works now and never again, so refuse it up front."""
+    module_name = factory.partition(":")[0]
+    if module_name in SCRIPT_MODULES:
+        raise FactoryError(
+            f"factory {factory!r} lives in the running script, whose module cannot be imported "
+            "again to rebuild the model (by `load_model`, a sweep worker, `compresslens serve` "
+            "or a later session); move it into a module (e.g. my_models.py) and name it "
+            "'my_models:Name', importable where the workspace is used: an installed package, "
+            "the current folder, a folder in COMPRESSLENS_PATH, or `compresslens --path DIR`"
+        )
 
 
 def check_json_kwargs(kwargs: Mapping[str, Any]) -> dict[str, Any]:

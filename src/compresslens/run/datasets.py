@@ -16,6 +16,7 @@ from compresslens.data.fashion_mnist import (
     load_fashion_mnist,
 )
 from compresslens.errors import CompressLensError
+from compresslens.records import DatasetInfo
 from compresslens.run.recipe import DatasetSpec, Recipe
 
 
@@ -40,15 +41,16 @@ def prepare_datasets(ws: Any, recipe: Recipe) -> None:
         if existing is not None and source_line(spec) in existing.description:
             continue
         try:
-            _add_fashion_mnist(ws, name, spec)
+            add_fashion_mnist(ws, name, spec)
         except CompressLensError as exc:
             raise recipe.source.error(("datasets", name), str(exc)) from None
 
 
-def _add_fashion_mnist(ws: Any, name: str, spec: DatasetSpec) -> None:
+def add_fashion_mnist(ws: Any, name: str, spec: DatasetSpec) -> DatasetInfo:
+    """Read one split and register it as the recipe does (`compresslens add-dataset` too)."""
     assert spec.split is not None
     images, labels = load_fashion_mnist(spec.split, limit=spec.limit)
-    ws.add_dataset(
+    return ws.add_dataset(
         name,
         images_to_tensor(images),
         labels,
