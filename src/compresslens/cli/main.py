@@ -13,7 +13,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from compresslens.cli.format import model_rows, show_document
+from compresslens.cli.format import latency_lines, model_rows, show_document
 from compresslens.errors import CompressLensError
 
 app = typer.Typer(
@@ -158,9 +158,13 @@ def show(
     if as_json:
         print(json.dumps(document, indent=2))
         return
+    from rich.markup import escape
     from rich.pretty import Pretty
 
-    stdout().print(Pretty(document, max_length=12))
+    out = stdout()
+    out.print(Pretty(document, max_length=12))
+    for line in latency_lines(document["model"]["efficiency"].get("latency", {})):
+        out.print(escape(line))
 
 
 @app.command()
