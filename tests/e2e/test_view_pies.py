@@ -119,3 +119,12 @@ def test_a_dataset_the_populations_lack_shows_the_server_message(
     with pytest.raises(cl.CompressLensError) as raised:
         demo_ws.pies(BASELINE, COMPRESSED, shown["dataset"])
     assert str(raised.value) in shown["message"]
+
+
+def test_populations_of_different_sizes_show_the_python_warning(
+    rec: dict[str, Any], demo_ws: cl.Workspace
+) -> None:
+    with pytest.warns(cl.PopulationSizeWarning):
+        expected = demo_ws.pies(BASELINE, COMPRESSED)["warnings"]
+    assert rec["unequalWarnings"] == expected
+    assert "8 baseline and 24 compressed" in expected[0]
