@@ -1,6 +1,6 @@
 """compresslens: generate, track and compare neural-network compression experiments."""
 
-from compresslens.errors import CompressLensError
+from compresslens.errors import CompressLensError, PopulationSizeWarning
 from compresslens.records import DatasetInfo, EvaluationInfo, ModelInfo
 from compresslens.workspace import Workspace
 
@@ -10,6 +10,7 @@ __all__ = [
     "DatasetInfo",
     "EvaluationInfo",
     "ModelInfo",
+    "PopulationSizeWarning",
     "Workspace",
     "__version__",
 ]

@@ -9,6 +9,7 @@ end (`occlusion_attribution`, `evaluate_corruptions`) compose the two layers for
 from __future__ import annotations
 
 import json
+import warnings
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -30,6 +31,7 @@ from compresslens.analysis.populations import (
     modal_label,
     pie_summary,
     population_distance_ranking,
+    population_size_warnings,
     pruning_identified_exemplars,
     vote_fractions,
 )
@@ -56,7 +58,12 @@ from compresslens.analysis.weights import (
     quantized_modules,
     weight_histograms,
 )
-from compresslens.errors import CompressLensError, IncompatibleDatasetError, NotComputedError
+from compresslens.errors import (
+    CompressLensError,
+    IncompatibleDatasetError,
+    NotComputedError,
+    PopulationSizeWarning,
+)
 from compresslens.evaluate.activation_capture import capture_activations
 from compresslens.evaluate.corruption_runs import predict_classes
 from compresslens.evaluate.occlusion import occluded_features
@@ -369,18 +376,27 @@ def pie_report(
     alpha: float = 0.05,
     correction: str = "none",
 ) -> dict[str, Any]:
-    """Hooker et al.'s PIEs and class-level disparate impact for two populations."""
-    if len(baseline) < 2 or len(compressed) < 2:
+    """Hooker et al.'s PIEs and class-level disparate impact for two populations.
+
+    Populations of different sizes or of one model are answered with a PopulationSizeWarning,
+    also listed under "warnings"; an empty population is refused.
+    """
+    if not baseline or not compressed:
         raise CompressLensError(
             f"PIEs compare populations: got {len(baseline)} baseline and {len(compressed)} "
-            "compressed models (need at least 2 each)"
+            "compressed models (need at least 1 each, and the same K ≥ 2 for the paper's rule)"
         )
+    cautions = population_size_warnings(len(baseline), len(compressed))
+    for message in cautions:
+        warnings.warn(message, PopulationSizeWarning, stacklevel=3)
     base_preds = population_predictions(ws, baseline, dataset)
     comp_preds = population_predictions(ws, compressed, dataset)
     labels = ws.outputs(baseline[0], dataset)["label"]
     k = dataset.num_classes
     pies = pruning_identified_exemplars(base_preds, comp_preds, k)
-    impact = class_disparate_impact(labels, base_preds, comp_preds, k, alpha, correction)
+    impact = class_disparate_impact(
+        labels, base_preds, comp_preds, k, alpha, correction, untestable="nan"
+    )
     ids = np.flatnonzero(pies)
     base_votes, comp_votes = vote_fractions(base_preds, k), vote_fractions(comp_preds, k)
     base_modal, comp_modal = modal_label(base_preds, k), modal_label(comp_preds, k)
@@ -416,6 +432,7 @@ def pie_report(
             for i in ids
         ],
         "pie_ids": ids.tolist(),
+        "warnings": cautions,
     }
 
 

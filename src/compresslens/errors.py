@@ -56,3 +56,10 @@ class DatabaseUnavailableError(CompressLensError):
 
 class DatabaseValueError(CompressLensError):
     """A value the database refused (SQLite forgives more than PostgreSQL); nothing written."""
+
+
+class PopulationSizeWarning(UserWarning):
+    """Populations the PIE rule was not made for: of different sizes, or of a single model.
+
+    Hooker et al. compare populations of equal size K; the answer is given, with this warning.
+    """

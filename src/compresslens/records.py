@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import copy
-from collections.abc import Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, fields, is_dataclass
 from functools import cache
 from typing import Any
@@ -71,9 +71,30 @@ class DatasetInfo:
         return asdict(self)
 
 
+class ReadsByKey(Mapping[str, Any]):
+    """A read-only mapping view of a record's fields, so `record["name"]` works as `record.name`.
+
+    The README documents records as JSON objects; reading them by key should not surprise.
+    """
+
+    __slots__ = ()
+
+    def __getitem__(self, key: str) -> Any:
+        names = _field_names(type(self))
+        if key not in names:
+            raise KeyError(f"{key!r} (a {type(self).__name__} has {', '.join(names)})")
+        return getattr(self, key)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(_field_names(type(self)))
+
+    def __len__(self) -> int:
+        return len(_field_names(type(self)))
+
+
 @dataclass(frozen=True)
-class OperationInfo:
-    """The edge that produced a model."""
+class OperationInfo(ReadsByKey):
+    """The edge that produced a model: attributes (`op.params`) or keys (`op["params"]`)."""
 
     name: str
     params: dict[str, Any]

@@ -846,17 +846,21 @@ class Workspace:
         alpha: float = 0.05,
         correction: str = "none",
     ) -> list[dict[str, Any]]:
-        """One PIE report per value of operation parameter `by` (e.g. each pruning amount)."""
-        levels: dict[str, list[ModelInfo]] = {}
+        """One PIE report per value of operation parameter `by` (e.g. each pruning amount).
+
+        Levels keep the parameter's own type (0.5 stays a number) and numbers come in order.
+        """
+        levels: dict[str, tuple[Any, list[ModelInfo]]] = {}
         for model in self.select(compressed):
             params = model.operation.params if model.operation else {}
             if by not in params:
                 raise NotFoundError(f"{model.name} has no operation parameter {by!r}")
-            levels.setdefault(str(params[by]), []).append(model)
+            key = json.dumps(params[by], sort_keys=True)  # 0.5 and "0.5" are two levels
+            levels.setdefault(key, (params[by], []))[1].append(model)
         reports = []
-        for level in sorted(levels, key=_level_order):
-            report = self.pies(baseline, levels[level], dataset, alpha=alpha, correction=correction)
-            reports.append({"level": {by: level}, **report})
+        for value, models in sorted(levels.values(), key=lambda level: _level_order(level[0])):
+            report = self.pies(baseline, models, dataset, alpha=alpha, correction=correction)
+            reports.append({"level": {by: value}, **report})
         return reports
 
     def robustness(
@@ -1237,11 +1241,14 @@ def _matches(model: ModelInfo, term: str) -> bool:
     return len(term) >= 4 and model.id.startswith(term)
 
 
-def _level_order(value: str) -> tuple[int, float | str]:
-    try:
-        return (0, float(value))
-    except ValueError:
-        return (1, value)
+def _level_order(value: Any) -> tuple[int, float | str]:
+    """Numbers (and numeric strings) by value first, then everything else by its text."""
+    if not isinstance(value, bool):
+        try:
+            return (0, float(value))
+        except (TypeError, ValueError):
+            pass
+    return (1, str(value))
 
 
 def _common_dataset(ws: Workspace, models: Sequence[ModelInfo]) -> DatasetInfo:

@@ -17,6 +17,7 @@ from compresslens.analysis.populations import (
     modal_label,
     pie_summary,
     population_distance_ranking,
+    population_size_warnings,
     pruning_identified_exemplars,
     vote_fractions,
     welch_t_test,
@@ -155,6 +156,41 @@ def test_welch_t_test_needs_two_models_per_population() -> None:
         welch_t_test(np.zeros((1, 3)), np.zeros((4, 3)))
     with pytest.raises(PopulationSizeError, match="baseline_preds holds 1 model"):
         class_disparate_impact(np.array([0, 1]), np.array([0, 1]), np.zeros((2, 2), int), 2)
+
+
+def test_a_single_model_population_can_leave_the_welch_test_empty_instead_of_raising() -> None:
+    labels = np.array([0, 0, 1, 1])
+    baseline = np.array([[0, 0, 1, 1]])  # one model, every instance right
+    compressed = np.array([[0, 1, 1, 1], [0, 0, 1, 1]])
+    result = class_disparate_impact(labels, baseline, compressed, 2, untestable="nan")
+    assert np.isnan(result["t"]).all() and np.isnan(result["p_value"]).all()
+    assert np.isnan(result["p_adjusted"]).all() and not result["impacted"].any()
+    # normalized recall r − acc: baseline [0, 0]; compressed [−0.25, +0.25] and [0, 0]
+    np.testing.assert_allclose(result["normalized_recall_change"], [-0.125, 0.125])
+    assert result["baseline_accuracy"] == 1.0 and result["compressed_accuracy"] == 0.875
+
+
+# ------------------------------------------------------------- population sizes
+
+
+def test_populations_of_equal_size_get_no_warning() -> None:
+    assert population_size_warnings(3, 3) == []
+    assert population_size_warnings(2, 2) == []
+
+
+def test_populations_of_different_sizes_get_a_warning_naming_both_sizes() -> None:
+    (message,) = population_size_warnings(3, 4)
+    assert "3 baseline" in message and "4 compressed" in message
+    assert "equal size" in message
+
+
+def test_a_population_of_one_model_gets_a_warning_per_side() -> None:
+    one_each = population_size_warnings(1, 1)
+    assert len(one_each) == 2
+    assert "baseline population is a single model" in one_each[0]
+    assert "compressed population is a single model" in one_each[1]
+    unequal_and_single = population_size_warnings(1, 3)
+    assert len(unequal_and_single) == 2 and "1 baseline" in unequal_and_single[0]
 
 
 # ------------------------------------------------------------- class disparate impact

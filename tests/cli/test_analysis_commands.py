@@ -53,11 +53,31 @@ def test_geometry_json_lists_fragile_samples(location: str) -> None:
     assert set(document["fragility"]) >= {"robust_to_fragile", "fragile_to_robust"}
 
 
-def test_pies_with_a_single_model_per_side_is_a_clear_error(location: str) -> None:
-    result = runner.invoke(
-        app, ["pies", "--baseline", "mlp", "--compressed", "mlp-80", "-w", location]
+def test_pies_with_a_single_model_per_side_answer_with_the_warnings_printed(
+    location: str,
+) -> None:
+    text = invoke("pies", "--baseline", "mlp", "--compressed", "mlp-80", "-w", location)
+    assert "1 baseline vs 1 compressed models" in text
+    assert text.count("warning: ") == 2
+    assert "baseline population is a single model" in " ".join(text.split())
+
+
+def test_pies_json_lists_the_warnings_and_stays_json(location: str) -> None:
+    document = json.loads(
+        invoke("pies", "--baseline", "mlp", "--compressed", "mlp-80", "-w", location, "--json")
     )
-    assert result.exit_code == 1 and "populations" in result.output
+    assert len(document["warnings"]) == 2
+    assert "compressed population is a single model" in document["warnings"][1]
+
+
+def test_pies_by_amount_json_keeps_numeric_levels(location: str) -> None:
+    arguments = ("pies", "--baseline", "mlp", "--compressed", "mlp-80", "--by", "amount")
+    document = json.loads(invoke(*arguments, "-w", location, "--json"))
+    (level,) = document["levels"]
+    assert level["level"] == {"amount": 0.8} and type(level["level"]["amount"]) is float
+    assert len(level["warnings"]) == 2
+    text = invoke(*arguments, "-w", location)
+    assert "amount = 0.8" in text and text.count("warning: ") == 2
 
 
 def test_robustness_json_has_a_row_per_model_and_condition(workspace: cl.Workspace) -> None:

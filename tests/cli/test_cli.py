@@ -46,6 +46,18 @@ def test_evaluate_then_show_json_reports_accuracy(location: str) -> None:
     assert 0.5 < evaluation["metrics"]["accuracy"] <= 1.0
 
 
+def test_show_says_how_latency_was_measured(location: str) -> None:
+    result = runner.invoke(app, ["evaluate", "mlp", "-d", "digits", "-w", location])
+    assert result.exit_code == 0, result.output
+    text = runner.invoke(app, ["show", "mlp", "-w", location], env={"COLUMNS": "200"}).stdout
+    assert "latency on 1 thread" in text and "under a 5 s budget" in text
+    assert "batch 1:" in text and "batch 64:" in text and "20 timed blocks" in text
+    shown = json.loads(runner.invoke(app, ["show", "mlp", "--json", "-w", location]).stdout)
+    latency = shown["model"]["efficiency"]["latency"]
+    assert latency["budget_s"] == 5.0 and latency["budget_limited"] is False
+    assert latency["batches"]["64"]["measurements"] == 20
+
+
 def test_ls_table_shows_accuracy_and_size(location: str) -> None:
     runner.invoke(app, ["evaluate", "mlp", "-d", "digits", "--no-latency", "-w", location])
     result = runner.invoke(app, ["ls", "-w", location], env={"COLUMNS": "200"})

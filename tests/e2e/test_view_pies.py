@@ -25,9 +25,10 @@ def rec(demo_report: dict) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def direct(demo_ws: cl.Workspace) -> dict[str, dict[str, Any]]:
-    """The Python reports by level value ("0.5", "0.8", "0.95")."""
+    """The Python reports by level value as the page writes it ("0.5", "0.8", "0.95")."""
     reports = demo_ws.pies_by_level(BASELINE, COMPRESSED, BY)
-    return {report["level"][BY]: report for report in reports}
+    assert all(isinstance(report["level"][BY], float) for report in reports)
+    return {str(report["level"][BY]): report for report in reports}
 
 
 def test_the_populations_shown_are_the_selected_ones(
@@ -118,3 +119,12 @@ def test_a_dataset_the_populations_lack_shows_the_server_message(
     with pytest.raises(cl.CompressLensError) as raised:
         demo_ws.pies(BASELINE, COMPRESSED, shown["dataset"])
     assert str(raised.value) in shown["message"]
+
+
+def test_populations_of_different_sizes_show_the_python_warning(
+    rec: dict[str, Any], demo_ws: cl.Workspace
+) -> None:
+    with pytest.warns(cl.PopulationSizeWarning):
+        expected = demo_ws.pies(BASELINE, COMPRESSED)["warnings"]
+    assert rec["unequalWarnings"] == expected
+    assert "8 baseline and 24 compressed" in expected[0]

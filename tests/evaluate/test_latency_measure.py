@@ -4,13 +4,21 @@ from __future__ import annotations
 
 import json
 import math
+import time
+from collections import Counter
 
 import pytest
 import torch
 from torch import nn
 
 from compresslens.errors import CompressLensError
-from compresslens.evaluate.latency import batched_input, measure_latency
+from compresslens.evaluate.latency import (
+    DEFAULT_BUDGET_SECONDS,
+    FLOOR_MEASUREMENTS,
+    batched_input,
+    measure_latency,
+)
+from compresslens.evaluate.profile import compute_profile
 
 
 class _ModeRecorder(nn.Module):
@@ -24,6 +32,22 @@ class _ModeRecorder(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         self.modes.add((torch.is_inference_mode_enabled(), self.training))
         return self.linear(x)
+
+
+class _SlowCounter(nn.Module):
+    """Sleeps a fixed time in every forward call (at least that long) and counts the calls
+    per batch size: the cost of a measurement in calls, not in wall time."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__()
+        self.seconds = seconds
+        self.calls: Counter[int] = Counter()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        self.calls[x.shape[0]] += 1
+        if self.seconds:
+            time.sleep(self.seconds)
+        return x
 
 
 def test_reports_every_batch_with_enough_measurements() -> None:
@@ -45,8 +69,13 @@ def test_reports_every_batch_with_enough_measurements() -> None:
         "cpu_model",
         "cpu_capability",
         "torch_version",
+        "budget_s",
+        "target_measurements",
+        "budget_limited",
+        "measured_s",
         "batches",
     }
+    assert data["budget_s"] == DEFAULT_BUDGET_SECONDS and data["target_measurements"] == 7
     assert data["threads"] == 1
     assert data["quantized_engine"] == torch.backends.quantized.engine
     assert data["cpu_capability"] == torch.backends.cpu.get_cpu_capability()
@@ -59,7 +88,79 @@ def test_reports_every_batch_with_enough_measurements() -> None:
         "iqr_ms",
         "measurements",
         "runs_per_block",
+        "warmup_runs",
+        "budget_limited",
     }
+
+
+def test_a_fast_model_gets_every_measurement_within_the_default_budget() -> None:
+    model = _SlowCounter(0.0)
+    report = measure_latency(model, torch.zeros(1, 4), batch_sizes=(1, 64))
+    for entry in report.batches.values():
+        assert entry.measurements == 20 and entry.warmup_runs == 3
+        assert not entry.budget_limited
+    assert not report.budget_limited and report.budget_s == DEFAULT_BUDGET_SECONDS
+
+
+def test_a_slow_model_makes_no_more_calls_than_the_budget_allows() -> None:
+    sleep, budget = 0.02, 0.3
+    model = _SlowCounter(sleep)
+    report = measure_latency(
+        model, torch.zeros(1, 4), batch_sizes=(1,), min_block_seconds=1e-3, budget_seconds=budget
+    )
+    entry = report.batches[1]
+    # no block begins that the calls so far (each ≥ 20 ms) say would pass the budget
+    assert model.calls[1] <= round(budget / sleep)
+    assert model.calls[1] == entry.warmup_runs + 1 + entry.measurements  # + one calibration
+    assert entry.warmup_runs == 1  # a second warm-up call would pass 10% of the budget
+    assert FLOOR_MEASUREMENTS <= entry.measurements < 20 and entry.runs_per_block == 1
+    assert entry.budget_limited and report.budget_limited
+    assert report.to_dict()["budget_limited"] is True
+
+
+def test_a_spent_budget_still_times_the_floor_of_blocks_for_every_batch_size() -> None:
+    model = _SlowCounter(0.01)
+    report = measure_latency(
+        model, torch.zeros(1, 4), batch_sizes=(1, 2), min_block_seconds=1e-3, budget_seconds=1e-3
+    )
+    for size in (1, 2):
+        entry = report.batches[size]
+        assert entry.measurements == FLOOR_MEASUREMENTS and entry.budget_limited
+        assert entry.warmup_runs == 1
+        assert model.calls[size] == 1 + 1 + FLOOR_MEASUREMENTS  # warm-up, calibration, floor
+
+
+def test_the_budget_is_shared_between_batch_sizes() -> None:
+    sleep, budget = 0.01, 0.4
+    model = _SlowCounter(sleep)
+    report = measure_latency(
+        model, torch.zeros(1, 4), batch_sizes=(1, 2), min_block_seconds=1e-3, budget_seconds=budget
+    )
+    assert model.calls[1] <= round(budget / 2 / sleep)  # the first size gets half at most
+    assert sum(model.calls.values()) <= round(budget / sleep)
+    assert all(entry.measurements >= FLOOR_MEASUREMENTS for entry in report.batches.values())
+
+
+def test_without_a_budget_a_slow_model_gets_every_measurement() -> None:
+    model = _SlowCounter(0.002)
+    report = measure_latency(
+        model,
+        torch.zeros(1, 4),
+        batch_sizes=(1,),
+        min_measurements=5,
+        min_block_seconds=1e-3,
+        budget_seconds=None,
+    )
+    assert report.batches[1].measurements == 5 and not report.budget_limited
+    assert model.calls[1] == 3 + 1 + 5  # every warm-up call, calibration, every block
+    assert report.to_dict()["budget_s"] is None
+
+
+def test_the_profile_records_the_latency_budget_it_measured_under() -> None:
+    model = _SlowCounter(0.0)
+    profile = compute_profile(model, torch.zeros(1, 4), latency_budget_s=2.0)
+    assert profile["latency"]["budget_s"] == 2.0
+    assert profile["latency"]["target_measurements"] == 20
 
 
 def test_larger_batch_is_not_faster_for_a_compute_bound_model() -> None:
@@ -106,6 +207,7 @@ def test_batches_are_repeats_of_the_example() -> None:
         ((1, 8), {"threads": 0}),
         ((1, 8), {"min_measurements": 0}),
         ((1, 8), {"batch_sizes": ()}),
+        ((1, 8), {"budget_seconds": 0.0}),
     ],
 )
 def test_bad_arguments_are_refused(shape: tuple[int, ...], kwargs: dict[str, object]) -> None:

@@ -52,13 +52,15 @@ def test_pies_by_level_give_one_report_per_amount(
 ) -> None:
     body = populations.get(BY_AMOUNT).json()
     direct = digits_workspace.pies_by_level("op:train.scratch", "op:prune.magnitude", "amount")
-    assert [level["level"] for level in body["levels"]] == [{"amount": "0.5"}, {"amount": "0.9"}]
+    assert [level["level"] for level in body["levels"]] == [{"amount": 0.5}, {"amount": 0.9}]
+    assert all(type(level["level"]["amount"]) is float for level in body["levels"])
     assert [lv["summary"] for lv in body["levels"]] == [jsonable(d["summary"]) for d in direct]
     assert [lv["impacted_classes"] for lv in body["levels"]] == [
         d["impacted_classes"] for d in direct
     ]
     # the gallery pages the last (most compressed) level unless told otherwise
-    assert body["gallery"]["level"] == "0.9"
+    assert body["gallery"]["level"] == 0.9
+    assert body["warnings"] == [] and [lv["warnings"] for lv in body["levels"]] == [[], []]
     assert body["gallery"]["total"] == direct[1]["summary"]["pie_count"]
 
 
@@ -90,7 +92,24 @@ def test_gallery_pages_sorts_and_filters_one_level(
     assert one_class["gallery"]["total"] == sum(row["label"] == label for row in pies)
 
     first = populations.get(f"{BY_AMOUNT}&level=0.5").json()["gallery"]
-    assert first["level"] == "0.5" and first["total"] == direct[0]["summary"]["pie_count"]
+    assert first["level"] == 0.5 and first["total"] == direct[0]["summary"]["pie_count"]
+    as_written = populations.get(f"{BY_AMOUNT}&level=0.50").json()["gallery"]
+    assert as_written["level"] == 0.5  # a number is matched by value, as JavaScript writes it
+
+
+def test_a_population_of_one_is_answered_with_its_warnings(
+    populations: TestClient, digits_workspace: cl.Workspace
+) -> None:
+    response = populations.get("/api/pies?baseline=mlp&compressed=op:prune.magnitude&by=amount")
+    assert response.status_code == 200
+    body = response.json()
+    with pytest.warns(cl.PopulationSizeWarning):
+        direct = digits_workspace.pies_by_level("mlp", "op:prune.magnitude", "amount")
+    assert [lv["warnings"] for lv in body["levels"]] == [d["warnings"] for d in direct]
+    (unequal, single) = body["levels"][0]["warnings"]
+    assert "1 baseline and 2 compressed" in unequal and "baseline population is a single" in single
+    assert body["warnings"] == [unequal, single]  # every level's, once each
+    assert all(row["t"] is None and row["p_value"] is None for row in body["levels"][0]["classes"])
 
 
 def test_a_repeated_query_reuses_the_reports(populations: TestClient) -> None:
@@ -120,7 +139,6 @@ def test_populations_without_a_shared_evaluation_get_a_clear_400(
         ("baseline=op:train.scratch&compressed=op:prune.magnitude&by=nope", 404),
         ("baseline=op:train.scratch&compressed=op:prune.magnitude&alpha=2", 422),
         ("baseline=op:train.scratch&compressed=op:prune.magnitude&correction=x", 422),
-        ("baseline=mlp&compressed=op:prune.magnitude", 400),  # a population of one
         ("baseline=op:train.scratch&compressed=op:prune.magnitude&dataset=nope", 404),
         ("baseline=op:train.scratch&compressed=op:prune.magnitude&by=amount&level=0.7", 400),
         ("baseline=op:train.scratch&compressed=op:prune.magnitude&level=0.5", 400),

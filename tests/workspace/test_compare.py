@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 import torch
 
 import compresslens as cl
-from compresslens.errors import CompressLensError, NotFoundError
+from compresslens.errors import CompressLensError, NotFoundError, PopulationSizeWarning
 
 
 def test_summary_matches_the_stored_predictions(pruned: cl.Workspace) -> None:
@@ -58,23 +60,51 @@ def test_select_by_operation_parameter_and_tag(pruned: cl.Workspace) -> None:
     ]
 
 
-def test_pies_need_populations(pruned: cl.Workspace) -> None:
+def test_pies_of_single_models_warn_and_leave_the_class_test_empty(pruned: cl.Workspace) -> None:
+    with pytest.warns(PopulationSizeWarning, match="single model") as caught:
+        report = pruned.pies(["mlp"], ["mlp-70"])
+    assert len(caught) == 2 and report["warnings"] == [str(w.message) for w in caught]
+    base, model = pruned.outputs("mlp", "digits"), pruned.outputs("mlp-70", "digits")
+    disagree = np.flatnonzero(base["prediction"] != model["prediction"])
+    assert report["pie_ids"] == disagree.tolist()  # the modal label of one model is its own
+    assert all(np.isnan(row["t"]) and not row["impacted"] for row in report["classes"])
+
+
+def test_pies_refuse_an_empty_population(pruned: cl.Workspace) -> None:
     with pytest.raises(CompressLensError, match="populations"):
-        pruned.pies(["mlp"], ["mlp-70"])
+        pruned.pies([], ["mlp-70"])
 
 
-def test_pies_over_small_populations(digits_workspace: cl.Workspace) -> None:
-    ws = digits_workspace
+def _trained_and_pruned(ws: cl.Workspace, seeds: int, amount: float = 0.9) -> tuple[list, list]:
     from factories import MLP_FACTORY
 
     bases = [
         ws.train(MLP_FACTORY, dataset="digits", seed=s, epochs=3, lr=0.02, batch_size=128)
-        for s in range(3)
+        for s in range(seeds)
     ]
-    pruned = [ws.compress(b, "prune.magnitude", amount=0.9, seed=0) for b in bases]
+    pruned = [ws.compress(b, "prune.magnitude", amount=amount, seed=0) for b in bases]
     for model in [*bases, *pruned]:
         ws.evaluate(model, "digits", latency=False)
-    report = ws.pies("op:train.scratch", "op:prune.magnitude&amount=0.9")
+    return bases, pruned
+
+
+def test_pies_of_populations_of_different_sizes_warn_but_answer(
+    digits_workspace: cl.Workspace,
+) -> None:
+    bases, pruned = _trained_and_pruned(digits_workspace, 3)
+    with pytest.warns(PopulationSizeWarning, match="3 baseline .*2 compressed") as caught:
+        report = digits_workspace.pies(bases, pruned[:2])
+    assert len(caught) == 1 and report["warnings"] == [str(caught[0].message)]
+    assert report["baseline"] == [m.name for m in bases] and len(report["classes"]) == 10
+
+
+def test_pies_over_small_populations(digits_workspace: cl.Workspace) -> None:
+    ws = digits_workspace
+    bases, _ = _trained_and_pruned(ws, 3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", PopulationSizeWarning)  # 3 and 3: nothing to warn of
+        report = ws.pies("op:train.scratch", "op:prune.magnitude&amount=0.9")
+    assert report["warnings"] == []
     base_preds = np.stack([ws.outputs(m, "digits")["prediction"] for m in bases])
     assert report["summary"]["pie_count"] == len(report["pie_ids"])
     assert len(report["classes"]) == 10 and base_preds.shape == (3, 1797)
@@ -122,10 +152,27 @@ def test_pies_by_level_gives_one_report_per_amount(digits_workspace: cl.Workspac
                 ws.compress(base, "prune.magnitude", amount=amount), "digits", latency=False
             )
     levels = ws.pies_by_level("op:train.scratch", "op:prune.magnitude", "amount")
-    assert [level["level"] for level in levels] == [{"amount": "0.5"}, {"amount": "0.9"}]
+    assert [level["level"] for level in levels] == [{"amount": 0.5}, {"amount": 0.9}]
+    assert all(type(level["level"]["amount"]) is float for level in levels)
     direct = ws.pies("op:train.scratch", "op:prune.magnitude&amount=0.9")
     assert levels[1]["summary"]["pie_count"] == direct["summary"]["pie_count"]
     assert levels[0]["summary"]["pie_count"] <= levels[1]["summary"]["pie_count"]
+    assert [level["warnings"] for level in levels] == [[], []]
+
+
+def test_pies_by_level_keeps_string_levels_and_warns_for_the_level_of_one_model(
+    digits_workspace: cl.Workspace,
+) -> None:
+    ws = digits_workspace
+    bases, _ = _trained_and_pruned(ws, 2, amount=0.5)
+    one = ws.compress(bases[0], "prune.magnitude", amount=0.5, scope="global")
+    ws.evaluate(one, "digits", latency=False)
+    with pytest.warns(PopulationSizeWarning) as caught:
+        levels = ws.pies_by_level("op:train.scratch", "amount=0.5", "scope")
+    assert [level["level"] for level in levels] == [{"scope": "global"}, {"scope": "local"}]
+    assert len(levels[0]["warnings"]) == 2  # 2 vs 1 models, and a single compressed model
+    assert levels[1]["warnings"] == []
+    assert [str(w.message) for w in caught] == levels[0]["warnings"]
 
 
 def test_sensitivity_ranks_layers_and_exports_an_exclude_list(

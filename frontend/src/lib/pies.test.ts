@@ -9,6 +9,7 @@ import {
   defaultCompressed,
   formatP,
   levelLabel,
+  levelText,
   levelValue,
   pageInfo,
   pct,
@@ -96,7 +97,7 @@ describe("presets and defaults", () => {
   });
 });
 
-const level = (amount: string, pies: number, impacted: boolean[]): PieLevel => ({
+const level = (amount: number, pies: number, impacted: boolean[]): PieLevel => ({
   level: { amount },
   compressed: ["a", "b"],
   summary: {
@@ -108,6 +109,7 @@ const level = (amount: string, pies: number, impacted: boolean[]): PieLevel => (
     gap: { all: -0.1, pie: -0.2, non_pie: -0.06 },
   },
   impacted_classes: impacted.filter(Boolean).length,
+  warnings: [],
   classes: impacted.map((x, c) => ({
     class: `c${c}`,
     t: c + 0.5,
@@ -125,14 +127,24 @@ describe("shaping the answer", () => {
     expect(levelValue({ amount: "0.8" })).toBe("0.8");
     expect(levelValue(null)).toBe("");
   });
+  it("names numeric levels (the API keeps 0.8 a number) as Python writes them", () => {
+    expect(levelLabel({ amount: 0.8 })).toBe("amount 0.8");
+    expect(levelValue({ amount: 0.8 })).toBe("0.8");
+    expect(levelValue({ bits: 8 })).toBe("8");
+    expect(levelValue({ per_channel: true })).toBe("True");
+    expect(levelLabel({ per_channel: false })).toBe("per_channel False");
+    expect(levelText(0.95)).toBe("0.95");
+    expect(levelText("global")).toBe("global");
+    expect(levelText(null)).toBe("");
+  });
   it("gives four accuracy bars per level: each population on PIEs and the rest", () => {
-    const bars = accuracyBars(level("0.5", 3, [false, false]));
+    const bars = accuracyBars(level(0.5, 3, [false, false]));
     expect(bars.map((b) => b.series)).toEqual(["baseline-pie", "baseline-non_pie", "compressed-pie", "compressed-non_pie"]);
     expect(bars.map((b) => b.mean)).toEqual([0.4, 0.91, 0.2, 0.85]);
     expect(bars[2].sd).toBeNull();
   });
   it("lays out classes as rows with one cell per level", () => {
-    const rows = classRows([level("0.5", 3, [false, false]), level("0.9", 9, [false, true])], ["c0", "c1"]);
+    const rows = classRows([level(0.5, 3, [false, false]), level(0.9, 9, [false, true])], ["c0", "c1"]);
     expect(rows.map((r) => r.name)).toEqual(["c0", "c1"]);
     expect(rows[1].cells.map((c) => c.impacted)).toEqual([false, true]);
     expect(rows.map((r) => r.impactedAnywhere)).toEqual([false, true]);

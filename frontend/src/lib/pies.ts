@@ -36,12 +36,17 @@ export interface PieClass {
   impacted: boolean;
 }
 
+/** An operation parameter's value as the API gives it: 0.8 stays a number, "global" a string. */
+export type LevelValue = string | number | boolean;
+
 export interface PieLevel {
-  level: Record<string, string> | null;
+  level: Record<string, LevelValue> | null;
   compressed: string[];
   summary: PieSummary;
   impacted_classes: number;
   classes: PieClass[];
+  /** populations of different sizes or of one model (the answer is still given) */
+  warnings: string[];
 }
 
 export interface PieRow {
@@ -56,7 +61,7 @@ export interface PieRow {
 export type GallerySort = "instance" | "baseline_vote" | "compressed_vote";
 
 export interface PieGallery {
-  level: string | null;
+  level: LevelValue | null;
   label: string | null;
   sort: GallerySort;
   descending: boolean;
@@ -82,6 +87,8 @@ export interface PieResponse {
   class_names: string[];
   levels: PieLevel[];
   gallery: PieGallery;
+  /** every level's warnings, once each */
+  warnings: string[];
 }
 
 // ------------------------------------------------------------------ selectors
@@ -186,7 +193,7 @@ export function byOptions(compressed: ApiModel[]): { name: string; values: strin
 }
 
 /** Split by a parameter that varies with few levels (e.g. `amount`), else none; every level must
- * keep a population of 2+ models (the API refuses a population of one). */
+ * keep a population of 2+ models (a population of one gets no Welch test, only a warning). */
 export function defaultBy(compressed: ApiModel[]): string {
   const smallestLevel = (name: string) => {
     const counts = new Map<string, number>();
@@ -206,16 +213,21 @@ export function defaultBy(compressed: ApiModel[]): string {
 // ------------------------------------------------------------------ shaping
 
 /** A level's name in the charts: "amount 0.8", or "all compressed" without `by`. */
-export function levelLabel(level: Record<string, string> | null): string {
+export function levelLabel(level: Record<string, LevelValue> | null): string {
   if (!level) return "all compressed";
   return Object.entries(level)
-    .map(([k, v]) => `${k} ${v}`)
+    .map(([k, v]) => `${k} ${levelText(v)}`)
     .join(", ");
 }
 
 /** The value a level is addressed by in `?level=` (its `by` value), "" without `by`. */
-export function levelValue(level: Record<string, string> | null): string {
-  return level ? (Object.values(level)[0] ?? "") : "";
+export function levelValue(level: Record<string, LevelValue> | null): string {
+  return level ? levelText(Object.values(level)[0]) : "";
+}
+
+/** One level value as text (Python's str() for booleans; the server matches numbers by value). */
+export function levelText(value: LevelValue | null | undefined): string {
+  return value === null || value === undefined ? "" : pyStr(value);
 }
 
 export const ACCURACY_SERIES = [

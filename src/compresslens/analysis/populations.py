@@ -30,6 +30,7 @@ from compresslens.errors import CompressLensError, IncompatibleDatasetError, Inv
 
 TieBreak = Literal["largest", "smallest"]
 Correction = Literal["none", "bh"]
+Untestable = Literal["raise", "nan"]
 
 
 class PopulationSizeError(CompressLensError, ValueError):
@@ -159,6 +160,7 @@ def class_disparate_impact(
     num_classes: int,
     alpha: float = 0.05,
     correction: Correction = "none",
+    untestable: Untestable = "raise",
 ) -> dict[str, Any]:
     """Per class: did compression change its recall relative to the model's own accuracy?
 
@@ -168,22 +170,34 @@ def class_disparate_impact(
     (Benjamini–Hochberg over classes) goes beyond the paper, which tests each class
     at 0.05 unadjusted. Arrays are [C], the two mean accuracies floats; a class absent
     from labels is NaN and never impacted. Zero-variance classes: see welch_t_test.
+    A population of one model cannot be tested: PopulationSizeError, or with
+    `untestable="nan"` NaN t, df and p (never impacted) beside the recall changes.
     """
     if not 0.0 < alpha < 1.0:
         raise ValueError(f"alpha must lie strictly between 0 and 1, got {alpha}")
     if correction not in ("none", "bh"):
         raise ValueError(f"correction must be 'none' or 'bh', got {correction!r}")
+    if untestable not in ("raise", "nan"):
+        raise ValueError(f"untestable must be 'raise' or 'nan', got {untestable!r}")
     labels = _as_ids("labels", labels, IncompatibleDatasetError)
     _check_ids_in_range("labels", labels, num_classes, IncompatibleDatasetError)
     baseline = _normalized_recall(labels, baseline_preds, num_classes, "baseline_preds")
     compressed = _normalized_recall(labels, compressed_preds, num_classes, "compressed_preds")
-    for name, population in (("baseline_preds", baseline), ("compressed_preds", compressed)):
-        if population["accuracy"].size < 2:
-            raise PopulationSizeError(
-                f"{name} holds {population['accuracy'].size} model; the per-class Welch test "
-                "needs at least 2 per population: train more seeds"
-            )
-    t, df, p_value = welch_t_test(compressed["normalized"], baseline["normalized"])
+    single = [
+        (name, population["accuracy"].size)
+        for name, population in (("baseline_preds", baseline), ("compressed_preds", compressed))
+        if population["accuracy"].size < 2
+    ]
+    if single and untestable == "raise":
+        name, size = single[0]
+        raise PopulationSizeError(
+            f"{name} holds {size} model; the per-class Welch test "
+            "needs at least 2 per population: train more seeds"
+        )
+    if single:
+        t = df = p_value = np.full(num_classes, math.nan)
+    else:
+        t, df, p_value = welch_t_test(compressed["normalized"], baseline["normalized"])
     p_adjusted = benjamini_hochberg(p_value) if correction == "bh" else p_value
     return {
         "t": t,
@@ -277,6 +291,30 @@ def benjamini_hochberg(p_values: ArrayLike) -> np.ndarray:
     ranked[order] = np.minimum(stepped_up, 1.0)
     adjusted[tested] = ranked
     return adjusted
+
+
+def population_size_warnings(baseline_size: int, compressed_size: int) -> list[str]:
+    """What to warn of when populations are not the paper's equal K ≥ 2 models (else none).
+
+    A larger population's modal label is steadier, so unequal sizes bias the PIE count; one
+    model's modal label is its own prediction, and the Welch test needs two per side.
+    """
+    messages = []
+    if baseline_size != compressed_size:
+        messages.append(
+            f"populations of different sizes: {baseline_size} baseline and {compressed_size} "
+            "compressed models; Hooker et al. compare populations of equal size K (the larger "
+            "population's modal labels are steadier, so the PIE count mixes compression with "
+            "population size)"
+        )
+    for name, size in (("baseline", baseline_size), ("compressed", compressed_size)):
+        if size == 1:
+            messages.append(
+                f"the {name} population is a single model: its modal label is that model's "
+                "prediction and the per-class Welch test is not computed (t and p are null); "
+                "train more seeds"
+            )
+    return messages
 
 
 # ------------------------------------------------------------ population distance

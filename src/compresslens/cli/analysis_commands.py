@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import warnings
 from typing import Annotated, Any
 
 import typer
@@ -13,12 +14,13 @@ from compresslens.cli.main import (
     JsonOption,
     WorkspaceOption,
     app,
+    console,
     fail,
     open_workspace,
     stdout,
 )
 from compresslens.cli.params import parse_key_values
-from compresslens.errors import CompressLensError
+from compresslens.errors import CompressLensError, PopulationSizeWarning
 from compresslens.export import write_table
 from compresslens.jsonable import jsonable
 
@@ -120,21 +122,35 @@ def pies(
     correction = "bh" if bh else "none"
     try:
         ws = open_workspace(workspace)
-        if by is None:
-            report = ws.pies(baseline, compressed, dataset, alpha=alpha, correction=correction)
-            if export is not None:
-                rows = report["pies"]
-                write_table({key: [row[key] for row in rows] for key in PIE_COLUMNS}, export)
-        else:
-            levels = ws.pies_by_level(
-                baseline, compressed, by, dataset, alpha=alpha, correction=correction
-            )
+        with warnings.catch_warnings():  # the reports list them; printed once, below
+            warnings.simplefilter("ignore", PopulationSizeWarning)
+            if by is None:
+                report = ws.pies(baseline, compressed, dataset, alpha=alpha, correction=correction)
+                if export is not None:
+                    rows = report["pies"]
+                    write_table({key: [row[key] for row in rows] for key in PIE_COLUMNS}, export)
+            else:
+                levels = ws.pies_by_level(
+                    baseline, compressed, by, dataset, alpha=alpha, correction=correction
+                )
     except CompressLensError as exc:
         fail(exc)
+    if as_json:  # the document lists them too; stderr keeps stdout pure JSON
+        for message in report["warnings"] if by is None else _level_warnings(levels):
+            console.print(f"[yellow]warning:[/] {escape(message)}")
     if by is None:
         emit(report, as_json, render_pies)
     else:
         emit({"levels": levels}, as_json, render_pie_levels)
+
+
+def _level_warnings(levels: list[dict[str, Any]]) -> list[str]:
+    """Every level's warnings, each named by its level."""
+    return [
+        ", ".join(f"{k} = {v}" for k, v in report["level"].items()) + f": {message}"
+        for report in levels
+        for message in report["warnings"]
+    ]
 
 
 def render_pie_levels(document: dict[str, Any]) -> None:
@@ -151,6 +167,8 @@ def render_pies(report: dict[str, Any]) -> None:
         f"{len(report['baseline'])} baseline vs {len(report['compressed'])} compressed models "
         f"on {report['dataset']}: {s['pie_count']} PIEs ({s['pie_share']:.2%})"
     )
+    for message in report["warnings"]:
+        out.print(f"[yellow]warning:[/] {escape(message)}")
     out.print(f"impacted classes (p ≤ alpha): {report['impacted_classes']}")
     for row in report["classes"]:
         if row["impacted"]:

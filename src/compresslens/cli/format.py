@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -118,6 +119,40 @@ def _percent(value: float | None) -> str:
 
 def _ms(value: float | None) -> str:
     return "–" if value is None else f"{value:.2f} ms"
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}" if count == 1 else f"{count} {word}s"
+
+
+def latency_lines(latency: Mapping[str, Any]) -> list[str]:
+    """How a model's latency was measured, for `show`: per batch size the median, how many
+    timed blocks of how many calls, and whether the time budget cut it short."""
+    if not latency.get("batches"):
+        return []
+    head = (
+        f"latency on {_plural(latency['threads'], 'thread')} ({latency['quantized_engine']} engine)"
+    )
+    if latency.get("budget_s") is not None:
+        head += (
+            f", measured in {latency['measured_s']:.1f} s under a {latency['budget_s']:g} s budget"
+        )
+    lines = [head + ":"]
+    for size, entry in latency["batches"].items():
+        line = (
+            f"  batch {size}: {entry['median_ms']:.3g} ms median (IQR {entry['iqr_ms']:.3g} ms) "
+            f"over {entry['measurements']} timed blocks of "
+            f"{_plural(entry['runs_per_block'], 'call')}"
+        )
+        if "warmup_runs" in entry:
+            line += f", {_plural(entry['warmup_runs'], 'warm-up call')}"
+        if entry.get("budget_limited"):
+            line += (
+                f" — cut short by the budget ({entry['measurements']} of "
+                f"{latency['target_measurements']} blocks)"
+            )
+        lines.append(line)
+    return lines
 
 
 def show_document(ws: Any, key: str) -> dict[str, Any]:

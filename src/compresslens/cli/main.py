@@ -17,6 +17,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from compresslens.cli.format import (
     accuracy_datasets,
     fit_columns,
+    latency_lines,
     model_columns,
     show_document,
     table_width,
@@ -208,9 +209,13 @@ def show(
     if as_json:
         print(json.dumps(document, indent=2))
         return
+    from rich.markup import escape
     from rich.pretty import Pretty
 
-    stdout().print(Pretty(document, max_length=12))
+    out = stdout()
+    out.print(Pretty(document, max_length=12))
+    for line in latency_lines(document["model"]["efficiency"].get("latency", {})):
+        out.print(escape(line))
 
 
 @app.command()

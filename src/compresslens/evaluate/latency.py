@@ -3,14 +3,17 @@
 Latency is measured, never derived from bit-widths: masked pruning or a slow int4 kernel
 shows up here as it really runs. Each figure carries the thread count, quantized engine,
 CPU model and instruction set, since an int8 speed-up on one CPU can be a slow-down on
-another.
+another. A time budget bounds the cost for slow models (a transformer at batch 64 takes
+most of a second per call): they get fewer timed blocks, never fewer than a floor, and the
+report says how many.
 """
 
 from __future__ import annotations
 
 import math
 import platform
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,13 +21,17 @@ from typing import Any
 import numpy as np
 import torch
 from torch import nn
-from torch.utils.benchmark import Timer
 
 from compresslens.errors import CompressLensError
 from compresslens.evaluate.flops import eval_mode
 
 CPUINFO = Path("/proc/cpuinfo")
 _MAX_RUNS_PER_BLOCK = 1_000_000
+DEFAULT_BUDGET_SECONDS = 5.0
+FLOOR_MEASUREMENTS = 3  # a budget never cuts a batch size below this many timed blocks
+WARMUP_SHARE = 0.1  # of a batch size's share of the budget, at most, for warm-up calls
+
+BlockTimer = Callable[[int], float]
 
 
 @dataclass(frozen=True)
@@ -36,6 +43,8 @@ class BatchLatency:
     iqr_ms: float
     measurements: int
     runs_per_block: int
+    warmup_runs: int = 0
+    budget_limited: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-friendly copy."""
@@ -51,7 +60,15 @@ class LatencyReport:
     cpu_model: str
     cpu_capability: str
     torch_version: str
+    budget_s: float | None = None
+    target_measurements: int = 0
+    measured_s: float = 0.0
     batches: dict[int, BatchLatency] = field(default_factory=dict)
+
+    @property
+    def budget_limited(self) -> bool:
+        """Whether the budget cut some batch size short of ``target_measurements``."""
+        return any(entry.budget_limited for entry in self.batches.values())
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-friendly copy; ``batches`` is keyed by the batch size as a string."""
@@ -61,6 +78,10 @@ class LatencyReport:
             "cpu_model": self.cpu_model,
             "cpu_capability": self.cpu_capability,
             "torch_version": self.torch_version,
+            "budget_s": self.budget_s,
+            "target_measurements": self.target_measurements,
+            "budget_limited": self.budget_limited,
+            "measured_s": self.measured_s,
             "batches": {str(size): entry.to_dict() for size, entry in self.batches.items()},
         }
 
@@ -88,41 +109,85 @@ def batched_input(example_input: torch.Tensor, batch_size: int) -> torch.Tensor:
     return example_input.repeat(batch_size, *([1] * (example_input.dim() - 1)))
 
 
-def _block_seconds(timer: Timer, number: int) -> float:
-    """Seconds one block of ``number`` calls takes."""
-    return timer.timeit(number).median * number
+def block_timer(model: nn.Module, batch: Any) -> BlockTimer:
+    """A clock for one batch: seconds that ``number`` back-to-back forward calls take.
+
+    A bare loop, not torch.utils.benchmark's Timer.timeit, which runs two untimed warm-up
+    calls before every block: for a model slower than a block that triples the cost.
+    """
+
+    def seconds(number: int) -> float:
+        started = time.perf_counter()
+        for _ in range(number):
+            model(batch)
+        return time.perf_counter() - started
+
+    return seconds
 
 
-def calibrate_runs_per_block(timer: Timer, min_block_seconds: float) -> int:
-    """Smallest call count (doubling or better) whose block lasts at least the minimum."""
+def calibrate_runs_per_block(timer: BlockTimer, min_block_seconds: float) -> tuple[int, float]:
+    """Smallest call count (doubling or better) whose block lasts at least the minimum,
+    and the seconds that block took."""
     number = 1
     while True:
-        elapsed = _block_seconds(timer, number)
+        elapsed = max(timer(number), 1e-9)
         if elapsed >= min_block_seconds or number >= _MAX_RUNS_PER_BLOCK:
-            return number
-        scale = min_block_seconds / max(elapsed, 1e-9)
+            return number, elapsed
+        scale = min_block_seconds / elapsed
         number = min(_MAX_RUNS_PER_BLOCK, max(number * 2, math.ceil(number * scale * 1.1)))
 
 
+def _warm_up(timer: BlockTimer, runs: int, allowance: float) -> int:
+    """Up to ``runs`` single calls, stopping once the next would pass ``allowance`` seconds;
+    at least one call when any is asked for (the first call pays for lazy set-up)."""
+    done, spent, last = 0, 0.0, 0.0
+    while done < runs and (done == 0 or spent + last <= allowance):
+        last = timer(1)
+        spent += last
+        done += 1
+    return done
+
+
 def _measure_batch(
-    timer: Timer, batch_size: int, min_measurements: int, warmup: int, min_block_seconds: float
+    timer: BlockTimer,
+    batch_size: int,
+    target: int,
+    warmup: int,
+    min_block_seconds: float,
+    allowance: float,
 ) -> BatchLatency:
-    if warmup > 0:
-        timer.timeit(warmup)
-    number = calibrate_runs_per_block(timer, min_block_seconds)
-    per_call = np.array([timer.timeit(number).median for _ in range(min_measurements)])
+    """Warm-up, calibration, then up to ``target`` timed blocks within ``allowance`` seconds
+    (``math.inf``: no budget); a block is begun only if the blocks so far say it fits,
+    except the first FLOOR_MEASUREMENTS."""
+    started = time.perf_counter()
+    warmup_runs = _warm_up(timer, warmup, WARMUP_SHARE * allowance)
+    number, block = calibrate_runs_per_block(timer, min_block_seconds)
+    blocks: list[float] = []
+    floor = min(target, FLOOR_MEASUREMENTS)
+    while len(blocks) < target:
+        expected = float(np.median(blocks)) if blocks else block
+        if len(blocks) >= floor and time.perf_counter() - started + expected > allowance:
+            break
+        blocks.append(timer(number))
+    per_call = np.array(blocks) / number
     q1, median, q3 = np.percentile(per_call, [25, 50, 75])
     return BatchLatency(
         batch_size=batch_size,
         median_ms=float(median) * 1e3,
         iqr_ms=float(q3 - q1) * 1e3,
-        measurements=len(per_call),
+        measurements=len(blocks),
         runs_per_block=number,
+        warmup_runs=warmup_runs,
+        budget_limited=len(blocks) < target,
     )
 
 
 def _check_arguments(
-    batch_sizes: Sequence[int], threads: int, min_measurements: int, min_block_seconds: float
+    batch_sizes: Sequence[int],
+    threads: int,
+    min_measurements: int,
+    min_block_seconds: float,
+    budget_seconds: float | None,
 ) -> None:
     if not batch_sizes:
         raise CompressLensError("measure_latency needs at least one batch size")
@@ -132,6 +197,8 @@ def _check_arguments(
         raise CompressLensError(f"min_measurements must be at least 1, got {min_measurements}")
     if not min_block_seconds > 0:
         raise CompressLensError(f"min_block_seconds must be positive, got {min_block_seconds}")
+    if budget_seconds is not None and not budget_seconds > 0:
+        raise CompressLensError(f"budget_seconds must be positive or None, got {budget_seconds}")
 
 
 def measure_latency(
@@ -142,15 +209,19 @@ def measure_latency(
     min_measurements: int = 20,
     warmup: int = 3,
     min_block_seconds: float = 0.005,
+    budget_seconds: float | None = DEFAULT_BUDGET_SECONDS,
 ) -> LatencyReport:
     """Median milliseconds per forward call for each batch size, timed on this CPU.
 
     The model runs in eval mode under ``torch.inference_mode`` with ``threads`` threads;
-    its training flags and torch's thread count are restored afterwards. Each of at least
+    its training flags and torch's thread count are restored afterwards. Each of
     ``min_measurements`` measurements times a block of calls lasting ``min_block_seconds``
-    or more, so timer overhead does not dominate small models.
+    or more, so timer overhead does not dominate small models. ``budget_seconds`` bounds
+    the whole measurement (each batch size gets an equal share of what is left): a slow
+    model gets fewer blocks, never fewer than FLOOR_MEASUREMENTS, and fewer warm-up calls;
+    each batch records its count and whether the budget cut it (None: no budget).
     """
-    _check_arguments(batch_sizes, threads, min_measurements, min_block_seconds)
+    _check_arguments(batch_sizes, threads, min_measurements, min_block_seconds, budget_seconds)
     inputs = {size: batched_input(example_input, size) for size in batch_sizes}
     report = LatencyReport(
         threads=threads,
@@ -158,17 +229,27 @@ def measure_latency(
         cpu_model=cpu_model_name(),
         cpu_capability=str(torch.backends.cpu.get_cpu_capability()),
         torch_version=str(torch.__version__),
+        budget_s=budget_seconds,
+        target_measurements=min_measurements,
     )
+    budget = math.inf if budget_seconds is None else budget_seconds
     previous_threads = torch.get_num_threads()
+    started = time.perf_counter()
     try:
+        torch.set_num_threads(threads)
         with eval_mode(model), torch.inference_mode():
-            for size, batch in inputs.items():
-                timer = Timer(
-                    stmt="model(x)", globals={"model": model, "x": batch}, num_threads=threads
-                )
+            for index, (size, batch) in enumerate(inputs.items()):
+                left = len(inputs) - index  # what the earlier sizes left is shared evenly
+                allowance = (budget - (time.perf_counter() - started)) / left
                 report.batches[size] = _measure_batch(
-                    timer, size, min_measurements, warmup, min_block_seconds
+                    block_timer(model, batch),
+                    size,
+                    min_measurements,
+                    warmup,
+                    min_block_seconds,
+                    max(allowance, 0.0),
                 )
     finally:
         torch.set_num_threads(previous_threads)
+    report.measured_s = time.perf_counter() - started
     return report

@@ -10,7 +10,7 @@ from torch import nn
 
 from compresslens.evaluate.efficiency import count_parameters, model_state_for_size, storage_bytes
 from compresslens.evaluate.flops import count_macs, effective_bitops
-from compresslens.evaluate.latency import measure_latency
+from compresslens.evaluate.latency import DEFAULT_BUDGET_SECONDS, measure_latency
 
 
 def size_profile(model: nn.Module, disk_bytes: int | None) -> dict[str, Any]:
@@ -34,8 +34,10 @@ def compute_profile(
     latency: bool = True,
     batch_sizes: Sequence[int] = (1, 64),
     threads: int = 1,
+    latency_budget_s: float | None = DEFAULT_BUDGET_SECONDS,
 ) -> dict[str, Any]:
-    """MACs and effective bit-ops per instance, and CPU latency measured, not derived."""
+    """MACs and effective bit-ops per instance, and CPU latency measured, not derived
+    (within ``latency_budget_s`` seconds, the record saying what that allowed)."""
     macs = count_macs(model, example_input[:1])
     profile: dict[str, Any] = {
         "input_shape": list(example_input.shape[1:]),
@@ -44,7 +46,11 @@ def compute_profile(
     }
     if latency:
         profile["latency"] = measure_latency(
-            model, example_input[:1], batch_sizes=batch_sizes, threads=threads
+            model,
+            example_input[:1],
+            batch_sizes=batch_sizes,
+            threads=threads,
+            budget_seconds=latency_budget_s,
         ).to_dict()
     return profile
 

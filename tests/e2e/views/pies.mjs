@@ -198,4 +198,16 @@ export default async function ({ page, api, check, shot, report, timeout, expect
     await datasetSelect.selectOption("");
     await page.waitForFunction((sel) => document.querySelectorAll(sel).length === 3, BAR, { timeout: slow });
   }
+
+  // no split: 8 baseline vs 24 compressed models, answered with the server's warning shown
+  await view.locator("[data-testid=pies-by]").selectOption("");
+  const warnings = view.locator("[data-testid=pies-warnings]");
+  await warnings.waitFor({ timeout: slow });
+  report.unequalWarnings = await warnings.locator("li").evaluateAll((items) =>
+    items.map((li) => li.textContent.replace(/^\s*⚠\s*/, "").trim()),
+  );
+  check("populations of different sizes are warned about",
+    report.unequalWarnings.some((w) => w.includes("different sizes")), JSON.stringify(report.unequalWarnings));
+  await warnings.scrollIntoViewIfNeeded();
+  await shot("35-pies-warning.png");
 }

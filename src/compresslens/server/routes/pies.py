@@ -68,6 +68,7 @@ def pies(
             "baseline": reports[0]["baseline"],
             "class_names": [row["class"] for row in reports[0]["classes"]],
             "levels": [_level_aggregate(report) for report in reports],
+            "warnings": list(dict.fromkeys(m for report in reports for m in report["warnings"])),
             "gallery": _gallery_page(
                 reports[shown], by, label, sort, descending, offset=offset, limit=limit
             ),
@@ -133,6 +134,7 @@ def _level_aggregate(report: dict[str, Any]) -> dict[str, Any]:
         "summary": report["summary"],
         "impacted_classes": report["impacted_classes"],
         "classes": report["classes"],
+        "warnings": report["warnings"],
     }
 
 
@@ -140,13 +142,26 @@ def _gallery_level(reports: list[dict[str, Any]], by: str | None, level: str | N
     """Index of the level the gallery pages: the one named, else the last (most compressed)."""
     if level is None:
         return len(reports) - 1
-    values = [str(r["level"][by]) if by and r["level"] else "" for r in reports]
-    if level not in values:
-        known = ", ".join(v for v in values if v) or "none (no `by` given)"
-        raise HTTPException(
-            status_code=400, detail=f"no level {level!r} of {by!r}; the levels are: {known}"
-        )
-    return values.index(level)
+    values = [r["level"][by] if by and r["level"] else None for r in reports]
+    for index, value in enumerate(values):
+        if value is not None and _is_level(value, level):
+            return index
+    known = ", ".join(str(v) for v in values if v is not None) or "none (no `by` given)"
+    raise HTTPException(
+        status_code=400, detail=f"no level {level!r} of {by!r}; the levels are: {known}"
+    )
+
+
+def _is_level(value: Any, text: str) -> bool:
+    """A level named in a URL: by its text, or a number by value (JavaScript writes 1.0 as 1)."""
+    if str(value) == text:
+        return True
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return False
+    try:
+        return float(text) == value
+    except ValueError:
+        return False
 
 
 def _gallery_page(
