@@ -71,7 +71,7 @@ def test_every_model_is_evaluated_on_the_real_test_split(demo_like: cl.Workspace
 def test_pies_grow_with_sparsity(demo_like: cl.Workspace) -> None:
     levels = demo_like.pies_by_level("op:train.scratch", "tag:stage:magnitude", "amount")
     counts = [level["summary"]["pie_count"] for level in levels]
-    assert [level["level"]["amount"] for level in levels] == ["0.5", "0.95"]
+    assert [level["level"]["amount"] for level in levels] == [0.5, 0.95]
     assert counts[0] < counts[1]
 
 

@@ -63,8 +63,9 @@ def test_operation_keys_are_the_json_fields_in_order() -> None:
         "wall_time_s",
         "status",
         "error",
+        "threads",
     ]
-    assert len(op) == 8
+    assert len(op) == 9
     assert dict(op) == asdict(op)
 
 

@@ -55,9 +55,11 @@ from compresslens.data.inputs import (
     spec_from_shape,
 )
 from compresslens.data.render import render_image_png
+from compresslens.data.text import is_text_list, load_tokenizer, tokenize, tokenizer_description
 from compresslens.errors import (
     DataFormatError,
     DuplicateNameError,
+    FactoryError,
     IncompatibleDatasetError,
     NotComputedError,
     NotFoundError,
@@ -74,6 +76,13 @@ from compresslens.models.factory import (
     build_from_factory,
     check_json_kwargs,
     refuse_main_module_factory,
+)
+from compresslens.models.hf import (
+    HF_FACTORY,
+    factory_kwargs_of,
+    is_hf_model,
+    keyword_input_spec,
+    load_pretrained,
 )
 from compresslens.models.rebuild import NodeRecipe, rebuild_model
 from compresslens.models.state_codec import export_state, restore_state
@@ -144,8 +153,29 @@ class Workspace:
         texts: Sequence[str] | None = None,
         modality: str | None = None,
         description: str = "",
+        tokenizer: str | Path | None = None,
+        max_length: int = 128,
     ) -> DatasetInfo:
-        """Register data once; the same name with the same content returns the existing one."""
+        """Register data once; the same name with the same content returns the existing one.
+
+        `data` is a tensor/array [N, ...], named tensors (a mapping, e.g. a tokenizer's
+        input_ids and attention_mask: keyword inputs), a torch Dataset, or a list of
+        strings with `tokenizer=<local folder>`: they are stored as token ids and attention
+        masks (at most `max_length` tokens), and the strings are kept for display.
+        """
+        if is_text_list(data):
+            if tokenizer is None:
+                raise DataFormatError(
+                    f"dataset {name!r}: the inputs are {len(data)} strings; pass "
+                    "tokenizer=<local tokenizer folder> to store them as token ids and "
+                    "attention masks"
+                )
+            texts = list(data) if texts is None else texts
+            data = tokenize(data, load_tokenizer(tokenizer), max_length)
+            note = tokenizer_description(tokenizer, max_length)
+            description = f"{description} ({note})" if description else note
+        elif tokenizer is not None:
+            raise DataFormatError("tokenizer=… tokenizes a list of strings; these inputs are not")
         arrays = as_dataset_arrays(data, labels, attributes, texts)
         observed = int(arrays.labels.max()) + 1
         if class_names is not None:
@@ -230,7 +260,7 @@ class Workspace:
         model: nn.Module,
         *,
         name: str,
-        factory: str,
+        factory: str | None = None,
         factory_kwargs: Mapping[str, Any] | None = None,
         weights: str | Path | None = None,
         input_shape: Sequence[int] | None = None,
@@ -241,8 +271,16 @@ class Workspace:
 
         `input_shape` is the shape of one input instance without the batch dimension (e.g.
         [1, 28, 28]); operations trace and check the model on an example of it. Without it,
-        the first registered dataset the model runs on gives the shape.
+        the first registered dataset the model runs on gives the shape. A transformers model
+        needs no factory: its config is stored and rebuilds it (see `add_hf_model`).
         """
+        if factory is None:
+            if not is_hf_model(model):
+                raise FactoryError(
+                    f"add_model({name!r}) needs factory='package.module:function' (importable "
+                    "where the workspace is opened) that builds this architecture"
+                )
+            factory, factory_kwargs = HF_FACTORY, factory_kwargs_of(model)
         refuse_main_module_factory(factory)
         kwargs = check_json_kwargs(factory_kwargs or {})
         if weights is not None:
@@ -253,7 +291,33 @@ class Workspace:
         model_id = content_id("added", name, factory, kwargs, sha256_bytes(state_bytes))
         row = Model(id=model_id, name=name, source="added", factory=factory, factory_kwargs=kwargs)
         row.input_spec = self._given_or_probed_spec(model, input_shape)
+        if row.input_spec is None and is_hf_model(model):
+            row.input_spec = keyword_input_spec(model)
         return self._insert_model(row, model, state_bytes, tags=tags, note=note)
+
+    def add_hf_model(
+        self,
+        path: str | Path,
+        *,
+        name: str,
+        task: str = "sequence-classification",
+        num_labels: int | None = None,
+        tags: Iterable[str] = (),
+        note: str | None = None,
+    ) -> ModelInfo:
+        """Register a Hugging Face transformers model from a local folder (save_pretrained).
+
+        The config is stored in the workspace (factory `compresslens.models.hf:from_config`)
+        and the weights as safetensors, so the folder is not needed afterwards. `task`
+        picks the head (sequence-classification, token-classification, causal-lm,
+        masked-lm, base); `num_labels` gives a classification head that many classes (a
+        new head starts untrained, as in transformers). Nothing is downloaded.
+        """
+        overrides = {} if num_labels is None else {"num_labels": int(num_labels)}
+        model, kwargs = load_pretrained(path, task, overrides)
+        return self.add_model(
+            model, name=name, factory=HF_FACTORY, factory_kwargs=kwargs, tags=tags, note=note
+        )
 
     def _given_or_probed_spec(
         self, model: nn.Module, input_shape: Sequence[int] | None

@@ -196,6 +196,13 @@ def describe_spec(spec: Mapping[str, Any]) -> str:
     return f"{list(spec['shape'])} {spec['dtype']}"
 
 
+def describe_example(example: Inputs) -> str:
+    """'shape [1, 1, 28, 28] (batch first)' or 'input_ids [1, 16], attention_mask [1, 16]'."""
+    if isinstance(example, torch.Tensor):
+        return f"shape {list(example.shape)} (batch first)"
+    return ", ".join(f"{n} {list(t.shape)}" for n, t in example.as_dict().items())
+
+
 def with_batch_dimension(inputs: Inputs, batch: int) -> Inputs:
     """A batch of `batch` copies of the first instance (latency at several batch sizes)."""
     if isinstance(inputs, TensorFields):

@@ -22,8 +22,10 @@ import numpy as np
 import torch
 from torch import nn
 
+from compresslens.data.inputs import Inputs, describe_example, with_batch_dimension
 from compresslens.errors import CompressLensError
 from compresslens.evaluate.flops import eval_mode
+from compresslens.models.calling import call_model
 
 CPUINFO = Path("/proc/cpuinfo")
 _MAX_RUNS_PER_BLOCK = 1_000_000
@@ -98,15 +100,17 @@ def cpu_model_name() -> str:
     return platform.processor() or platform.machine() or "unknown"
 
 
-def batched_input(example_input: torch.Tensor, batch_size: int) -> torch.Tensor:
+def batched_input(example_input: Inputs, batch_size: int) -> Inputs:
     """Batch ``batch_size`` made by repeating a batch-1 example along dimension 0."""
-    if example_input.dim() == 0 or example_input.shape[0] != 1:
+    if len(example_input) != 1 or (
+        isinstance(example_input, torch.Tensor) and example_input.dim() == 0
+    ):
         raise CompressLensError(
-            f"example_input must have batch dimension 1, got shape {tuple(example_input.shape)}"
+            f"example_input must have batch dimension 1, got {describe_example(example_input)}"
         )
     if batch_size < 1:
         raise CompressLensError(f"batch sizes must be positive, got {batch_size}")
-    return example_input.repeat(batch_size, *([1] * (example_input.dim() - 1)))
+    return with_batch_dimension(example_input, batch_size)
 
 
 def block_timer(model: nn.Module, batch: Any) -> BlockTimer:
@@ -119,7 +123,7 @@ def block_timer(model: nn.Module, batch: Any) -> BlockTimer:
     def seconds(number: int) -> float:
         started = time.perf_counter()
         for _ in range(number):
-            model(batch)
+            call_model(model, batch)
         return time.perf_counter() - started
 
     return seconds
@@ -203,7 +207,7 @@ def _check_arguments(
 
 def measure_latency(
     model: nn.Module,
-    example_input: torch.Tensor,
+    example_input: Inputs,
     batch_sizes: Sequence[int] = (1, 64),
     threads: int = 1,
     min_measurements: int = 20,

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-import torch
 from torch import nn
 
+from compresslens.data.inputs import Inputs, TensorFields
 from compresslens.evaluate.efficiency import count_parameters, model_state_for_size, storage_bytes
 from compresslens.evaluate.flops import count_macs, effective_bitops
 from compresslens.evaluate.latency import DEFAULT_BUDGET_SECONDS, measure_latency
@@ -29,7 +29,7 @@ def size_profile(model: nn.Module, disk_bytes: int | None) -> dict[str, Any]:
 
 def compute_profile(
     model: nn.Module,
-    example_input: torch.Tensor,
+    example_input: Inputs,
     *,
     latency: bool = True,
     batch_sizes: Sequence[int] = (1, 64),
@@ -40,7 +40,7 @@ def compute_profile(
     (within ``latency_budget_s`` seconds, the record saying what that allowed)."""
     macs = count_macs(model, example_input[:1])
     profile: dict[str, Any] = {
-        "input_shape": list(example_input.shape[1:]),
+        "input_shape": _instance_shape(example_input),
         "macs": macs.total_macs,
         "bitops": effective_bitops(model, macs),
     }
@@ -53,6 +53,13 @@ def compute_profile(
             budget_seconds=latency_budget_s,
         ).to_dict()
     return profile
+
+
+def _instance_shape(inputs: Inputs) -> list[int] | dict[str, list[int]]:
+    """One instance's shape, or each keyword input's (the record of what was measured)."""
+    if isinstance(inputs, TensorFields):
+        return {name: list(inputs.field(name).shape[1:]) for name in inputs}
+    return list(inputs.shape[1:])
 
 
 def efficiency_metrics(efficiency: dict[str, Any]) -> dict[str, float]:

@@ -16,6 +16,7 @@ from pydantic import Field
 from torch import nn
 from torch.nn import functional as F
 
+from compresslens.data.inputs import Inputs
 from compresslens.errors import OperationError
 from compresslens.models.calling import call_model, model_output
 from compresslens.ops.registry import (
@@ -25,7 +26,7 @@ from compresslens.ops.registry import (
     register_operation,
 )
 from compresslens.ops.train_params import ScratchTrainParams
-from compresslens.ops.training import LossFn, train_classifier
+from compresslens.ops.training import LossFn, check_classifier_logits, train_classifier
 
 # -- parameters ----------------------------------------------------------------------------
 
@@ -133,7 +134,8 @@ def finetune(model: nn.Module, params: TrainParams, context: OperationContext) -
 def distillation_loss(teacher: nn.Module, temperature: float, alpha: float) -> LossFn:
     """alpha·T²·KL(softmax(t/T) ‖ softmax(s/T)) + (1 − alpha)·CE, t from the frozen teacher."""
 
-    def loss(logits: torch.Tensor, labels: torch.Tensor, inputs: torch.Tensor) -> torch.Tensor:
+    def loss(logits: torch.Tensor, labels: torch.Tensor, inputs: Inputs) -> torch.Tensor:
+        check_classifier_logits(logits, labels)
         with torch.no_grad():
             target = model_output(teacher, inputs)
         kl = F.kl_div(

@@ -18,7 +18,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from compresslens.data.inputs import Inputs
+from compresslens.data.inputs import Inputs, describe_example
 from compresslens.errors import OperationError
 from compresslens.models.calling import call_model, output_tensor
 from compresslens.ops.registry import Operation, OperationContext, OperationParams
@@ -117,13 +117,6 @@ def output_layers(
             continue
         pending.extend(parent for parent, _ in node.next_functions)
     return list(found)
-
-
-def describe_example(example: Inputs) -> str:
-    """'shape [1, 1, 28, 28] (batch first)' or 'input_ids [1, 16], attention_mask [1, 16]'."""
-    if isinstance(example, torch.Tensor):
-        return f"shape {list(example.shape)} (batch first)"
-    return ", ".join(f"{n} {list(t.shape)}" for n, t in example.as_dict().items())
 
 
 def check_output_shape(

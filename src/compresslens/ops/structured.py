@@ -23,10 +23,10 @@ import torch_pruning as tp
 from pydantic import Field, model_validator
 from torch import nn
 
-from compresslens.data.inputs import Inputs, example_from_spec, spec_from_shape
+from compresslens.data.inputs import Inputs, describe_example, example_from_spec, spec_from_shape
 from compresslens.errors import DataFormatError, OperationError
 from compresslens.models.calling import output_tensor
-from compresslens.ops.outputs import describe_example, output_layers
+from compresslens.ops.outputs import output_layers
 from compresslens.ops.pruning import calibration_batches, model_logits
 from compresslens.ops.registry import (
     Operation,
@@ -115,6 +115,25 @@ def ignored_layers(model: nn.Module, params: StructuredParams, example: Inputs) 
     ]
 
 
+def refuse_attention_blocks(model: nn.Module) -> None:
+    """Transformer attention reshapes channels into num_heads × head_dim, which Torch-Pruning's
+    graph does not keep consistent: channel removal would silently change the heads (BERT)
+    or not finish (Llama). nn.MultiheadAttention has a pruner of its own and is allowed."""
+    blocks = sorted(
+        {
+            type(m).__name__
+            for m in model.modules()
+            if "Attention" in type(m).__name__ and not isinstance(m, nn.MultiheadAttention)
+        }
+    )
+    if blocks:
+        raise OperationError(
+            f"prune.structured cannot remove channels of a model with attention blocks "
+            f"({', '.join(blocks)}): it would change the number or size of the attention "
+            "heads; use prune.magnitude, prune.nm, lowrank.svd or quantize.* on this model"
+        )
+
+
 # ----------------------------------------------------------------------- pruning
 
 
@@ -138,6 +157,7 @@ def accumulate_gradients(
 
 def apply_structured(model: nn.Module, params: Any, context: OperationContext) -> nn.Module:
     """Rank channels with Torch-Pruning and remove the lowest `amount` of each group."""
+    refuse_attention_blocks(model)
     example = example_input(model, params, context)
     ignored = ignored_layers(model, params, example)
     model.eval()

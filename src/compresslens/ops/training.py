@@ -95,7 +95,18 @@ def train_classifier(
 
 def _cross_entropy(logits: torch.Tensor, labels: torch.Tensor, _inputs: Inputs) -> torch.Tensor:
     """The default loss: mean cross-entropy of the logits against the class ids."""
+    check_classifier_logits(logits, labels)
     return nn.functional.cross_entropy(logits, labels)
+
+
+def check_classifier_logits(logits: torch.Tensor, labels: torch.Tensor) -> None:
+    """Training here fits a classifier: logits [batch, classes] against one class per input."""
+    if logits.ndim != 2 or logits.shape[0] != labels.shape[0]:
+        raise IncompatibleDatasetError(
+            f"training needs a classifier that outputs logits [batch, classes]; this model "
+            f"outputs {list(logits.shape)} for {labels.shape[0]} labels (a language model "
+            "is trained on tokens, not with class labels)"
+        )
 
 
 @dataclass
