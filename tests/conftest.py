@@ -108,3 +108,23 @@ def one_class_lost(workspace: cl.Workspace) -> cl.Workspace:
         outputs={"abc": lossy_logits},
     )
     return workspace
+
+
+# -- Hugging Face checkpoints the tests make themselves (nothing comes from a hub) ----------
+
+
+@pytest.fixture(scope="session")
+def word_tokenizer_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    pytest.importorskip("transformers", reason="text datasets need transformers")
+    import user_models
+
+    folder = tmp_path_factory.mktemp("tokenizer")
+    return user_models.save_word_tokenizer(folder, user_models.TOPIC_TEXTS)
+
+
+@pytest.fixture(scope="session")
+def tiny_bert_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    pytest.importorskip("transformers", reason="Hugging Face models need transformers")
+    import user_models
+
+    return user_models.save_tiny_bert(tmp_path_factory.mktemp("tiny-bert"))

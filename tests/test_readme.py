@@ -12,8 +12,22 @@ import pytest
 README = Path(__file__).resolve().parents[1] / "README.md"
 
 
-def python_blocks() -> list[str]:
+FILE_MARK = re.compile(r"^# file: (\S+\.py)\n")
+
+
+def all_python_blocks() -> list[str]:
     return re.findall(r"```python\n(.*?)```", README.read_text(), flags=re.S)
+
+
+def python_blocks() -> list[str]:
+    """The blocks to run; a block opening with `# file: name.py` is a module they import."""
+    return [block for block in all_python_blocks() if not FILE_MARK.match(block)]
+
+
+def module_blocks() -> dict[str, str]:
+    """`# file: my_models.py` blocks, by file name: written next to every example."""
+    found = (FILE_MARK.match(block) for block in all_python_blocks())
+    return {m.group(1): m.string[m.end() :] for m in found if m is not None}
 
 
 def test_the_readme_opens_with_the_two_commands() -> None:
@@ -26,6 +40,8 @@ def test_the_readme_opens_with_the_two_commands() -> None:
 
 @pytest.mark.parametrize("index", range(len(python_blocks())))
 def test_each_python_example_runs(index: int, tmp_path: Path) -> None:
+    for name, text in module_blocks().items():
+        (tmp_path / name).write_text(text)
     script = tmp_path / "example.py"
     script.write_text(python_blocks()[index])
     result = subprocess.run(

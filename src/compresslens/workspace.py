@@ -325,12 +325,19 @@ class Workspace:
         """The spec of `input_shape`, else of the first registered dataset the model runs on."""
         if input_shape is not None:
             try:
-                return spec_from_shape(list(input_shape), _float_dtype(model))
+                spec = spec_from_shape(list(input_shape), _float_dtype(model))
             except DataFormatError as exc:
                 raise DataFormatError(f"add_model: {exc}") from None
+            problem = _run_error(model, example_from_spec(spec))
+            if problem is not None:
+                raise DataFormatError(
+                    f"add_model: the model does not run on an input of shape "
+                    f"{list(input_shape)} (one instance, without the batch dimension): {problem}"
+                )
+            return spec
         for dataset in self.datasets():
             first = self.load_dataset(dataset.id).inputs[:1]
-            if _runs_on(model, first):
+            if _run_error(model, first) is None:
                 return input_spec(first)
         return None
 
@@ -1273,18 +1280,18 @@ def _float_dtype(model: nn.Module) -> str:
     return str(dtype).removeprefix("torch.")
 
 
-def _runs_on(model: nn.Module, inputs: Inputs) -> bool:
-    """Whether the model answers these inputs with a tensor (probing a dataset's shape)."""
+def _run_error(model: nn.Module, inputs: Inputs) -> str | None:
+    """Why the model cannot answer these inputs with a tensor, or None when it can."""
     was_training = model.training
     model.eval()
     try:
         with torch.no_grad():
             model_output(model, inputs)
-    except Exception:
-        return False
+    except Exception as exc:
+        return f"{type(exc).__name__}: {exc}"
     finally:
         model.train(was_training)
-    return True
+    return None
 
 
 def _matches(model: ModelInfo, term: str) -> bool:

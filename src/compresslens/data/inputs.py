@@ -29,7 +29,8 @@ class TensorFields:
     def __init__(self, fields: Mapping[str, torch.Tensor]) -> None:
         if not fields:
             raise DataFormatError("keyword inputs need at least one named tensor")
-        tensors = {str(name): _as_tensor(value, str(name)) for name, value in fields.items()}
+        named = {str(name): value for name, value in fields.items()}
+        tensors = {name: _as_tensor(named[name], name) for name in sorted(named, key=_field_order)}
         lengths = {name: t.shape[0] if t.ndim else None for name, t in tensors.items()}
         if None in lengths.values() or len(set(lengths.values())) != 1:
             shown = ", ".join(f"{n}: {list(t.shape)}" for n, t in tensors.items())
@@ -75,6 +76,11 @@ class TensorFields:
 
 
 Inputs: TypeAlias = torch.Tensor | TensorFields
+
+
+def _field_order(name: str) -> tuple[int, str]:
+    """One order of fields wherever they come from (storage sorts them): input_ids first."""
+    return (0 if name == "input_ids" else 1, name)
 
 
 def _as_tensor(value: Any, name: str) -> torch.Tensor:

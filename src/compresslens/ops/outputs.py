@@ -158,8 +158,10 @@ def apply_operation(
         ) from exc
     try:
         child = operation.apply(copy.deepcopy(parent), params, context)
-    except OperationError:
-        raise
+    except OperationError as exc:
+        if str(exc).startswith(operation.name):
+            raise
+        raise OperationError(f"{operation.name}: {exc}") from exc
     except Exception as exc:
         raise OperationError(f"{operation.name} failed: {type(exc).__name__}: {exc}") from exc
     check_output_shape(operation.name, child, example, expected)

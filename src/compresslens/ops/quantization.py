@@ -320,7 +320,9 @@ def weight_only(model: nn.Module, params: WeightOnlyParams) -> nn.Module:
     """Quantize the selected nn.Linear weights; activations stay floating point."""
     from torchao.quantization import quantize_
 
-    chosen = selected_float_linears(model, params, "quantize.weight_only")
+    # attention's out_proj is used through F.linear on its weight (a .t() torchao's int
+    # weights do not implement): torchao leaves it out by default, and so do we
+    chosen = selected_float_linears(model, params, "quantize.weight_only", dynamically_quantizable)
     _check_group_size(chosen, params.group_size)
     quantize_(model.eval(), weight_only_config(params), filter_fn=only(chosen))
     return model
