@@ -251,7 +251,11 @@ class Workspace:
         if info.modality == "text":
             if arrays.texts is not None:
                 return arrays.texts[index]
-            return " ".join(map(str, arrays.inputs[index].tolist()))
+            inputs = arrays.inputs
+            ids = inputs.field("input_ids")[index] if isinstance(inputs, TensorFields) else None
+            return " ".join(map(str, (inputs[index] if ids is None else ids).tolist()))
+        if isinstance(arrays.inputs, TensorFields):
+            raise IncompatibleDatasetError(f"{info.name} holds keyword inputs, not an image")
         return render_image_png(arrays.inputs[index], size=size)
 
     # -- models --------------------------------------------------------------------------
@@ -507,9 +511,11 @@ class Workspace:
             return input_spec(self.load_dataset(params["dataset"]).inputs[:1])
         return self._given_or_probed_spec(parent, None)
 
-    def _recorded_input_spec(self, model_id: str) -> dict[str, Any] | None:
+    def _recorded_input_spec(
+        self, model_id: str, lineage: Sequence[Model] | None = None
+    ) -> dict[str, Any] | None:
         """The nearest input spec along the lineage, else that of a dataset it was evaluated on."""
-        lineage = self.store.lineage(model_id)
+        lineage = self.store.lineage(model_id) if lineage is None else lineage
         for row in reversed(lineage):
             if row.input_spec:
                 return dict(row.input_spec)
@@ -661,7 +667,7 @@ class Workspace:
 
         def example_input() -> Inputs | None:
             if not example:
-                spec = self._recorded_input_spec(target.id)
+                spec = self._recorded_input_spec(target.id, lineage)
                 example.append(None if spec is None else example_from_spec(spec))
             return example[0]
 

@@ -125,3 +125,9 @@ def test_a_folder_that_is_not_a_model_is_refused_without_a_download(
     with pytest.raises(FactoryError, match="never a hub name"):
         workspace.add_hf_model("sentence-transformers/all-MiniLM-L6-v2", name="hub")
     assert workspace.models() == []
+
+
+def test_token_ids_without_texts_render_as_ids(workspace: cl.Workspace) -> None:
+    ids = torch.tensor([[5, 6, 7], [8, 9, 0]])
+    workspace.add_dataset("ids", {"input_ids": ids, "attention_mask": torch.ones(2, 3)}, [0, 1])
+    assert workspace.render_instance("ids", 1) == "8 9 0"
