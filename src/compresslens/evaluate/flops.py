@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from fractions import Fraction
 from typing import Any
@@ -33,7 +32,7 @@ from compresslens.evaluate.efficiency import (
     subclass_quantizes_activations,
     subclass_weight_bits,
 )
-from compresslens.models.calling import call_model
+from compresslens.models.calling import call_model, eval_mode
 
 FLOPS_PER_MAC = 2
 QUANTIZED_ACTIVATION_BITS = 8
@@ -49,18 +48,6 @@ class MacReport:
     def to_dict(self) -> dict[str, Any]:
         """JSON-friendly copy."""
         return asdict(self)
-
-
-@contextmanager
-def eval_mode(model: nn.Module) -> Iterator[nn.Module]:
-    """Run in eval mode (no dropout, no batch-norm updates), restoring each module's flag."""
-    training = {module: module.training for module in model.modules()}
-    model.eval()
-    try:
-        yield model
-    finally:
-        for module, flag in training.items():
-            module.training = flag
 
 
 # ---------------------------------------------------------------- shape-based fallback

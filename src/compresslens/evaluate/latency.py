@@ -24,8 +24,7 @@ from torch import nn
 
 from compresslens.data.inputs import Inputs, describe_example, with_batch_dimension
 from compresslens.errors import CompressLensError
-from compresslens.evaluate.flops import eval_mode
-from compresslens.models.calling import call_model
+from compresslens.models.calling import call_model, eval_mode
 
 CPUINFO = Path("/proc/cpuinfo")
 _MAX_RUNS_PER_BLOCK = 1_000_000

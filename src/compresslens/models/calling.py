@@ -7,7 +7,8 @@ output object whose `.logits` is the tensor; some models answer a tuple. Every c
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 
 import torch
@@ -44,3 +45,15 @@ def output_tensor(output: Any) -> torch.Tensor:
 def model_output(model: nn.Module, inputs: Inputs) -> torch.Tensor:
     """The main output tensor of `model` on `inputs`."""
     return output_tensor(call_model(model, inputs))
+
+
+@contextmanager
+def eval_mode(model: nn.Module) -> Iterator[nn.Module]:
+    """Run in eval mode (no dropout, no batch-norm updates), restoring each module's flag."""
+    training = {module: module.training for module in model.modules()}
+    model.eval()
+    try:
+        yield model
+    finally:
+        for module, flag in training.items():
+            module.training = flag

@@ -20,28 +20,16 @@ from torch import nn
 
 from compresslens.data.inputs import Inputs, describe_example
 from compresslens.errors import OperationError
-from compresslens.models.calling import call_model, output_tensor
+from compresslens.models.calling import call_model, eval_mode, output_tensor
 from compresslens.ops.registry import Operation, OperationContext, OperationParams
 
 # Layers whose output channels other layers' channels couple to (what pruning removes).
 CHANNEL_LAYERS: tuple[type[nn.Module], ...] = (nn.Linear, nn.modules.conv._ConvNd, nn.Embedding)
 
 
-@contextmanager
-def _eval_mode(model: nn.Module) -> Iterator[nn.Module]:
-    """Eval mode for one forward pass (no dropout, fixed batch norms), modes restored after."""
-    modes = {module: module.training for module in model.modules()}
-    model.eval()
-    try:
-        yield model
-    finally:
-        for module, training in modes.items():
-            module.training = training
-
-
 def output_shape(model: nn.Module, example: Inputs) -> tuple[int, ...]:
     """The shape of the model's main output on `example` (batch dimension included)."""
-    with _eval_mode(model), torch.no_grad():
+    with eval_mode(model), torch.no_grad():
         return tuple(output_tensor(call_model(model, example)).shape)
 
 
@@ -94,7 +82,7 @@ def output_layers(
         m.register_forward_hook(remember) for m in model.modules() if isinstance(m, layer_types)
     ]
     try:
-        with _eval_mode(model), _all_parameters_require_grad(model), torch.enable_grad():
+        with eval_mode(model), _all_parameters_require_grad(model), torch.enable_grad():
             output = call_model(model, example)
     except Exception as exc:
         raise OperationError(
