@@ -310,6 +310,17 @@ def test_add_model_refuses_bad_input_and_stores_nothing(
     assert [m.name for m in digits_workspace.models()] == ["mlp"]
 
 
+def test_a_pt_file_holding_an_object_is_refused_without_advice_to_unpickle_it(
+    location: str, digits_workspace: cl.Workspace, tmp_path: Path
+) -> None:
+    torch.save({"weight": Pickled()}, tmp_path / "pickled.pt")
+    message = fails("add-model", "new", "--factory", "factories:digits_mlp", "--weights",
+                    str(tmp_path / "pickled.pt"), "-w", location)  # fmt: skip
+    assert "holds a pickled object (test_creation_commands.Pickled)" in message
+    assert "save a state dict of tensors" in message and "weights_only" not in message
+    assert [m.name for m in digits_workspace.models()] == ["mlp"]
+
+
 def test_add_model_refuses_a_name_taken_by_another_model(location: str) -> None:
     message = fails("add-model", "mlp", "--factory", "factories:digits_mlp", "-k", "hidden=8",
                     "-w", location)  # fmt: skip
