@@ -50,7 +50,10 @@ def add_dataset(
     source: Annotated[str, typer.Argument(help=SOURCE_HELP)],
     class_names: Annotated[
         str | None,
-        typer.Option(help="Comma-separated names, one per label 0, 1, … (default: the labels)."),
+        typer.Option(
+            help="Comma-separated names, one per label 0, 1, … (default: the labels); for "
+            "texts labelled by name, their order (default: as they first appear)."
+        ),
     ] = None,
     limit: Annotated[int | None, typer.Option(min=1, help="Keep the first N instances.")] = None,
     tokenizer: Annotated[
