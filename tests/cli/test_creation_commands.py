@@ -137,7 +137,7 @@ def test_add_dataset_names_the_tensors_a_safetensors_file_lacks(empty: str, tmp_
     ("source", "message"),
     [
         ("missing.npz", "no file"),
-        ("table.csv", "fashion-mnist:train"),
+        ("table.txt", "fashion-mnist:train"),
         ("fashion-mnist:validation", "train or test"),
         ("corrupt.npz", "not an .npz"),
         ("corrupt.safetensors", "not a valid safetensors"),
@@ -146,7 +146,7 @@ def test_add_dataset_names_the_tensors_a_safetensors_file_lacks(empty: str, tmp_
 def test_add_dataset_explains_a_source_it_cannot_read(
     empty: str, tmp_path: Path, source: str, message: str
 ) -> None:
-    (tmp_path / "table.csv").write_text("a,b\n1,2\n")
+    (tmp_path / "table.txt").write_text("a,b\n1,2\n")
     (tmp_path / "corrupt.npz").write_bytes(b"not a zip file")
     (tmp_path / "corrupt.safetensors").write_bytes(b"\x00" * 16)
     path = source if source.startswith("fashion-mnist") else str(tmp_path / source)
@@ -159,6 +159,16 @@ def test_add_dataset_class_names_must_cover_every_label(empty: str, tmp_path: Pa
         "add-dataset", "toy", str(tmp_path / "toy.npz"), "--class-names", "a,b", "-w", empty
     )
     assert "labels go up to 2" in message
+
+
+@pytest.mark.parametrize("option", [["--tokenizer", "."], ["--max-length", "16"]])
+def test_array_files_refuse_the_options_of_texts(
+    empty: str, workspace: cl.Workspace, tmp_path: Path, option: list[str]
+) -> None:
+    np.savez(tmp_path / "toy.npz", **toy_arrays())
+    message = fails("add-dataset", "toy", str(tmp_path / "toy.npz"), *option, "-w", empty)
+    assert f"{option[0]} is for texts (.jsonl, .csv)" in message
+    assert workspace.datasets() == []
 
 
 @pytest.mark.skipif(not FASHION_MNIST_DIR.is_dir(), reason="Fashion-MNIST is not installed")
@@ -190,6 +200,131 @@ def test_a_fashion_mnist_split_added_here_is_the_one_a_recipe_recognises(
 def test_fashion_mnist_keeps_its_own_class_names(empty: str) -> None:
     message = fails("add-dataset", "fm", "fashion-mnist:test", "--class-names", "a,b", "-w", empty)
     assert "class names" in message
+
+
+# -- add-model --factory -----------------------------------------------------------------
+
+
+def test_add_model_builds_a_factory_with_its_kwargs_and_records_the_input_shape(
+    location: str, digits_workspace: cl.Workspace
+) -> None:
+    document = json.loads(
+        succeeds(
+            "add-model", "wide", "--factory", "factories:digits_mlp", "-k", "hidden=48",
+            "--input-shape", "64", "-w", location, "--json",
+        )
+    )  # fmt: skip
+    model = document["model"]
+    assert model["name"] == "wide" and model["source"] == "added"
+    assert model["factory"] == "factories:digits_mlp" and model["factory_kwargs"] == {"hidden": 48}
+    assert model["input_spec"]["shape"] == [64]
+    assert digits_workspace.load_model("wide").body[0].out_features == 48
+    evaluated = succeeds("evaluate", "wide", "-d", "digits", "--no-latency", "-w", location)
+    assert evaluated.startswith("digits: accuracy")
+
+
+def test_add_model_prints_id_name_parameters_and_input(
+    location: str, digits_workspace: cl.Workspace
+) -> None:
+    text = succeeds(
+        "add-model", "m", "--factory", "factories:digits_mlp", "--input-shape", "[1, 8, 8]",
+        "-w", location,
+    )  # fmt: skip
+    info = digits_workspace.model("m")
+    assert f"{info.id[:8]}  m  (factories:digits_mlp)" in text
+    assert "2.41k parameters" in text and "input: [1, 8, 8] float32" in text
+
+
+@pytest.mark.parametrize("suffix", [".safetensors", ".pt"])
+def test_add_model_loads_weights_from_safetensors_or_tensors_only_pt(
+    location: str,
+    digits_workspace: cl.Workspace,
+    trained_mlp_state: dict[str, torch.Tensor],
+    tmp_path: Path,
+    suffix: str,
+) -> None:
+    path = tmp_path / f"weights{suffix}"
+    if suffix == ".pt":
+        torch.save(trained_mlp_state, path)
+    else:
+        save_file(trained_mlp_state, path)
+    succeeds("add-model", "copy", "--factory", "factories:digits_mlp", "--weights", str(path),
+             "-w", location)  # fmt: skip
+    loaded = digits_workspace.load_model("copy").state_dict()
+    assert all(torch.equal(loaded[key], value) for key, value in trained_mlp_state.items())
+    assert digits_workspace.model("copy").input_spec["shape"] == [64]  # from the digits
+
+
+def test_add_model_without_weights_is_seeded_so_the_same_command_is_a_no_op(
+    location: str, digits_workspace: cl.Workspace
+) -> None:
+    command = ("add-model", "fresh", "--factory", "factories:digits_mlp", "-w", location)
+    first = json.loads(succeeds(*command, "--json"))["model"]["id"]
+    assert json.loads(succeeds(*command, "--json"))["model"]["id"] == first
+    assert [m.name for m in digits_workspace.models()] == ["mlp", "fresh"]
+
+
+class Pickled:
+    """Not a tensor: torch.save pickles it, and a tensors-only load refuses it."""
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (["--factory", "factories:digits_mlp", "--input-shape", "1,x"],
+         "--input-shape '1,x' must be sizes separated by commas, e.g. 1,28,28 (the shape of "
+         "one instance, without the batch dimension)"),
+        (["--factory", "factories:digits_mlp", "--input-shape", "3,0"], "has a size 0"),
+        (["--factory", "factories:digits_mlp", "--input-shape", "3,5"],
+         "does not run on an input of shape [3, 5] (one instance, without the batch dimension)"),
+        (["--factory", "factories:nothing_here"], "has no attribute 'nothing_here'"),
+        (["--factory", "factories:not_a_module"], "nn.Module"),
+        (["--factory", "factories:digits_mlp", "-k", "hidden=8", "-k", "hidden=9"],
+         "--kwarg 'hidden' is given twice"),
+        (["--factory", "factories:digits_mlp", "--weights", "w.pkl"],
+         "give a state dict saved as .safetensors or .bin or .pt or .pth"),
+        (["--factory", "factories:digits_mlp", "--weights", "absent.pt"], "does not exist"),
+        (["--factory", "factories:digits_mlp", "--weights", "pickled.pt"], "as tensors only"),
+        (["--factory", "factories:digits_mlp", "--weights", "other.safetensors"],
+         "missing"),
+        (["--factory", "factories:digits_mlp", "--task", "causal-lm"],
+         "--task goes with --hf, not with --factory"),
+        (["--factory", "factories:digits_mlp", "--num-labels", "3"], "--num-labels goes with"),
+        (["--hf", ".", "--factory", "factories:digits_mlp"], "give either --hf FOLDER"),
+        ([], "give either --hf FOLDER (a Hugging Face model folder) or --factory"),
+        (["--factory", "__main__:digits_mlp"], "lives in the running script"),
+    ],
+)  # fmt: skip
+def test_add_model_refuses_bad_input_and_stores_nothing(
+    location: str,
+    digits_workspace: cl.Workspace,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    arguments: list[str],
+    message: str,
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    torch.save({"weight": Pickled()}, tmp_path / "pickled.pt")
+    save_file({"weight": torch.zeros(2, 2)}, tmp_path / "other.safetensors")
+    assert message in fails("add-model", "new", *arguments, "-w", location)
+    assert [m.name for m in digits_workspace.models()] == ["mlp"]
+
+
+def test_a_pt_file_holding_an_object_is_refused_without_advice_to_unpickle_it(
+    location: str, digits_workspace: cl.Workspace, tmp_path: Path
+) -> None:
+    torch.save({"weight": Pickled()}, tmp_path / "pickled.pt")
+    message = fails("add-model", "new", "--factory", "factories:digits_mlp", "--weights",
+                    str(tmp_path / "pickled.pt"), "-w", location)  # fmt: skip
+    assert "holds a pickled object (test_creation_commands.Pickled)" in message
+    assert "save a state dict of tensors" in message and "weights_only" not in message
+    assert [m.name for m in digits_workspace.models()] == ["mlp"]
+
+
+def test_add_model_refuses_a_name_taken_by_another_model(location: str) -> None:
+    message = fails("add-model", "mlp", "--factory", "factories:digits_mlp", "-k", "hidden=8",
+                    "-w", location)  # fmt: skip
+    assert "a model named 'mlp' already exists" in message
 
 
 # -- train -------------------------------------------------------------------------------
@@ -328,6 +463,15 @@ def own_module(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, s
     monkeypatch.setattr(sys, "path", list(sys.path))  # restored after the test
     yield folder, name
     sys.modules.pop(name, None)
+
+
+def test_add_model_imports_a_users_own_module_from_path(
+    location: str, digits_workspace: cl.Workspace, own_module: tuple[Path, str]
+) -> None:
+    folder, name = own_module
+    succeeds("--path", str(folder), "add-model", "mine", "--factory", f"{name}:tiny",
+             "-k", "num_classes=10", "--input-shape", "1,8,8", "-w", location)  # fmt: skip
+    assert digits_workspace.model("mine").factory == f"{name}:tiny"
 
 
 def test_path_makes_a_users_own_factory_module_importable(

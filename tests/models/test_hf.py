@@ -107,6 +107,18 @@ def test_a_new_head_takes_num_labels_and_trains(
     assert after > before
 
 
+def test_num_labels_replaces_a_classification_head_of_another_size(
+    workspace: cl.Workspace, tiny_bert_folder: Path
+) -> None:
+    saved = transformers.AutoModelForSequenceClassification.from_pretrained(tiny_bert_folder)
+    assert saved.classifier.out_features != 3
+    workspace.add_hf_model(tiny_bert_folder, name="bert3", num_labels=3)
+    reloaded = workspace.load_model("bert3")
+    assert reloaded.classifier.out_features == 3 and reloaded.config.num_labels == 3
+    body = "bert.encoder.layer.0.attention.self.query.weight"
+    assert torch.equal(reloaded.state_dict()[body], saved.state_dict()[body])  # kept
+
+
 def test_an_in_memory_transformers_model_needs_no_factory(
     workspace: cl.Workspace, tiny_bert_folder: Path
 ) -> None:

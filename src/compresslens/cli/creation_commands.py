@@ -1,4 +1,4 @@
-"""Commands that add to the workspace without Python: add-dataset, train, compress."""
+"""Commands that add to the workspace without Python: add-dataset, add-model, train, compress."""
 
 from __future__ import annotations
 
@@ -20,8 +20,11 @@ from compresslens.cli.main import (
     progress_bars,
     stdout,
 )
+from compresslens.cli.model_sources import ModelRequest, add_model_from, parse_input_shape
 from compresslens.cli.params import parse_key_values
+from compresslens.data.inputs import describe_spec
 from compresslens.errors import CompressLensError
+from compresslens.models.hf import TASKS
 
 ParamOption = Annotated[
     list[str] | None,
@@ -47,16 +50,43 @@ def add_dataset(
     source: Annotated[str, typer.Argument(help=SOURCE_HELP)],
     class_names: Annotated[
         str | None,
-        typer.Option(help="Comma-separated names, one per label 0, 1, … (default: the labels)."),
+        typer.Option(
+            help="Comma-separated names, one per label 0, 1, … (default: the labels); for "
+            "texts labelled by name, their order (default: as they first appear)."
+        ),
     ] = None,
     limit: Annotated[int | None, typer.Option(min=1, help="Keep the first N instances.")] = None,
+    tokenizer: Annotated[
+        str | None,
+        typer.Option(
+            metavar="FOLDER",
+            help="Texts (.jsonl, .csv): a local tokenizer folder (usually the model's own) that "
+            "turns them into token ids and attention masks.",
+        ),
+    ] = None,
+    max_length: Annotated[
+        int | None,
+        typer.Option(min=1, help="Texts: keep at most this many tokens of each (default 128)."),
+    ] = None,
     workspace: WorkspaceOption = DEFAULT_WORKSPACE,
     as_json: JsonOption = False,
 ) -> None:
-    """Register a dataset from a file or a built-in source (the same data again is a no-op)."""
+    """Register a dataset from a file or a built-in source (the same data again is a no-op).
+
+    Text labels are class ids (0, 1, …) or names; names are numbered in the order
+    --class-names gives, else in the order they first appear.
+    """
     try:
         ws = open_workspace(workspace)
-        info = add_from_source(ws, name, source, class_names=_split_names(class_names), limit=limit)
+        info = add_from_source(
+            ws,
+            name,
+            source,
+            class_names=_split_names(class_names),
+            limit=limit,
+            tokenizer=tokenizer,
+            max_length=max_length,
+        )
     except CompressLensError as exc:
         fail(exc)
     if as_json:
@@ -79,6 +109,92 @@ def _split_names(text: str | None) -> list[str] | None:
     if not all(names):
         raise CompressLensError(f"--class-names {text!r} has an empty name")
     return names
+
+
+@app.command("add-model")
+def add_model(
+    name: Annotated[str, typer.Argument(help="Name of the model in the workspace.")],
+    hf: Annotated[
+        str | None,
+        typer.Option(
+            "--hf",
+            metavar="FOLDER",
+            help="A Hugging Face model folder (save_pretrained); nothing is downloaded.",
+        ),
+    ] = None,
+    task: Annotated[
+        str | None,
+        typer.Option(help=f"With --hf: {', '.join(TASKS)} (default sequence-classification)."),
+    ] = None,
+    num_labels: Annotated[
+        int | None,
+        typer.Option(min=1, help="With --hf: a classification head for this many classes."),
+    ] = None,
+    factory: Annotated[
+        str | None,
+        typer.Option(
+            metavar="package.module:function",
+            help="Your own module's function that builds the model (see --path).",
+        ),
+    ] = None,
+    kwarg: Annotated[
+        list[str] | None,
+        typer.Option("--kwarg", "-k", help="Factory argument KEY=VALUE (YAML value); repeatable."),
+    ] = None,
+    weights: Annotated[
+        str | None,
+        typer.Option(
+            metavar="FILE",
+            help="With --factory: a state dict in .safetensors or .pt (read as tensors only, "
+            "never unpickled); without it, the factory's own weights (seed 0).",
+        ),
+    ] = None,
+    input_shape: Annotated[
+        str | None,
+        typer.Option(
+            metavar="SIZES",
+            help="With --factory: the shape of ONE instance, WITHOUT the batch dimension, e.g. "
+            "1,28,28 for a grey 28×28 image (default: of the first dataset it runs on).",
+        ),
+    ] = None,
+    workspace: WorkspaceOption = DEFAULT_WORKSPACE,
+    as_json: JsonOption = False,
+) -> None:
+    """Register a model: a Hugging Face folder (--hf) or your own factory (--factory)."""
+    try:
+        request = ModelRequest(
+            name,
+            hf=hf,
+            task=task,
+            num_labels=num_labels,
+            factory=factory,
+            factory_kwargs=parse_key_values(kwarg, "--kwarg"),
+            weights=weights,
+            input_shape=None if input_shape is None else parse_input_shape(input_shape),
+        )
+        ws = open_workspace(workspace)
+        info = add_model_from(ws, request)
+    except CompressLensError as exc:
+        fail(exc)
+    if as_json:
+        print(json.dumps({"model": info.to_dict()}, indent=2))
+        return
+    out = stdout()
+    task_name = info.factory_kwargs.get("task") if hf is not None else None
+    made = f"{info.factory}, {task_name}" if task_name else info.factory
+    out.print(escape(f"{info.id[:8]}  {info.name}  ({made})"), soft_wrap=True)
+    e = info.efficiency
+    out.print(
+        f"  {human_count(e.get('parameters'))} parameters; "
+        f"{human_bytes(e.get('dense_bytes'))} dense, "
+        f"{human_bytes(e.get('compressed_bytes'))} compressed"
+    )
+    spec = (
+        describe_spec(info.input_spec)
+        if info.input_spec
+        else "unknown (give --input-shape; evaluating it on a dataset also records it)"
+    )
+    out.print(escape(f"  input: {spec}"), soft_wrap=True)
 
 
 @app.command()

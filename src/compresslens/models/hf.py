@@ -92,9 +92,14 @@ def load_pretrained(
             folder, local_files_only=True, **dict(config_overrides or {})
         )
         model = _auto_class(task).from_pretrained(
-            folder, config=config, local_files_only=True, dtype="float32"
+            folder,
+            config=config,
+            local_files_only=True,
+            dtype="float32",
+            # num_labels asks for a new head: one of another size in the folder is dropped
+            ignore_mismatched_sizes="num_labels" in (config_overrides or {}),
         )
-    except (OSError, ValueError, KeyError, TypeError) as exc:
+    except (OSError, ValueError, KeyError, TypeError, RuntimeError) as exc:
         raise FactoryError(f"cannot load a {task} model from {folder}: {exc}") from exc
     return model.eval(), {"task": task, "config": config_json(model.config)}
 

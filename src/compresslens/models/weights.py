@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import struct
 from collections.abc import Mapping
 from pathlib import Path
@@ -64,13 +65,25 @@ def read_weights_file(path: str | Path) -> dict[str, torch.Tensor]:
         try:
             state = torch.load(path, map_location="cpu", weights_only=True)
         except Exception as exc:
-            raise InvalidWeightsError(f"cannot read {path} as tensors only: {exc}") from exc
+            raise InvalidWeightsError(_tensors_only_failure(path, exc)) from exc
         if not isinstance(state, dict) or not all(
             isinstance(v, torch.Tensor) for v in state.values()
         ):
             raise InvalidWeightsError(f"{path} does not hold a flat state dict of tensors")
         return state
     return state_dict_from_bytes(path.read_bytes(), source=str(path))
+
+
+def _tensors_only_failure(path: Path, exc: Exception) -> str:
+    """Why a tensors-only load failed, without torch's advice to unpickle the file anyway."""
+    pickled = re.search(r"GLOBAL (\S+)", str(exc))
+    if pickled is None:
+        return f"cannot read {path} as tensors only: {str(exc).splitlines()[0]}"
+    return (
+        f"cannot read {path} as tensors only: it holds a pickled object ({pickled.group(1)}), "
+        "and compresslens never unpickles; save a state dict of tensors instead "
+        "(torch.save(model.state_dict(), …) or safetensors.torch.save_file)"
+    )
 
 
 def load_state_into(model: nn.Module, state: Mapping[str, torch.Tensor]) -> nn.Module:
