@@ -91,6 +91,8 @@ REFUSED: dict[tuple[str, str], str] = {
     ("train.finetune", "tiny-llama"): NOT_A_CLASSIFIER,
     ("train.distill", "tiny-llama"): NOT_A_CLASSIFIER,
 }
+
+
 def shipped_operations() -> list[str]:
     """Every operation compresslens registers (test plugins such as sweep.* are not ours)."""
     return [

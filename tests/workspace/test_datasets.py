@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 import torch
 from PIL import Image
-from snapshot import workspace_snapshot
 
 import compresslens as cl
 from compresslens.errors import DataFormatError, DuplicateNameError
+from snapshot import workspace_snapshot
 
 
 def test_tensors_round_trip_with_class_names_and_attributes(

@@ -12,11 +12,11 @@ from sklearn.metrics import (
     recall_score,
     top_k_accuracy_score,
 )
-from snapshot import workspace_snapshot
 from torch import nn
 
 import compresslens as cl
 from compresslens.errors import IncompatibleDatasetError, InvalidOutputError
+from snapshot import workspace_snapshot
 
 
 @pytest.fixture

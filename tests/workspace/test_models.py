@@ -7,7 +7,6 @@ from pathlib import Path
 import pytest
 import torch
 from pydantic import Field
-from snapshot import workspace_snapshot
 from torch import nn
 
 import compresslens as cl
@@ -25,6 +24,7 @@ from compresslens.ops.registry import (
     unregister_operation,
 )
 from factories import MLP_FACTORY, digits_mlp
+from snapshot import workspace_snapshot
 
 
 def test_reloaded_model_gives_bit_identical_outputs(
