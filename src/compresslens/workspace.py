@@ -467,15 +467,15 @@ class Workspace:
             "seed": seed,
             "library_versions": library_versions(),
         }
+        context = OperationContext(
+            seed=seed,
+            parents=[self.load_model(pid) for pid, _ in parents],
+            load_dataset=self.load_dataset,
+        )
         started = time.perf_counter()
         with intra_op_threads(threads) as used_threads:
             edge["threads"] = used_threads
             try:
-                context = OperationContext(
-                    seed=seed,
-                    parents=[self.load_model(pid) for pid, _ in parents],
-                    load_dataset=self.load_dataset,
-                )
                 row.input_spec = self._operation_input_spec(parents[0][0], params, context)
                 if row.input_spec is not None:
                     context.example_input = example_from_spec(row.input_spec)
