@@ -10,31 +10,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from cli_runner import fails, succeeds
 from safetensors.torch import save_file
-from typer.testing import CliRunner, Result
 
 import compresslens as cl
-from compresslens.cli.main import app
 from compresslens.data.fashion_mnist import FASHION_MNIST_DIR
-
-runner = CliRunner()
-
-
-def invoke(*arguments: str, env: dict[str, str] | None = None) -> Result:
-    return runner.invoke(app, list(arguments), env={"COLUMNS": "200", **(env or {})})
-
-
-def succeeds(*arguments: str, env: dict[str, str] | None = None) -> str:
-    result = invoke(*arguments, env=env)
-    assert result.exit_code == 0, result.output
-    return result.stdout
-
-
-def fails(*arguments: str, env: dict[str, str] | None = None) -> str:
-    result = invoke(*arguments, env=env)
-    assert result.exit_code == 1, result.output
-    assert "Traceback" not in result.output
-    return " ".join(result.output.split())  # the message, whatever the line breaks
 
 
 @pytest.fixture

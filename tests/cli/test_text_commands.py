@@ -9,33 +9,14 @@ from pathlib import Path
 
 import pytest
 import torch
-from typer.testing import CliRunner, Result
+from cli_runner import fails, succeeds
 
 import compresslens as cl
 import user_models
-from compresslens.cli.main import app
 
 pytest.importorskip("transformers", reason="texts and Hugging Face models need transformers")
 
-runner = CliRunner()
 TEXTS, LABELS, NAMES = user_models.TOPIC_TEXTS, user_models.TOPIC_LABELS, user_models.TOPIC_NAMES
-
-
-def invoke(*arguments: str) -> Result:
-    return runner.invoke(app, list(arguments), env={"COLUMNS": "200"})
-
-
-def succeeds(*arguments: str) -> str:
-    result = invoke(*arguments)
-    assert result.exit_code == 0, result.output
-    return result.stdout
-
-
-def fails(*arguments: str) -> str:
-    result = invoke(*arguments)
-    assert result.exit_code == 1, result.output
-    assert "Traceback" not in result.output
-    return " ".join(result.output.split())  # the message, whatever the line breaks
 
 
 @pytest.fixture
