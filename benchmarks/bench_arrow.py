@@ -32,10 +32,10 @@ import torch
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 
-from compresslens.comparison import Comparison
 from compresslens.evaluate.outputs import instance_outputs
 from compresslens.jsonable import jsonable
 from compresslens.server.arrow import arrow_bytes, arrow_table
+from compresslens.workspace.comparison import Comparison
 
 
 def timed(work: Callable[[], Any], repeats: int) -> tuple[float, Any]:

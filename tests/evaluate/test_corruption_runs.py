@@ -8,8 +8,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from compresslens.analysis.robustness import CorruptionError
-from compresslens.comparison import evaluate_corruptions
 from compresslens.evaluate.corruption_runs import predict_classes
+from compresslens.workspace.comparison import evaluate_corruptions
 
 
 def natural_like(n: int, channels: int, side: int, seed: int = 0) -> torch.Tensor:

@@ -10,8 +10,8 @@ import torch
 from torch import nn
 
 from compresslens.analysis.geometry import GeometryError
-from compresslens.comparison import occlusion_attribution
 from compresslens.evaluate.occlusion import occluded_features, occlusion_masks
+from compresslens.workspace.comparison import occlusion_attribution
 
 
 def tiny_conv_model() -> nn.Module:

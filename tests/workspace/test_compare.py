@@ -286,7 +286,7 @@ def test_activations_run_the_models_once_then_read_the_stored_result(
     def must_not_run(*_args: object, **_kwargs: object) -> None:
         raise AssertionError("the models ran again")
 
-    monkeypatch.setattr("compresslens.comparison.capture_activations", must_not_run)
+    monkeypatch.setattr("compresslens.workspace.comparison.capture_activations", must_not_run)
     again = pruned.compare("mlp", "mlp-70").activations(sample=256)
     assert again == first
     with pytest.raises(AssertionError, match="ran again"):

@@ -93,7 +93,7 @@ export interface PieResponse {
 
 // ------------------------------------------------------------------ selectors
 
-/** One selector term, as `_matches` in workspace.py reads it. */
+/** One selector term, as `matches` in workspace/selectors.py reads it. */
 export function matchesTerm(m: ApiModel, term: string): boolean {
   if (term === m.id || term === m.name) return true;
   if (term.startsWith("tag:")) return (m.tags ?? []).includes(term.slice(4));

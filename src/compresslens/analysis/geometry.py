@@ -7,7 +7,7 @@ decision boundary. Inputs are what an evaluation stores: features f [N, D], the 
 weight W [C, D] and bias b [C], labels y [N]. Everything is pure numpy (float64); nothing
 here runs a model. Occlusion maps (`occlusion_maps`) take the features that
 `compresslens.evaluate.occlusion.occluded_features` computes by running one;
-`compresslens.comparison.occlusion_attribution` does both.
+`compresslens.workspace.comparison.occlusion_attribution` does both.
 """
 
 from __future__ import annotations

@@ -22,7 +22,7 @@ published CIFAR-10-C.
 Nothing here runs a model: `corruption_conditions` checks a sweep, `condition_images` builds
 each condition's images and `condition_accuracy` scores the predictions that
 `compresslens.evaluate.corruption_runs.predict_classes` makes; `robustness_table` compares
-models. `compresslens.comparison.evaluate_corruptions` runs a whole sweep.
+models. `compresslens.workspace.comparison.evaluate_corruptions` runs a whole sweep.
 """
 
 from __future__ import annotations

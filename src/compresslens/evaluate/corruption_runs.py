@@ -2,7 +2,7 @@
 
 The corruptions themselves, the validation of a corruption sweep and the accuracy per
 condition are pure and live in `compresslens.analysis.robustness`;
-`compresslens.comparison.evaluate_corruptions` puts the two together.
+`compresslens.workspace.comparison.evaluate_corruptions` puts the two together.
 """
 
 from __future__ import annotations

@@ -4,7 +4,8 @@
 clean image and the copies in eval mode, batched, and returns the raw arrays that the
 last-layer geometry of Li et al. needs: the penultimate features, the final layer's weight and
 bias, and the grid shape. Turning them into maps of Δθ_y, Δ‖f‖ and Δmargin is pure math,
-`compresslens.analysis.geometry.occlusion_maps`; `compresslens.comparison.occlusion_attribution`
+`compresslens.analysis.geometry.occlusion_maps`;
+`compresslens.workspace.comparison.occlusion_attribution`
 does both. `GeometryError` lives here because this is the lowest layer that raises it;
 `compresslens.analysis.geometry` re-exports it.
 """

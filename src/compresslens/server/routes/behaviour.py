@@ -30,7 +30,6 @@ from compresslens.analysis.behaviour_aggregates import (
 )
 from compresslens.analysis.behaviour_batch import Grouping, batch_rows, behaviour_batch, grouping_of
 from compresslens.analysis.predictions import EXCESS_MEANING, pairwise_agreement
-from compresslens.comparison import FLIP_KINDS
 from compresslens.errors import IncompatibleDatasetError, NotFoundError
 from compresslens.jsonable import jsonable
 from compresslens.records import DatasetInfo
@@ -38,6 +37,7 @@ from compresslens.server.arrow import arrow_response
 from compresslens.server.routes.deps import workspace_of
 from compresslens.store.schema import Evaluation, Model
 from compresslens.workspace import Workspace
+from compresslens.workspace.comparison import FLIP_KINDS
 
 router = APIRouter(tags=["behaviour"])
 WorkspaceDep = Annotated[Workspace, Depends(workspace_of)]
@@ -552,7 +552,7 @@ def select_models(ws: Workspace, selector: str) -> list[tuple[str, str]]:
     """(id, name) of the models ws.select(selector) chooses, in its order.
 
     A plain list of ids, names or id prefixes (the Behaviours view's request) is matched on
-    the model table alone, as workspace._matches does; selectors with tags, operations or
+    the model table alone, as workspace.selectors.matches does; selectors with tags, operations or
     parameters go through ws.select.
     """
     alternatives = [a.strip() for a in selector.split(",") if a.strip()]

@@ -25,7 +25,8 @@ from compresslens.jsonable import jsonable
 from compresslens.server.arrow import arrow_response
 from compresslens.server.jobs import JobRunner, Report, jobs_of
 from compresslens.server.routes.deps import workspace_of
-from compresslens.workspace import Workspace, _common_dataset
+from compresslens.workspace import Workspace
+from compresslens.workspace.selectors import common_dataset
 
 router = APIRouter(tags=["geometry"])
 WorkspaceDep = Annotated[Workspace, Depends(workspace_of)]
@@ -187,7 +188,9 @@ def _sample_table(
     """The per-sample geometry of `model` (and its change from `base`) as an Arrow stream."""
     model_info = ws.model(model)
     # the dataset the JSON answer uses: the named one, or the model's first
-    data_info = _common_dataset(ws, [model_info]) if dataset is None else ws.dataset(dataset)
+    data_info = (
+        common_dataset(ws.datasets(), [model_info]) if dataset is None else ws.dataset(dataset)
+    )
     labels = ws.outputs(model_info.id, data_info.id)["label"]
     parts = sample_geometry(*ws.geometry_inputs(model_info.id, data_info.id), labels)
     columns: dict[str, np.ndarray] = {"instance": np.arange(labels.shape[0]), "label": labels}

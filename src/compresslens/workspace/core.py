@@ -31,14 +31,6 @@ from compresslens.analysis.sensitivity import (
     sensitivity_to_exclude_list,
     sensitivity_to_mixed_precision,
 )
-from compresslens.comparison import (
-    Comparison,
-    classifier_parameters,
-    evaluate_corruptions,
-    occlusion_attribution,
-    pie_report,
-    population_predictions,
-)
 from compresslens.data.arrays import (
     MODALITIES,
     DatasetArrays,
@@ -109,6 +101,15 @@ from compresslens.store.repository import WorkspaceStore
 from compresslens.store.schema import Dataset, Evaluation, Model
 from compresslens.threads import intra_op_threads
 from compresslens.versions import library_versions
+from compresslens.workspace.comparison import (
+    Comparison,
+    classifier_parameters,
+    evaluate_corruptions,
+    occlusion_attribution,
+    pie_report,
+    population_predictions,
+)
+from compresslens.workspace.selectors import common_dataset, level_order, select_models
 
 ModelRef = str | ModelInfo
 DatasetRef = str | DatasetInfo
@@ -850,17 +851,7 @@ class Workspace:
         """
         if not isinstance(selector, str):
             return [self.model(m) for m in selector]
-        models = self.models()
-        chosen: dict[str, ModelInfo] = {}
-        for alternative in filter(None, (a.strip() for a in selector.split(","))):
-            terms = [t.strip() for t in alternative.split("&") if t.strip()]
-            matches = [m for m in models if all(_matches(m, t) for t in terms)]
-            if not matches and len(terms) == 1 and ":" not in terms[0] and "=" not in terms[0]:
-                matches = [self.model(terms[0])]  # an id or name: say clearly if unknown
-            chosen.update((m.id, m) for m in matches)
-        if not chosen:
-            raise NotFoundError(f"no model matches {selector!r}")
-        return list(chosen.values())
+        return select_models(self.models(), selector, self.model)
 
     def compare(
         self,
@@ -874,7 +865,7 @@ class Workspace:
         """What changed from `base` to `model` on a dataset both were evaluated on."""
         base_info, model_info = self.model(base), self.model(model)
         data_info = (
-            _common_dataset(self, [base_info, model_info])
+            common_dataset(self.datasets(), [base_info, model_info])
             if dataset is None
             else self.dataset(dataset)
         )
@@ -894,7 +885,7 @@ class Workspace:
         """Pruning (Compression) Identified Exemplars and per-class disparate impact."""
         base_models, comp_models = self.select(baseline), self.select(compressed)
         data_info = (
-            _common_dataset(self, [*base_models, *comp_models])
+            common_dataset(self.datasets(), [*base_models, *comp_models])
             if dataset is None
             else self.dataset(dataset)
         )
@@ -905,7 +896,9 @@ class Workspace:
     ) -> dict[str, Any]:
         """The pairwise prediction-agreement matrix [M, M] of the selected models."""
         chosen = self.select(models)
-        data_info = _common_dataset(self, chosen) if dataset is None else self.dataset(dataset)
+        data_info = (
+            common_dataset(self.datasets(), chosen) if dataset is None else self.dataset(dataset)
+        )
         predictions = population_predictions(self, chosen, data_info)
         return {
             "dataset": data_info.name,
@@ -935,7 +928,7 @@ class Workspace:
             key = json.dumps(params[by], sort_keys=True)  # 0.5 and "0.5" are two levels
             levels.setdefault(key, (params[by], []))[1].append(model)
         reports = []
-        for value, models in sorted(levels.values(), key=lambda level: _level_order(level[0])):
+        for value, models in sorted(levels.values(), key=lambda level: level_order(level[0])):
             report = self.pies(baseline, models, dataset, alpha=alpha, correction=correction)
             reports.append({"level": {by: value}, **report})
         return reports
@@ -1194,7 +1187,9 @@ class Workspace:
     def geometry(self, model: ModelRef, dataset: DatasetRef | None = None) -> dict[str, Any]:
         """One model's last-layer geometry per class: θ_y, ‖f‖ and margin summaries."""
         info = self.model(model)
-        data_info = _common_dataset(self, [info]) if dataset is None else self.dataset(dataset)
+        data_info = (
+            common_dataset(self.datasets(), [info]) if dataset is None else self.dataset(dataset)
+        )
         f, W, b = self.geometry_inputs(info.id, data_info.id)
         labels = self.outputs(info.id, data_info.id)["label"]
         summary = per_class_angle_length(f, W, b, labels, data_info.num_classes)
@@ -1298,43 +1293,6 @@ def _run_error(model: nn.Module, inputs: Inputs) -> str | None:
     finally:
         model.train(was_training)
     return None
-
-
-def _matches(model: ModelInfo, term: str) -> bool:
-    """One selector term; a model's exact name or id wins over every other reading."""
-    if term in (model.id, model.name):
-        return True
-    if term.startswith("tag:"):
-        return term[4:] in model.tags
-    if term.startswith("op:"):
-        return model.operation is not None and model.operation.name == term[3:]
-    if term.startswith("source:"):
-        return model.source == term[7:]
-    if "=" in term:
-        key, _, value = term.partition("=")
-        if model.operation is None or key not in model.operation.params:
-            return False
-        return str(model.operation.params[key]).lower() == value.lower()
-    return len(term) >= 4 and model.id.startswith(term)
-
-
-def _level_order(value: Any) -> tuple[int, float | str]:
-    """Numbers (and numeric strings) by value first, then everything else by its text."""
-    if not isinstance(value, bool):
-        try:
-            return (0, float(value))
-        except (TypeError, ValueError):
-            pass
-    return (1, str(value))
-
-
-def _common_dataset(ws: Workspace, models: Sequence[ModelInfo]) -> DatasetInfo:
-    """The dataset every model is evaluated on (the first such, in registration order)."""
-    for dataset in ws.datasets():
-        if all(dataset.name in m.metrics for m in models):
-            return dataset
-    names = ", ".join(m.name for m in models)
-    raise NotFoundError(f"no dataset on which all of {names} are evaluated; pass dataset=…")
 
 
 def _split_metrics(

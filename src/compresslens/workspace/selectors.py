@@ -1,0 +1,70 @@
+"""The one selector language and the common-dataset rule.
+
+Every client (Python, CLI, server, and through it the front end) picks models with these
+functions, so a selector means the same thing wherever it is typed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from compresslens.errors import NotFoundError
+from compresslens.records import DatasetInfo, ModelInfo
+
+
+def matches(model: ModelInfo, term: str) -> bool:
+    """One selector term; a model's exact name or id wins over every other reading."""
+    if term in (model.id, model.name):
+        return True
+    if term.startswith("tag:"):
+        return term[4:] in model.tags
+    if term.startswith("op:"):
+        return model.operation is not None and model.operation.name == term[3:]
+    if term.startswith("source:"):
+        return model.source == term[7:]
+    if "=" in term:
+        key, _, value = term.partition("=")
+        if model.operation is None or key not in model.operation.params:
+            return False
+        return str(model.operation.params[key]).lower() == value.lower()
+    return len(term) >= 4 and model.id.startswith(term)
+
+
+def select_models(
+    models: Sequence[ModelInfo], selector: str, resolve: Callable[[str], ModelInfo]
+) -> list[ModelInfo]:
+    """Models by selector: ids/names, `tag:T`, `op:NAME`, `source:S`, `key=value`.
+
+    Terms joined by `&` must all hold; `,` separates alternatives. A lone term that is no
+    pattern is an id or name, looked up with `resolve` so an unknown one is named clearly.
+    """
+    chosen: dict[str, ModelInfo] = {}
+    for alternative in filter(None, (a.strip() for a in selector.split(","))):
+        terms = [t.strip() for t in alternative.split("&") if t.strip()]
+        picked = [m for m in models if all(matches(m, t) for t in terms)]
+        if not picked and len(terms) == 1 and ":" not in terms[0] and "=" not in terms[0]:
+            picked = [resolve(terms[0])]
+        chosen.update((m.id, m) for m in picked)
+    if not chosen:
+        raise NotFoundError(f"no model matches {selector!r}")
+    return list(chosen.values())
+
+
+def level_order(value: Any) -> tuple[int, float | str]:
+    """Numbers (and numeric strings) by value first, then everything else by its text."""
+    if not isinstance(value, bool):
+        try:
+            return (0, float(value))
+        except (TypeError, ValueError):
+            pass
+    return (1, str(value))
+
+
+def common_dataset(datasets: Sequence[DatasetInfo], models: Sequence[ModelInfo]) -> DatasetInfo:
+    """The dataset every model is evaluated on (the first such, in registration order)."""
+    for dataset in datasets:
+        if all(dataset.name in m.metrics for m in models):
+            return dataset
+    names = ", ".join(m.name for m in models)
+    raise NotFoundError(f"no dataset on which all of {names} are evaluated; pass dataset=…")
