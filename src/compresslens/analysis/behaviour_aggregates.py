@@ -17,8 +17,8 @@ from numpy.typing import ArrayLike
 
 from compresslens.analysis.predictions import _as_ids, _as_model_rows, _check_length
 from compresslens.errors import IncompatibleDatasetError, InvalidOutputError
-from compresslens.evaluate.metrics import _ratio
-from compresslens.evaluate.outputs import _first_indices
+from compresslens.evaluate.metrics import ratio_or_nan
+from compresslens.evaluate.outputs import first_indices
 
 BLOCK_ELEMENTS = 1 << 21
 """Elements per work block: bounds every temporary array here."""
@@ -124,8 +124,8 @@ def reliability_batch(
     return {
         "edges": edges,
         "count": count,
-        "accuracy": _ratio(correct_sum, count),
-        "mean_confidence": _ratio(confidence_sum, count),
+        "accuracy": ratio_or_nan(correct_sum, count),
+        "mean_confidence": ratio_or_nan(confidence_sum, count),
         "ece": ece,
     }
 
@@ -172,5 +172,5 @@ def _check_probabilities(confidence: np.ndarray) -> None:
         instances = np.flatnonzero(bad.any(axis=0))
         raise InvalidOutputError(
             f"confidence must lie in [0, 1]; {instances.size} of {confidence.shape[1]} "
-            f"instances do not ({_first_indices(instances)})"
+            f"instances do not ({first_indices(instances)})"
         )

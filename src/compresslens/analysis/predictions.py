@@ -19,7 +19,7 @@ from numpy.typing import ArrayLike
 
 from compresslens.errors import CompressLensError, IncompatibleDatasetError, InvalidOutputError
 from compresslens.evaluate.metrics import expected_calibration_error, reliability_bins
-from compresslens.evaluate.outputs import _first_indices
+from compresslens.evaluate.outputs import first_indices
 
 BLOCK_ELEMENTS = 1 << 21
 """Elements per float32 work block (8 MiB): the bound on every temporary array here."""
@@ -470,7 +470,7 @@ def _finite_result(measure: str, values: np.ndarray, rows: slice) -> np.ndarray:
     if not finite.all():
         bad = np.flatnonzero(~finite) + rows.start
         raise InvalidOutputError(
-            f"{measure} is undefined for {bad.size} instances ({_first_indices(bad)}): "
+            f"{measure} is undefined for {bad.size} instances ({first_indices(bad)}): "
             "their logits hold NaN or infinite values (float16 overflows past ±65504)"
         )
     return values
@@ -574,7 +574,7 @@ def _as_scores(name: str, values: ArrayLike, instances: int) -> np.ndarray:
     if not finite.all():
         bad = np.flatnonzero(~finite)
         raise InvalidOutputError(
-            f"{name} is NaN or infinite for {bad.size} instances ({_first_indices(bad)})"
+            f"{name} is NaN or infinite for {bad.size} instances ({first_indices(bad)})"
         )
     return array.astype(np.float64, copy=False)
 
@@ -618,7 +618,7 @@ def _check_ids_in_range(
     bad = np.flatnonzero(outside)
     raise error(
         f"{name} must lie in [0, {count}); {bad.size} of {ids.shape[-1]} instances do not "
-        f"({_first_indices(bad)})"
+        f"({first_indices(bad)})"
     )
 
 

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from compresslens.errors import CompressLensError, IncompatibleDatasetError, InvalidOutputError
-from compresslens.evaluate.outputs import _first_indices
+from compresslens.evaluate.outputs import first_indices
 
 _REQUIRED_COLUMNS = ("label", "prediction", "confidence", "loss", "top_classes")
 
@@ -39,7 +39,7 @@ def per_class_recall(labels: np.ndarray, predictions: np.ndarray, num_classes: i
     """Per class, the fraction of its instances predicted correctly; NaN for an absent class."""
     labels, predictions = _class_ids(labels, predictions, num_classes)
     correct_labels = labels[labels == predictions]
-    return _ratio(
+    return ratio_or_nan(
         np.bincount(correct_labels, minlength=num_classes),
         np.bincount(labels, minlength=num_classes),
     )
@@ -51,7 +51,7 @@ def per_class_precision(
     """Per class, the fraction of its predictions that are right; NaN if never predicted."""
     labels, predictions = _class_ids(labels, predictions, num_classes)
     correct_predictions = predictions[labels == predictions]
-    return _ratio(
+    return ratio_or_nan(
         np.bincount(correct_predictions, minlength=num_classes),
         np.bincount(predictions, minlength=num_classes),
     )
@@ -82,8 +82,8 @@ def reliability_bins(
     return {
         "edges": edges.tolist(),
         "count": count.tolist(),
-        "accuracy": _ratio(correct_sum, count).tolist(),
-        "mean_confidence": _ratio(confidence_sum, count).tolist(),
+        "accuracy": ratio_or_nan(correct_sum, count).tolist(),
+        "mean_confidence": ratio_or_nan(confidence_sum, count).tolist(),
     }
 
 
@@ -165,7 +165,7 @@ def _check_probabilities(confidence: np.ndarray) -> None:
     if bad.size:
         raise InvalidOutputError(
             f"confidence must lie in [0, 1]; {bad.size} of {confidence.size} values do not "
-            f"({_first_indices(bad)})"
+            f"({first_indices(bad)})"
         )
 
 
@@ -207,7 +207,7 @@ def _check_in_range(
     if bad.size:
         raise error(
             f"{what} must lie in [0, {num_classes}) for {num_classes} classes; "
-            f"{bad.size} of {ids.size} instances do not ({_first_indices(bad)})"
+            f"{bad.size} of {ids.size} instances do not ({first_indices(bad)})"
         )
 
 
@@ -219,8 +219,11 @@ def _check_same_length(**arrays: np.ndarray) -> None:
         raise InvalidOutputError(f"per-instance arrays differ in length: {described}")
 
 
-def _ratio(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
-    """numerator / denominator elementwise, NaN where the denominator is zero."""
+def ratio_or_nan(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
+    """numerator / denominator elementwise as float64, NaN where the denominator is zero.
+
+    An empty bin or class has no accuracy: NaN says "undefined" without a numpy warning.
+    """
     result = np.full(denominator.shape, np.nan, dtype=np.float64)
     np.divide(numerator, denominator, out=result, where=denominator > 0)
     return result

@@ -123,7 +123,7 @@ def _check_logits(logits: torch.Tensor) -> None:
         bad = (~finite_rows).nonzero().flatten().cpu().numpy()
         raise InvalidOutputError(
             f"model produced non-finite logits for {bad.size} of {logits.shape[0]} "
-            f"instances ({_first_indices(bad)})"
+            f"instances ({first_indices(bad)})"
         )
 
 
@@ -153,7 +153,7 @@ def _check_label_range(labels: np.ndarray, num_classes: int) -> None:
     raise IncompatibleDatasetError(
         f"dataset labels {reach} but the model outputs {num_classes} classes "
         f"(labels must lie in [0, {num_classes})); {bad.size} of {labels.size} instances "
-        f"are out of range ({_first_indices(bad)})"
+        f"are out of range ({first_indices(bad)})"
     )
 
 
@@ -197,8 +197,12 @@ def _as_float32(values: torch.Tensor) -> np.ndarray:
     return values.numpy().astype(np.float32)
 
 
-def _first_indices(indices: np.ndarray) -> str:
-    """Name the first few offending instance indices, e.g. 'first: 4, 17, 90'."""
+def first_indices(indices: np.ndarray) -> str:
+    """Name the first few offending instance indices, e.g. 'first: 4, 17, 90'.
+
+    Every per-instance check (outputs, metrics, analyses) words its error this way, so a
+    user can find the bad rows without the message growing with the dataset.
+    """
     shown = ", ".join(str(int(i)) for i in indices[:_FIRST_FEW])
     more = ", …" if indices.size > _FIRST_FEW else ""
     return f"first: {shown}{more}"
