@@ -7,7 +7,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from compresslens.analysis.robustness import CorruptionError
+from compresslens.data.corruptions import CorruptionError
 from compresslens.evaluate.corruption_runs import predict_classes
 from compresslens.workspace.comparison import evaluate_corruptions
 

@@ -298,8 +298,8 @@ def robustness(
     as_json: JsonOption = False,
 ) -> None:
     """Accuracy under generated corruptions × severities, and the drop versus the base."""
-    from compresslens.analysis.robustness import CORRUPTIONS
     from compresslens.cli.main import progress_bars
+    from compresslens.data.corruptions import CORRUPTIONS
 
     try:
         names = CORRUPTIONS if corruptions is None else [c.strip() for c in corruptions.split(",")]

@@ -1,8 +1,8 @@
 """Running a classifier over (corrupted) images: arg-max predictions, batched, in eval mode.
 
-The corruptions themselves, the validation of a corruption sweep and the accuracy per
-condition are pure and live in `compresslens.analysis.robustness`;
-`compresslens.workspace.comparison.evaluate_corruptions` puts the two together.
+The corruptions and the validation of a corruption sweep live in
+`compresslens.data.corruptions`, the accuracy per condition in `compresslens.analysis.robustness`;
+`compresslens.workspace.comparison.evaluate_corruptions` puts them together.
 """
 
 from __future__ import annotations

@@ -44,19 +44,19 @@ from compresslens.analysis.predictions import (
     top_transitions,
     transition_matrix,
 )
-from compresslens.analysis.robustness import (
-    CORRUPTIONS,
-    SEVERITIES,
-    condition_accuracy,
-    condition_images,
-    corruption_conditions,
-)
+from compresslens.analysis.robustness import condition_accuracy
 from compresslens.analysis.weights import (
     compare_weights,
     dequantized,
     module_weights,
     quantized_modules,
     weight_histograms,
+)
+from compresslens.data.corruptions import (
+    CORRUPTIONS,
+    SEVERITIES,
+    condition_images,
+    corruption_conditions,
 )
 from compresslens.errors import (
     CompressLensError,

@@ -25,7 +25,7 @@ from compresslens.analysis.geometry import (
     per_class_angle_length,
 )
 from compresslens.analysis.predictions import pairwise_agreement
-from compresslens.analysis.robustness import CORRUPTIONS, SEVERITIES, corrupt, robustness_table
+from compresslens.analysis.robustness import robustness_table
 from compresslens.analysis.sensitivity import (
     layer_sensitivity,
     sensitivity_to_exclude_list,
@@ -39,6 +39,7 @@ from compresslens.data.arrays import (
     as_dataset_arrays,
     instance_table_bytes,
 )
+from compresslens.data.corruptions import CORRUPTIONS, SEVERITIES, corrupt
 from compresslens.data.inputs import (
     Inputs,
     TensorFields,

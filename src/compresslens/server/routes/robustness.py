@@ -12,7 +12,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query
 
-from compresslens.analysis.robustness import CORRUPTIONS, SEVERITIES
+from compresslens.data.corruptions import CORRUPTIONS, SEVERITIES
 from compresslens.jsonable import jsonable
 from compresslens.server.jobs import JobRunner, jobs_of
 from compresslens.server.routes.deps import workspace_of
