@@ -1,127 +1,146 @@
-"""Per-layer sensitivity on a tiny MLP whose first layer is obviously the critical one."""
+"""Per-layer sensitivity on hand-made scores: a layer's score is fixed by the test, so every
+row, drop and rank is known exactly (scores are binary fractions: the drops are exact)."""
 
 from __future__ import annotations
+
+import math
 
 import pytest
 import torch
 from torch import nn
-from torch.nn.utils import prune
 
 from compresslens.analysis.sensitivity import (
     SensitivityError,
-    int8_fake_quant,
-    int8_fake_quant_one,
     layer_sensitivity,
-    magnitude_prune_one,
     sensitivity_to_exclude_list,
     sensitivity_to_mixed_precision,
 )
 
+LAYERS = ("a", "b", "c")
 
-def _mlp() -> nn.Sequential:
-    """Dense `0` carries the signal; `2` is already half zeros, so pruning half of it is free."""
-    torch.manual_seed(0)
-    model = nn.Sequential(nn.Linear(8, 8), nn.ReLU(), nn.Linear(8, 4))
+
+def three_layers() -> nn.Sequential:
+    """Three named layers with all-one weights, so a zeroed weight marks the compressed one."""
+    model = nn.Sequential()
+    for name in LAYERS:
+        layer = nn.Linear(2, 2, bias=False)
+        nn.init.ones_(layer.weight)
+        model.add_module(name, layer)
+    return model
+
+
+def zero_weight(model: nn.Module, layer: str) -> nn.Module:
+    """compress_one: zero the layer's weight in place (layer_sensitivity passes a copy)."""
     with torch.no_grad():
-        model[2].weight[:, 4:] = 0
-    return model.eval()
+        model.get_submodule(layer).weight.zero_()
+    return model
 
 
-@pytest.fixture
-def agreement():
-    model = _mlp()
-    inputs = torch.randn(256, 8, generator=torch.Generator().manual_seed(1))
-    with torch.no_grad():
-        reference = model(inputs).argmax(1)
+def scored_by(scores: dict[str, float], clean: float = 1.0):
+    """evaluate: `scores[layer]` for the layer whose weight is zero, `clean` when none is."""
+    calls: list[str | None] = []
 
-    def evaluate(m: nn.Module) -> float:
-        with torch.no_grad():
-            return float((m(inputs).argmax(1) == reference).float().mean())
+    def evaluate(model: nn.Module) -> float:
+        zeroed = [n for n in LAYERS if not model.get_submodule(n).weight.any()]
+        calls.append(zeroed[0] if zeroed else None)
+        return scores[zeroed[0]] if zeroed else clean
 
-    return model, evaluate
+    return evaluate, calls
 
 
-def test_the_critical_layer_ranks_first_and_the_model_is_untouched(agreement) -> None:
-    model, evaluate = agreement
-    before = {k: v.clone() for k, v in model.state_dict().items()}
-    ranking = layer_sensitivity(model, ["2", "0"], magnitude_prune_one(0.5), evaluate)
-
-    assert [row["layer"] for row in ranking] == ["0", "2"]
-    assert [row["rank"] for row in ranking] == [1, 2]
-    assert ranking[0]["drop"] > 0.05 and ranking[1]["drop"] == 0.0
-    assert ranking[0]["baseline"] == 1.0
-    assert all(torch.equal(v, model.state_dict()[k]) for k, v in before.items())
-
-
-def test_ranking_becomes_an_exclude_list_and_a_bits_map(agreement) -> None:
-    model, evaluate = agreement
-    ranking = layer_sensitivity(model, ["0", "2"], magnitude_prune_one(0.5), evaluate)
-
-    assert sensitivity_to_exclude_list(ranking, max_drop=0.01) == ["0"]
-    assert sensitivity_to_exclude_list(ranking, max_drop=1.0) == []
-    assert sensitivity_to_mixed_precision(ranking, keep_share=0.5) == {"0": 8, "2": 4}
-    assert sensitivity_to_mixed_precision(ranking, 0.0, high_bits=16, low_bits=8) == {
-        "0": 8,
-        "2": 8,
-    }
-    with pytest.raises(SensitivityError):
-        sensitivity_to_mixed_precision(ranking, keep_share=1.5)
+def test_rows_rank_the_largest_drop_first() -> None:
+    evaluate, calls = scored_by({"a": 0.5, "b": 0.875, "c": 1.0})
+    rows = layer_sensitivity(three_layers(), ["c", "a", "b"], zero_weight, evaluate)
+    assert rows == [
+        {"layer": "a", "baseline": 1.0, "score": 0.5, "drop": 0.5, "rank": 1},
+        {"layer": "b", "baseline": 1.0, "score": 0.875, "drop": 0.125, "rank": 2},
+        {"layer": "c", "baseline": 1.0, "score": 1.0, "drop": 0.0, "rank": 3},
+    ]
+    assert calls == [None, "c", "a", "b"]  # the baseline once, then each layer alone
 
 
-def test_loss_metrics_count_an_increase_as_a_drop() -> None:
-    model = _mlp()
-    ranking = layer_sensitivity(
-        model,
-        ["0", "2"],
-        magnitude_prune_one(1.0),
-        lambda m: float(m[0].weight.abs().sum() == 0),
-        higher_is_better=False,
+def test_equal_drops_keep_the_given_order() -> None:
+    evaluate, _ = scored_by({"a": 0.75, "b": 0.75, "c": 0.75})
+    rows = layer_sensitivity(three_layers(), ["b", "c", "a"], zero_weight, evaluate)
+    assert [(row["layer"], row["rank"]) for row in rows] == [("b", 1), ("c", 2), ("a", 3)]
+
+
+def test_the_model_itself_is_never_changed() -> None:
+    model = three_layers()
+    evaluate, _ = scored_by({"a": 0.5, "b": 0.5, "c": 0.5})
+    layer_sensitivity(model, list(LAYERS), zero_weight, evaluate)
+    assert all(bool((model.get_submodule(n).weight == 1).all()) for n in LAYERS)
+
+
+def test_a_loss_counts_an_increase_as_a_drop() -> None:
+    evaluate, _ = scored_by({"a": 2.5, "b": 0.25, "c": 1.5}, clean=0.5)
+    rows = layer_sensitivity(
+        three_layers(), list(LAYERS), zero_weight, evaluate, higher_is_better=False
     )
-    assert ranking[0]["layer"] == "0" and ranking[0]["drop"] == 1.0
+    assert [(row["layer"], row["drop"]) for row in rows] == [("a", 2.0), ("c", 1.0), ("b", -0.25)]
 
 
-def test_magnitude_prune_one_zeroes_exactly_the_smallest_share() -> None:
-    model = nn.Sequential(nn.Linear(4, 1, bias=False))
-    with torch.no_grad():
-        model[0].weight.copy_(torch.tensor([[0.1, -4.0, 0.3, -0.2]]))
-    magnitude_prune_one(0.5)(model, "0")
-    assert torch.equal(model[0].weight, torch.tensor([[0.0, -4.0, 0.3, 0.0]]))
+def test_a_non_finite_score_is_an_infinite_drop() -> None:
+    evaluate, _ = scored_by({"a": 0.5, "b": math.nan, "c": -math.inf})
+    rows = layer_sensitivity(three_layers(), list(LAYERS), zero_weight, evaluate)
+    assert [(row["layer"], row["drop"]) for row in rows] == [
+        ("b", math.inf),
+        ("c", math.inf),
+        ("a", 0.5),
+    ]
 
 
-def test_compress_one_writes_through_pruning_masks() -> None:
-    model = nn.Sequential(nn.Linear(4, 1, bias=False))
-    with torch.no_grad():
-        model[0].weight.copy_(torch.tensor([[0.1, -4.0, 0.3, -0.2]]))
-    prune.l1_unstructured(model[0], "weight", amount=0.25)
-    magnitude_prune_one(0.5)(model, "0")
-    model(torch.zeros(1, 4))  # the pre-hook recomputes weight = weight_orig * mask
-    assert torch.equal(model[0].weight, torch.tensor([[0.0, -4.0, 0.3, 0.0]]))
-
-
-def test_int8_fake_quant_has_at_most_255_levels_per_channel_and_small_error() -> None:
-    w = torch.randn(3, 50, generator=torch.Generator().manual_seed(0))
-    w[2] = 0
-    q = int8_fake_quant(w)
-    assert all(len(torch.unique(row)) <= 255 for row in q)
-    assert torch.equal(q[2], w[2])
-    step = w.abs().amax(dim=1, keepdim=True) / 127
-    assert bool(((q - w).abs() <= step / 2 + 1e-7).all())
-
-    model = nn.Sequential(nn.Linear(50, 3))
-    int8_fake_quant_one()(model, "0")
-    assert len(torch.unique(model[0].weight[0])) <= 255
-
-
-def test_bad_layers_fail_before_any_evaluation() -> None:
-    model = _mlp()
-    calls = []
-
-    def evaluate(m: nn.Module) -> float:
-        calls.append(1)
-        return 1.0
-
-    with pytest.raises(SensitivityError):
-        layer_sensitivity(model, ["0", "nope"], magnitude_prune_one(0.5), evaluate)
-    with pytest.raises(SensitivityError):
-        magnitude_prune_one(0.5)(model, "1")  # ReLU has no weight
+@pytest.mark.parametrize(
+    ("layers", "message"),
+    [
+        ([], "no layers given to measure"),
+        (["a", "b", "a"], r"layers are listed more than once: \['a', 'b', 'a'\]"),
+        (["a", "nope"], "the model has no module 'nope'"),
+    ],
+)
+def test_bad_layers_fail_before_any_evaluation(layers: list[str], message: str) -> None:
+    evaluate, calls = scored_by({"a": 0.5, "b": 0.5, "c": 0.5})
+    with pytest.raises(SensitivityError, match=message):
+        layer_sensitivity(three_layers(), layers, zero_weight, evaluate)
     assert calls == []
+
+
+# rows as layer_sensitivity returns them, deliberately out of rank order
+RANKING = [
+    {"layer": "c", "drop": 0.0, "rank": 3},
+    {"layer": "a", "drop": 0.5, "rank": 1},
+    {"layer": "b", "drop": 0.125, "rank": 2},
+]
+
+
+def test_the_exclude_list_is_every_layer_above_the_max_drop_in_rank_order() -> None:
+    assert sensitivity_to_exclude_list(RANKING, max_drop=0.0) == ["a", "b"]
+    assert sensitivity_to_exclude_list(RANKING, max_drop=0.125) == ["a"]  # strictly above
+    assert sensitivity_to_exclude_list(RANKING, max_drop=0.5) == []
+
+
+@pytest.mark.parametrize(
+    ("keep_share", "bits"),
+    [
+        (0.0, {"a": 4, "b": 4, "c": 4}),
+        (0.3, {"a": 8, "b": 4, "c": 4}),  # ⌈0.9⌉ = 1 layer kept
+        (0.5, {"a": 8, "b": 8, "c": 4}),  # ⌈1.5⌉ = 2 layers kept
+        (1.0, {"a": 8, "b": 8, "c": 8}),
+    ],
+)
+def test_mixed_precision_keeps_the_most_sensitive_share_at_high_bits(
+    keep_share: float, bits: dict[str, int]
+) -> None:
+    assert sensitivity_to_mixed_precision(RANKING, keep_share) == bits
+    assert list(sensitivity_to_mixed_precision(RANKING, keep_share)) == ["a", "b", "c"]
+
+
+def test_mixed_precision_takes_any_two_widths_and_refuses_a_share_outside_zero_to_one() -> None:
+    assert sensitivity_to_mixed_precision(RANKING, 0.5, high_bits=16, low_bits=8) == {
+        "a": 16,
+        "b": 16,
+        "c": 8,
+    }
+    for share in (-0.1, 1.5):
+        with pytest.raises(SensitivityError, match=r"keep_share must be within \[0, 1\]"):
+            sensitivity_to_mixed_precision(RANKING, keep_share=share)

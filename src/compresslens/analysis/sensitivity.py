@@ -12,14 +12,12 @@ import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
-import torch
 from torch import nn
 
 from compresslens.errors import CompressLensError
 
 CompressOne = Callable[[nn.Module, str], nn.Module]
 Evaluate = Callable[[nn.Module], float]
-INT8_MAX = 127
 
 
 class SensitivityError(CompressLensError, ValueError):
@@ -72,6 +70,7 @@ def layer_sensitivity(
 
 
 def _ranked(ranking: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The rows in rank order, whatever order the caller kept them in."""
     return sorted(ranking, key=lambda row: row["rank"])
 
 
@@ -92,62 +91,3 @@ def sensitivity_to_mixed_precision(
     rows = _ranked(ranking)
     keep = math.ceil(keep_share * len(rows))
     return {row["layer"]: high_bits if i < keep else low_bits for i, row in enumerate(rows)}
-
-
-# ------------------------------------------------------------ compress_one helpers
-
-
-def _weight_of(model: nn.Module, layer: str) -> tuple[torch.Tensor, torch.Tensor]:
-    """(effective weight, tensor to write): masked-pruned modules are written via weight_orig."""
-    module = model.get_submodule(layer)
-    weight = getattr(module, "weight", None)
-    plain = isinstance(weight, torch.Tensor) and type(weight) in (torch.Tensor, nn.Parameter)
-    if not plain or not weight.is_floating_point():
-        raise SensitivityError(f"module {layer!r} has no floating-point weight to compress")
-    target = getattr(module, "weight_orig", weight)
-    return weight.detach(), target
-
-
-def _write(target: torch.Tensor, values: torch.Tensor) -> None:
-    with torch.no_grad():
-        target.copy_(values)
-
-
-def magnitude_prune_one(amount: float) -> CompressOne:
-    """compress_one that zeroes the `amount` share of a layer's smallest-magnitude weights."""
-    if not 0 <= amount <= 1:
-        raise SensitivityError(f"amount must be within [0, 1], got {amount}")
-
-    def prune(model: nn.Module, layer: str) -> nn.Module:
-        weight, target = _weight_of(model, layer)
-        count = round(amount * weight.numel())
-        order = torch.argsort(weight.abs().flatten(), stable=True)
-        keep = torch.ones(weight.numel(), dtype=torch.bool)
-        keep[order[:count]] = False
-        _write(target, weight * keep.view_as(weight))
-        return model
-
-    return prune
-
-
-def int8_fake_quant(weight: torch.Tensor, per_channel: bool = True) -> torch.Tensor:
-    """Symmetric round-to-nearest int8 (±127), dequantized; one scale per output channel."""
-    w = weight.detach().float()
-    if per_channel and w.ndim > 1:
-        amax = w.abs().reshape(w.shape[0], -1).amax(dim=1)
-        amax = amax.reshape(-1, *([1] * (w.ndim - 1)))
-    else:
-        amax = w.abs().amax()
-    scale = torch.where(amax > 0, amax / INT8_MAX, torch.ones_like(amax))
-    return (torch.clamp(torch.round(w / scale), -INT8_MAX, INT8_MAX) * scale).to(weight.dtype)
-
-
-def int8_fake_quant_one(per_channel: bool = True) -> CompressOne:
-    """compress_one that rounds a layer's weight to int8 and back (weights stay float)."""
-
-    def quantize(model: nn.Module, layer: str) -> nn.Module:
-        weight, target = _weight_of(model, layer)
-        _write(target, int8_fake_quant(weight, per_channel))
-        return model
-
-    return quantize
