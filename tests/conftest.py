@@ -16,10 +16,20 @@ from factories import (  # tests/ is on sys.path: pytest puts conftest's folder 
 )
 from postgres_server import pg_server, pg_url  # noqa: F401  (fixtures: a PostgreSQL server)
 
+E2E_TESTS = Path(__file__).parent / "e2e"
+
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 # Tiny test models run fastest and steadiest on one thread (two threads on two busy cores
 # made a small conv backward ~200x slower); the demo and benchmarks set their own counts.
 torch.set_num_threads(1)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every end-to-end test drives chromium over a served workspace (seconds each): slow, so
+    that `pytest -m "not slow"` is the quick loop and `make test` still runs them all."""
+    for item in items:
+        if E2E_TESTS in item.path.parents:
+            item.add_marker(pytest.mark.slow)
 
 
 @pytest.fixture(scope="session")

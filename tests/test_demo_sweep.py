@@ -57,6 +57,7 @@ def test_the_shipped_demo_recipe_is_valid_and_plans_40_to_80_models() -> None:
     assert 40 <= len(plan.nodes) <= 80
 
 
+@pytest.mark.slow
 def test_every_model_is_evaluated_on_the_real_test_split(demo_like: cl.Workspace) -> None:
     models = demo_like.models()
     assert len(models) == 13
@@ -68,6 +69,7 @@ def test_every_model_is_evaluated_on_the_real_test_split(demo_like: cl.Workspace
     assert min(m.metrics["test"]["accuracy"] for m in baselines) > 0.7
 
 
+@pytest.mark.slow
 def test_pies_grow_with_sparsity(demo_like: cl.Workspace) -> None:
     levels = demo_like.pies_by_level("op:train.scratch", "tag:stage:magnitude", "amount")
     counts = [level["summary"]["pie_count"] for level in levels]
@@ -75,6 +77,7 @@ def test_pies_grow_with_sparsity(demo_like: cl.Workspace) -> None:
     assert counts[0] < counts[1]
 
 
+@pytest.mark.slow
 def test_structured_pruning_is_smaller_and_cheaper(demo_like: cl.Workspace) -> None:
     (structured,) = demo_like.select("op:prune.structured")
     base = demo_like.model(structured.parent_ids[0])
@@ -82,6 +85,7 @@ def test_structured_pruning_is_smaller_and_cheaper(demo_like: cl.Workspace) -> N
     assert structured.efficiency["macs"] < base.efficiency["macs"] / 2
 
 
+@pytest.mark.slow
 def test_cli_pies_by_level_on_the_workspace(demo_like: cl.Workspace) -> None:
     result = CliRunner().invoke(
         app,
@@ -103,6 +107,7 @@ def test_cli_pies_by_level_on_the_workspace(demo_like: cl.Workspace) -> None:
     assert len(levels) == 2 and all(len(level["classes"]) == 10 for level in levels)
 
 
+@pytest.mark.slow
 def test_compare_on_real_data_reports_class_names(demo_like: cl.Workspace) -> None:
     base = demo_like.select("op:train.scratch&tag:seed:0")[0]
     pruned = demo_like.select("tag:stage:magnitude&amount=0.95&tag:seed:0")[0]

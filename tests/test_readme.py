@@ -39,6 +39,7 @@ def test_the_readme_opens_with_the_two_commands() -> None:
     assert "make test" in (README.parent / ".ci" / "run").read_text()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("index", range(len(python_blocks())))
 def test_each_python_example_runs(index: int, tmp_path: Path) -> None:
     for name, text in module_blocks().items():
@@ -59,6 +60,7 @@ def command_line_example() -> list[str]:
     return [line for line in block.group(1).splitlines() if line.strip()]
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(
     not Path("/usr/share/datasets/fashion-mnist").is_dir(), reason="Fashion-MNIST not installed"
 )

@@ -138,6 +138,7 @@ def test_an_existing_base_model_is_evaluated_and_compressed(
     assert digits_workspace.evaluations("mlp")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("recipe_threads", "process_threads"), [(1, 2), (2, 1)])
 def test_workers_make_the_same_models_as_one_process_whatever_the_thread_counts(
     tmp_path: Path, digits_workspace: cl.Workspace, recipe_threads: int, process_threads: int
@@ -171,6 +172,7 @@ def test_workers_make_the_same_models_as_one_process_whatever_the_thread_counts(
         assert recorded == {recipe_threads}
 
 
+@pytest.mark.slow
 def test_a_worker_that_dies_fails_only_its_own_node(
     tmp_path: Path, digits_workspace: cl.Workspace
 ) -> None:

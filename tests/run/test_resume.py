@@ -68,6 +68,7 @@ def ready_ids(ws: cl.Workspace, ids: set[str]) -> set[str]:
     return {row.id for row in ws.store.list_models() if row.id in ids and row.status == "ready"}
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc")
 @pytest.mark.parametrize("workers", [1, 2])
 def test_a_killed_run_resumes_without_recomputing_finished_nodes(
