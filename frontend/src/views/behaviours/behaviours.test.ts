@@ -28,10 +28,15 @@ import {
   excessTitle,
   type CompareAnswer,
 } from "./behaviours";
+import type { components } from "../../lib/api-types";
 import { model } from "../../lib/fixtures";
 
-const cls = (c: string | number, delta: number, extra: Record<string, unknown> = {}) => ({
-  class: c,
+type PerClass = components["schemas"]["ClassChange"];
+type PerSubgroup = components["schemas"]["SubgroupChange"];
+
+// `extra` may hold what the typed answer forbids (e.g. an unknown `excess`): the UI must cope
+const cls = (c: string | number, delta: number, extra: Record<string, unknown> = {}): PerClass => ({
+  class: String(c),
   count: 10,
   base_accuracy: 0.9,
   accuracy: 0.9 + delta,
@@ -42,6 +47,11 @@ const cls = (c: string | number, delta: number, extra: Record<string, unknown> =
   p_value: 0.5,
   excess: null,
   ...extra,
+}) as PerClass;
+const answer = (per_class: PerClass[], per_subgroup: Record<string, PerSubgroup[]> = {}): CompareAnswer => ({
+  summary: {},
+  per_class,
+  per_subgroup,
 });
 
 describe("datasets", () => {
@@ -80,7 +90,7 @@ describe("excess", () => {
     // what the API answers for an unchanged class while the model overall lost 20 points
     const unchanged = cls("a", 0, { delta_low: 0, delta_high: 0, excess_delta: 0.2, p_value: 0.004, excess: "gain" });
     expect(excessOf(unchanged)).toBe("gain");
-    const [row] = buildTable(["m"], new Map([["m", { per_class: [unchanged] }]]));
+    const [row] = buildTable(["m"], new Map([["m", answer([unchanged])]]));
     expect(row.cells[0].excess).toBe("gain");
     expect(excessTitle("gain")).toBe("fared better than the model overall");
   });
@@ -96,8 +106,8 @@ describe("excess", () => {
 describe("buildTable", () => {
   it("unions classes in first-seen order and fills missing cells", () => {
     const answers = new Map<string, CompareAnswer | undefined>([
-      ["a", { per_class: [cls("cat", -0.1, { excess: "loss", excess_delta: -0.05 }), cls("dog", 0.02)] }],
-      ["b", { per_class: [cls("dog", -0.01), cls("bird", 0)] }],
+      ["a", answer([cls("cat", -0.1, { excess: "loss", excess_delta: -0.05 }), cls("dog", 0.02)])],
+      ["b", answer([cls("dog", -0.01), cls("bird", 0)])],
       ["c", undefined],
     ]);
     const rows = buildTable(["a", "b", "c"], answers);
@@ -111,7 +121,7 @@ describe("buildTable", () => {
     expect(rows[0].count).toBe(10);
   });
   it("keys numeric classes as strings", () => {
-    const rows = buildTable(["a"], new Map([["a", { per_class: [cls(3, 0)] }]]));
+    const rows = buildTable(["a"], new Map([["a", answer([cls(3, 0)])]]));
     expect(rows[0].key).toBe("3");
   });
 });
@@ -126,8 +136,8 @@ describe("formatting", () => {
     expect(formatPoints(Number.NaN)).toBe("–");
   });
   it("formats intervals", () => {
-    expect(formatInterval({ class: 0, delta_low: -0.031, delta_high: 0.004 })).toBe("[\u22123.1, +0.4]");
-    expect(formatInterval({ class: 0, delta_low: null, delta_high: 0.1 })).toBe("");
+    expect(formatInterval({ ...cls(0, 0), delta_low: -0.031, delta_high: 0.004 })).toBe("[\u22123.1, +0.4]");
+    expect(formatInterval({ ...cls(0, 0), delta_low: null, delta_high: 0.1 })).toBe("");
   });
   it("builds the compare URL", () => {
     expect(compareUrl("b a", "m", "ds")).toBe("api/compare?base=b+a&model=m&dataset=ds&n_boot=200");
@@ -141,7 +151,7 @@ describe("formatting", () => {
 
 describe("glyph scale", () => {
   it("is symmetric and covers every interval", () => {
-    const rows = buildTable(["a"], new Map([["a", { per_class: [cls(0, -0.2)] }]]));
+    const rows = buildTable(["a"], new Map([["a", answer([cls(0, -0.2)])]]));
     expect(glyphExtent(rows)).toBeCloseTo(0.25);
     expect(glyphExtent([])).toBe(0.02);
     expect(glyphX(0, 0.1, 100)).toBe(50);
@@ -152,11 +162,11 @@ describe("glyph scale", () => {
 
 describe("robust glyph scale", () => {
   // a class change with a ±0.05 interval; `cls` gives ±0.05 too, keep the tests independent of it
-  const change = (delta: number) => ({ class: "c", count: 100, delta, delta_low: delta - 0.01, delta_high: delta + 0.01 });
+  const change = (delta: number) => ({ ...cls("c", delta), count: 100, delta_low: delta - 0.01, delta_high: delta + 0.01 });
   const table = (cols: Record<string, number[]>) => {
     const ids = Object.keys(cols);
     const answers = new Map(
-      ids.map((id) => [id, { per_class: cols[id].map((d, i) => ({ ...change(d), class: `c${i}` })) }] as const),
+      ids.map((id) => [id, answer(cols[id].map((d, i) => ({ ...change(d), class: `c${i}` })))] as const),
     );
     return buildTable(ids, answers);
   };
@@ -207,7 +217,7 @@ describe("batch answers", () => {
       dataset: "ds",
       class_names: ["cat"],
       n_boot: 10,
-      models: [{ model: { id: "m1", name: "M1" }, per_class: [cls("cat", -0.1)] }],
+      models: [{ model: { id: "m1", name: "M1" }, ...answer([cls("cat", -0.1)]) }],
     };
     const byId = answersById(batch);
     expect([...byId.keys()]).toEqual(["m1"]);
@@ -217,11 +227,14 @@ describe("batch answers", () => {
 });
 
 describe("buildSubgroupTable", () => {
-  const sub = (value: string, delta: number, extra: Record<string, unknown> = {}) => ({ ...cls(0, delta, extra), class: undefined, value });
+  const sub = (value: string, delta: number, extra: Record<string, unknown> = {}): PerSubgroup => {
+    const { class: _class, ...change } = cls(0, delta, extra);
+    return { ...change, value };
+  };
   it("lists attributes in first-seen order with one row per value and cell per model", () => {
     const answers = new Map<string, CompareAnswer | undefined>([
-      ["a", { per_class: [], per_subgroup: { brightness: [sub("dark", -0.1, { excess: "loss", excess_delta: -0.04 }), sub("bright", 0.01)] } }],
-      ["b", { per_class: [], per_subgroup: { brightness: [sub("dark", 0.02)], ink: [sub("sparse", 0)] } }],
+      ["a", answer([], { brightness: [sub("dark", -0.1, { excess: "loss", excess_delta: -0.04 }), sub("bright", 0.01)] })],
+      ["b", answer([], { brightness: [sub("dark", 0.02)], ink: [sub("sparse", 0)] })],
     ]);
     const rows = buildSubgroupTable(["a", "b"], answers);
     expect(rows.map((r) => r.key)).toEqual(["brightness=dark", "brightness=bright", "ink=sparse"]);
@@ -236,7 +249,7 @@ describe("buildSubgroupTable", () => {
     expect(rows[2].cells[0].change).toBeNull();
   });
   it("is empty without subgroups", () => {
-    expect(buildSubgroupTable(["a"], new Map([["a", { per_class: [cls(0, 0)] }]]))).toEqual([]);
+    expect(buildSubgroupTable(["a"], new Map([["a", answer([cls(0, 0)])]]))).toEqual([]);
   });
 });
 

@@ -1,5 +1,8 @@
 /** Behaviours view: per-class accuracy change of each selected model versus the base. */
+import type { components } from "../../lib/api-types";
 import type { ApiModel } from "../../lib/types";
+
+type Schemas = components["schemas"];
 
 /** Most models compared at once (GET /api/behaviours answers up to 50). */
 export const MAX_BEHAVIOUR_MODELS = 50;
@@ -19,42 +22,17 @@ export const EXCESS_MEANING: Record<Excess, string> = {
 /** The mark drawn beside a cell's Δ for each direction. */
 export const EXCESS_MARK: Record<Excess, string> = { loss: "▼", gain: "▲" };
 
-export interface ClassChange {
-  /** the class name (per-class rows) */
-  class?: string | number;
-  /** the attribute value (per-subgroup rows) */
-  value?: string | number;
-  count?: number | null;
-  base_accuracy?: number | null;
-  accuracy?: number | null;
-  delta?: number | null;
-  delta_low?: number | null;
-  delta_high?: number | null;
-  excess_delta?: number | null;
-  p_value?: number | null;
-  /** "loss" / "gain" when the excess change is significant, else null */
-  excess?: Excess | null;
-}
+/** A per-class row (`class`) or a per-subgroup row (`value`) of a comparison. */
+export type ClassChange = Schemas["ClassChange"] | Schemas["SubgroupChange"];
 
-export interface CompareAnswer {
-  summary?: Record<string, unknown>;
-  per_class: ClassChange[];
-  per_subgroup?: Record<string, ClassChange[]>;
-}
+/** GET /api/compare: the base against one model. */
+export type CompareAnswer = Schemas["CompareAnswer"];
 
 /** One model's record in GET /api/behaviours. */
-export interface ModelBehaviour extends CompareAnswer {
-  model: { id: string; name: string };
-}
+export type ModelBehaviour = Schemas["ModelBehaviour"];
 
 /** GET /api/behaviours: the base against each model, in one answer. */
-export interface BatchAnswer {
-  base: { id: string; name: string };
-  dataset: string;
-  class_names: string[];
-  n_boot: number;
-  models: ModelBehaviour[];
-}
+export type BatchAnswer = Schemas["BehavioursAnswer"];
 
 export interface BehaviourCell {
   modelId: string;
@@ -154,10 +132,10 @@ export function buildSubgroupTable(modelIds: string[], answers: Map<string, Comp
   );
 }
 
-function buildRows(
+function buildRows<C extends ClassChange>(
   modelIds: string[],
-  listOf: (id: string) => ClassChange[] | undefined,
-  keyOf: (c: ClassChange) => string,
+  listOf: (id: string) => C[] | undefined,
+  keyOf: (c: C) => string,
 ): BehaviourRow[] {
   const rows = new Map<string, BehaviourRow>();
   const order: string[] = [];
@@ -358,6 +336,7 @@ export interface InstanceRow {
   js?: number;
 }
 
+// TODO(api-types): no response model yet (GET /api/compare/instances)
 export interface InstancesPage {
   total: number;
   offset: number;

@@ -65,6 +65,7 @@ export interface MarginHistogram {
   series: { model: HistogramSeries; base?: HistogramSeries };
 }
 
+// TODO(api-types): no response model yet (GET /api/geometry)
 export interface GeometryAnswer {
   model: string;
   dataset: string;
@@ -77,6 +78,7 @@ export interface GeometryAnswer {
   margin_histogram?: MarginHistogram;
 }
 
+// TODO(api-types): no response model yet (GET /api/geometry/map)
 export interface MapAnswer {
   models: { id: string; name: string }[];
   coordinates: [number, number][];
@@ -84,6 +86,7 @@ export interface MapAnswer {
   method: string;
 }
 
+// TODO(api-types): no response model yet (GET /api/geometry/occlusion)
 export interface OcclusionAnswer {
   model: string;
   dataset: string;

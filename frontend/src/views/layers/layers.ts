@@ -60,6 +60,7 @@ export interface LayersResult {
   relative_change_edges: number[];
 }
 
+// TODO(api-types): no response model yet (GET /api/layers)
 export interface LayersAnswer {
   base: string;
   model: string;
@@ -75,6 +76,7 @@ export interface ActivationRow {
   sqnr_db: number | null;
 }
 
+// TODO(api-types): no response model yet (GET /api/layers/activations)
 export interface ActivationsAnswer {
   base: string;
   model: string;
@@ -87,6 +89,7 @@ export interface ActivationsAnswer {
   first_divergent_layer: string | null;
 }
 
+// TODO(api-types): no response model yet (GET /api/layers/histogram)
 export interface WeightHistogram {
   module: string;
   edges: number[];
@@ -104,6 +107,7 @@ export interface SensitivityRow {
   rank: number;
 }
 
+// TODO(api-types): no response model yet (GET /api/sensitivity)
 export interface SensitivityAnswer {
   model: string;
   dataset: string;

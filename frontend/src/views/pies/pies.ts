@@ -80,6 +80,7 @@ export interface GalleryQuery {
   offset: number;
 }
 
+// TODO(api-types): no response model yet (GET /api/pies)
 export interface PieResponse {
   by: string | null;
   dataset: string;

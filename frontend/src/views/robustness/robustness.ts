@@ -36,6 +36,7 @@ export interface RobustnessRow {
   relative_drop: number | null;
 }
 
+// TODO(api-types): no response model yet (GET /api/robustness)
 export interface RobustnessAnswer {
   corruptions: string[];
   severities: number[];
