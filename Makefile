@@ -12,10 +12,12 @@ export HF_HUB_OFFLINE := 1
 STATIC_INDEX := src/compresslens/server/static/index.html
 FRONTEND_SOURCES := $(shell find frontend/src -type f 2>/dev/null) frontend/index.html \
 	frontend/vite.config.ts frontend/package-lock.json
+FRONTEND_STAMP := frontend/node_modules/.installed
+API_SCHEMA := frontend/src/lib/api-schema.json
 E2E_STAMP := tests/e2e/node_modules/.installed
 NPM := npm --no-audit --no-fund --loglevel=error
 
-.PHONY: demo test bench lint install data frontend browser postgres clean
+.PHONY: demo test bench lint install data frontend api-types browser postgres clean
 
 install: $(STAMP)
 
@@ -43,9 +45,18 @@ $(PG_INITDB):
 
 # The Svelte front end, built into the package's static folder (rebuilt when sources change).
 frontend: $(STATIC_INDEX)
-$(STATIC_INDEX): $(FRONTEND_SOURCES)
-	cd frontend && $(NPM) ci
+$(STATIC_INDEX): $(FRONTEND_SOURCES) $(FRONTEND_STAMP)
 	cd frontend && $(NPM) run build
+$(FRONTEND_STAMP): frontend/package-lock.json
+	cd frontend && $(NPM) ci
+	@touch $(FRONTEND_STAMP)
+
+# The front end's answer types, generated from the API's OpenAPI schema (both files are
+# committed; `make test` fails when either is stale): run after changing a response model.
+api-types: install $(FRONTEND_STAMP)
+	$(BIN)/python -m compresslens.server.openapi_schema > $(API_SCHEMA).tmp
+	mv $(API_SCHEMA).tmp $(API_SCHEMA)
+	cd frontend && $(NPM) run api-types
 
 # Debian's chromium and playwright-core for the end-to-end tests (never `playwright install`).
 browser: /usr/bin/chromium $(E2E_STAMP)
@@ -61,6 +72,7 @@ demo: install data frontend
 
 test: install data frontend browser postgres
 	$(BIN)/ruff check src tests benchmarks
+	cd frontend && $(NPM) run check:api-types
 	cd frontend && $(NPM) test
 	$(BIN)/python -m pytest
 

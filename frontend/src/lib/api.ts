@@ -6,6 +6,7 @@ result is ready (computed once, cached in the workspace), then 200 with the resu
 answer 4xx with `{"detail": ...}`.
 */
 
+// TODO(api-types): no response model yet (a 202 answer's progress; GET /api/jobs)
 export interface Progress {
   done: number;
   total: number;

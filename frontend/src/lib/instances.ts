@@ -1,6 +1,7 @@
 /** Showing one dataset instance in a gallery: a thumbnail for image data, the text itself for
  * text data (GET /api/datasets/{key}/instances/{index} answers a PNG or an InstanceText). */
 import { ApiError, errorMessage } from "./api";
+import type { components } from "./api-types";
 import type { DatasetInfo } from "./types";
 
 export type PreviewKind = "image" | "text" | "none";
@@ -25,11 +26,7 @@ export function instanceUrl(dataset: string, index: number): string {
 }
 
 /** GET /api/datasets/{key}/instances/{index} for a text dataset. */
-export interface InstanceText {
-  dataset: string;
-  instance: number;
-  text: string;
-}
+export type InstanceText = components["schemas"]["InstanceText"];
 
 /** The text of an InstanceText answer; an error when the answer holds none. */
 export function textOf(body: unknown): string {

@@ -11,6 +11,7 @@ export interface Operation {
   seed?: number | null;
 }
 
+// TODO(api-types): no response model yet (GET /api/models)
 export interface ApiModel {
   id: string;
   name: string;
@@ -22,6 +23,7 @@ export interface ApiModel {
   tags?: string[];
 }
 
+// TODO(api-types): no response model yet (GET /api/datasets)
 export interface DatasetInfo {
   id: string;
   name: string;

@@ -1,7 +1,7 @@
-/** The analysis views, discovered from their components' module exports (no central switch).
+/** The analysis views, described by their components' module exports (no central switch).
 
-Each file in components/views/ exports `view = { id, label, order }` from its module script;
-adding a view is adding one file there (and its route module on the server side).
+Each view's component (src/views/<view>/, listed in views.ts) exports
+`view = { id, label, order }` from its module script; the tab order and id checks live here.
 */
 
 export interface ViewMeta {

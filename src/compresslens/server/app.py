@@ -60,7 +60,7 @@ def create_app(workspace: Workspace) -> FastAPI:
         app.mount("/", StaticFiles(directory=STATIC_DIR, html=True), name="static")
     else:  # a source checkout before `make frontend`: the API works, the page says why not
 
-        @app.get("/", response_class=HTMLResponse)
+        @app.get("/", response_class=HTMLResponse, include_in_schema=False)
         def front_end_missing() -> str:
             return FRONT_END_MISSING
 

@@ -1,0 +1,305 @@
+/** The PIE view's data shaping: populations from selectors, defaults, chart and table rows.
+
+Selectors are resolved by the server (`Workspace.select`); `selectModels` mirrors its rules
+(ids/names, `tag:T`, `op:NAME`, `source:S`, `key=value` op parameters; `&` = all terms,
+`,` = alternatives) so the view can preview population sizes and offer `by` parameters
+without a round trip. The server stays the authority: its answer (or 4xx) is what is shown.
+*/
+import type { ApiModel } from "../../lib/types";
+
+export interface MeanSd {
+  mean: number | null;
+  sd: number | null;
+}
+
+export interface PopulationAccuracy {
+  all: MeanSd;
+  pie: MeanSd;
+  non_pie: MeanSd;
+}
+
+export interface PieSummary {
+  num_instances: number;
+  pie_count: number;
+  pie_share: number | null;
+  baseline: PopulationAccuracy;
+  compressed: PopulationAccuracy;
+  gap: { all: number | null; pie: number | null; non_pie: number | null };
+}
+
+export interface PieClass {
+  class: string;
+  t: number | null;
+  p_value: number | null;
+  p_adjusted: number | null;
+  normalized_recall_change: number | null;
+  impacted: boolean;
+}
+
+/** An operation parameter's value as the API gives it: 0.8 stays a number, "global" a string. */
+export type LevelValue = string | number | boolean;
+
+export interface PieLevel {
+  level: Record<string, LevelValue> | null;
+  compressed: string[];
+  summary: PieSummary;
+  impacted_classes: number;
+  classes: PieClass[];
+  /** populations of different sizes or of one model (the answer is still given) */
+  warnings: string[];
+}
+
+export interface PieRow {
+  instance: number;
+  label: string;
+  baseline_modal: string;
+  compressed_modal: string;
+  baseline_vote: number;
+  compressed_vote: number;
+}
+
+export type GallerySort = "instance" | "baseline_vote" | "compressed_vote";
+
+export interface PieGallery {
+  level: LevelValue | null;
+  label: string | null;
+  sort: GallerySort;
+  descending: boolean;
+  total: number;
+  offset: number;
+  limit: number;
+  rows: PieRow[];
+}
+
+/** What the gallery's controls change (the rest of the query stays). */
+export interface GalleryQuery {
+  level: string;
+  label: string | null;
+  sort: GallerySort;
+  descending: boolean;
+  offset: number;
+}
+
+// TODO(api-types): no response model yet (GET /api/pies)
+export interface PieResponse {
+  by: string | null;
+  dataset: string;
+  baseline: string[];
+  class_names: string[];
+  levels: PieLevel[];
+  gallery: PieGallery;
+  /** every level's warnings, once each */
+  warnings: string[];
+}
+
+// ------------------------------------------------------------------ selectors
+
+/** One selector term, as `matches` in workspace/selectors.py reads it. */
+export function matchesTerm(m: ApiModel, term: string): boolean {
+  if (term === m.id || term === m.name) return true;
+  if (term.startsWith("tag:")) return (m.tags ?? []).includes(term.slice(4));
+  if (term.startsWith("op:")) return m.operation?.name === term.slice(3);
+  if (term.startsWith("source:")) return m.source === term.slice(7);
+  if (term.includes("=")) {
+    const [key, ...rest] = term.split("=");
+    const params = m.operation?.params ?? {};
+    if (!m.operation || !(key in params)) return false;
+    return pyStr(params[key]).toLowerCase() === rest.join("=").toLowerCase();
+  }
+  return term.length >= 4 && m.id.startsWith(term);
+}
+
+/** The models a selector picks, in workspace order (the server's answer may differ only in order). */
+export function selectModels(models: ApiModel[], selector: string): ApiModel[] {
+  const alternatives = selector
+    .split(",")
+    .map((a) => a.split("&").map((t) => t.trim()).filter(Boolean))
+    .filter((terms) => terms.length > 0);
+  return models.filter((m) => alternatives.some((terms) => terms.every((t) => matchesTerm(m, t))));
+}
+
+/** Python's str() of an operation parameter, so that `amount=0.5` matches 0.5 and "0.5". */
+function pyStr(value: unknown): string {
+  if (typeof value === "boolean") return value ? "True" : "False";
+  if (value === null || value === undefined) return "None";
+  return String(value);
+}
+
+export interface Preset {
+  value: string;
+  label: string;
+  count: number;
+}
+
+/** Selector presets: the current selection, then every operation and tag with 2+ models. */
+export function selectorPresets(models: ApiModel[], selected: string[]): Preset[] {
+  const out: Preset[] = [];
+  if (selected.length) {
+    out.push({ value: selected.join(","), label: `selected models (${selected.length})`, count: selected.length });
+  }
+  const ops = new Map<string, number>();
+  const tags = new Map<string, number>();
+  for (const m of models) {
+    if (m.operation?.name) ops.set(m.operation.name, (ops.get(m.operation.name) ?? 0) + 1);
+    for (const t of m.tags ?? []) tags.set(t, (tags.get(t) ?? 0) + 1);
+  }
+  const add = (prefix: string, counts: Map<string, number>) => {
+    for (const [name, count] of [...counts].sort((a, b) => a[0].localeCompare(b[0]))) {
+      if (count >= 2) out.push({ value: `${prefix}${name}`, label: `${prefix}${name} (${count})`, count });
+    }
+  };
+  add("op:", ops);
+  add("tag:", tags);
+  return out;
+}
+
+// ------------------------------------------------------------------ defaults
+
+/** The baseline: models trained from scratch if there are 2+, else the base's operation. */
+export function defaultBaseline(models: ApiModel[], base: string | null): string {
+  if (selectModels(models, "op:train.scratch").length >= 2) return "op:train.scratch";
+  const baseOp = models.find((m) => m.id === base)?.operation?.name;
+  if (baseOp && selectModels(models, `op:${baseOp}`).length >= 2) return `op:${baseOp}`;
+  return "";
+}
+
+/** The compressed population: the selection (2+ models outside the baseline), else the most
+ * common tag among the baseline's children that no baseline model carries (e.g. a stage). */
+export function defaultCompressed(models: ApiModel[], selected: string[], baseline: string): string {
+  const inBaseline = new Set(selectModels(models, baseline).map((m) => m.id));
+  const outside = selected.filter((id) => !inBaseline.has(id));
+  if (outside.length >= 2) return outside.join(",");
+  const baselineTags = new Set(models.filter((m) => inBaseline.has(m.id)).flatMap((m) => m.tags ?? []));
+  const counts = new Map<string, number>();
+  for (const m of models) {
+    const parents = (m.operation?.parents ?? []).map((p) => p.id);
+    if (!parents.some((p) => inBaseline.has(p))) continue;
+    for (const t of m.tags ?? []) if (!baselineTags.has(t)) counts.set(t, (counts.get(t) ?? 0) + 1);
+  }
+  const best = [...counts].filter(([, n]) => n >= 2).sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))[0];
+  return best ? `tag:${best[0]}` : "";
+}
+
+/** Operation parameters every compressed model has; the ones whose value varies come first. */
+export function byOptions(compressed: ApiModel[]): { name: string; values: string[] }[] {
+  if (!compressed.length) return [];
+  const names = Object.keys(compressed[0].operation?.params ?? {}).filter((k) =>
+    compressed.every((m) => m.operation?.params && k in m.operation.params),
+  );
+  const options = names.map((name) => ({
+    name,
+    values: [...new Set(compressed.map((m) => pyStr(m.operation!.params![name])))],
+  }));
+  return options.sort((a, b) => Number(b.values.length > 1) - Number(a.values.length > 1) || a.name.localeCompare(b.name));
+}
+
+/** Split by a parameter that varies with few levels (e.g. `amount`), else none; every level must
+ * keep a population of 2+ models (a population of one gets no Welch test, only a warning). */
+export function defaultBy(compressed: ApiModel[]): string {
+  const smallestLevel = (name: string) => {
+    const counts = new Map<string, number>();
+    for (const m of compressed) {
+      const v = pyStr(m.operation!.params![name]);
+      counts.set(v, (counts.get(v) ?? 0) + 1);
+    }
+    return Math.min(...counts.values());
+  };
+  const varying = byOptions(compressed).filter(
+    (o) => o.values.length > 1 && o.values.length <= 12 && smallestLevel(o.name) >= 2,
+  );
+  const preferred = varying.find((o) => o.name === "amount");
+  return (preferred ?? varying[0])?.name ?? "";
+}
+
+// ------------------------------------------------------------------ shaping
+
+/** A level's name in the charts: "amount 0.8", or "all compressed" without `by`. */
+export function levelLabel(level: Record<string, LevelValue> | null): string {
+  if (!level) return "all compressed";
+  return Object.entries(level)
+    .map(([k, v]) => `${k} ${levelText(v)}`)
+    .join(", ");
+}
+
+/** The value a level is addressed by in `?level=` (its `by` value), "" without `by`. */
+export function levelValue(level: Record<string, LevelValue> | null): string {
+  return level ? levelText(Object.values(level)[0]) : "";
+}
+
+/** One level value as text (Python's str() for booleans; the server matches numbers by value). */
+export function levelText(value: LevelValue | null | undefined): string {
+  return value === null || value === undefined ? "" : pyStr(value);
+}
+
+export const ACCURACY_SERIES = [
+  { key: "baseline-pie", population: "baseline", subset: "pie", label: "baseline on PIEs", color: "#9ecae1" },
+  { key: "baseline-non_pie", population: "baseline", subset: "non_pie", label: "baseline on the rest", color: "#3182bd" },
+  { key: "compressed-pie", population: "compressed", subset: "pie", label: "compressed on PIEs", color: "#fdae6b" },
+  { key: "compressed-non_pie", population: "compressed", subset: "non_pie", label: "compressed on the rest", color: "#e6550d" },
+] as const;
+
+export interface AccuracyBar {
+  series: (typeof ACCURACY_SERIES)[number]["key"];
+  label: string;
+  color: string;
+  mean: number | null;
+  sd: number | null;
+}
+
+/** Per level, the four bars of the accuracy chart: each population on PIEs and on the rest. */
+export function accuracyBars(level: PieLevel): AccuracyBar[] {
+  return ACCURACY_SERIES.map((s) => {
+    const v = level.summary[s.population][s.subset];
+    return { series: s.key, label: s.label, color: s.color, mean: v.mean, sd: v.sd };
+  });
+}
+
+export interface ClassRow {
+  name: string;
+  /** one cell per level, in the levels' order */
+  cells: PieClass[];
+  impactedAnywhere: boolean;
+}
+
+/** The impacted-class table: one row per class, one cell per level. */
+export function classRows(levels: PieLevel[], classNames: string[]): ClassRow[] {
+  return classNames.map((name, c) => {
+    const cells = levels.map((l) => l.classes[c]);
+    return { name, cells, impactedAnywhere: cells.some((x) => x?.impacted) };
+  });
+}
+
+export interface PageInfo {
+  from: number;
+  to: number;
+  page: number;
+  pages: number;
+  prev: number | null;
+  next: number | null;
+}
+
+/** "from–to of total" and the offsets of the neighbouring pages (null at either end). */
+export function pageInfo(offset: number, limit: number, total: number): PageInfo {
+  const pages = Math.max(1, Math.ceil(total / limit));
+  const page = Math.min(pages, Math.floor(offset / limit) + 1);
+  return {
+    from: total ? offset + 1 : 0,
+    to: Math.min(total, offset + limit),
+    page,
+    pages,
+    prev: offset > 0 ? Math.max(0, offset - limit) : null,
+    next: offset + limit < total ? offset + limit : null,
+  };
+}
+
+/** A p value for a table: 3 significant digits, "<1e-4" style for tiny ones. */
+export function formatP(p: number | null): string {
+  if (p === null || !Number.isFinite(p)) return "–";
+  if (p < 1e-4) return p.toExponential(1);
+  return p.toPrecision(2);
+}
+
+/** A share or accuracy as a percentage with one decimal. */
+export function pct(x: number | null | undefined, digits = 1): string {
+  return x === null || x === undefined || !Number.isFinite(x) ? "–" : `${(100 * x).toFixed(digits)}%`;
+}
