@@ -277,6 +277,12 @@ class WorkspaceStore:
         """`lineage` as plain snapshots: the chain from the root to `model_id`."""
         return [_snapshot(row) for row in self.lineage(model_id)]
 
+    def model_id(self, key: str) -> str:
+        """The id of the model with this id, name or unique id prefix (one query by id)."""
+        with self.db.reader() as session:
+            found = session.scalar(select(Model.id).where(Model.id == key))
+            return found or self._resolve(session, Model, key, "model").id
+
     def model_status(self, model_id: str) -> str | None:
         """ "ready" or "failed", None when no model has this id."""
         with self.db.reader() as session:
