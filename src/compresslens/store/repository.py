@@ -126,11 +126,18 @@ class WorkspaceStore:
     def get_model(self, key: str) -> Model:
         """The model with its edge, tags and notes; an id costs one query (most calls)."""
         with self.db.reader() as session:
-            row = session.get(Model, key, options=MODEL_RELATIONS)
-            if row is None:
-                row = self._resolve(session, Model, key, "model")
-                row = self._load_model_relations(session, row.id)
-            return row
+            return self._model_with_relations(session, key)
+
+    def _model_with_relations(self, session: Session, key: str) -> Model:
+        """By id, else by name, else by unique id prefix; the relations in the same query."""
+        row = session.get(Model, key, options=MODEL_RELATIONS)
+        if row is None:
+            by_name = select(Model).where(Model.name == key).options(*MODEL_RELATIONS)
+            row = session.scalars(by_name).unique().one_or_none()
+        if row is None:
+            found = self._resolve(session, Model, key, "model")
+            row = self._load_model_relations(session, found.id)
+        return row
 
     def _load_model_relations(self, session: Session, model_id: str) -> Model:
         statement = select(Model).where(Model.id == model_id).options(*MODEL_RELATIONS)
@@ -240,10 +247,7 @@ class WorkspaceStore:
     def model_info(self, key: str) -> ModelInfo:
         """The model by id, name or unique id prefix, with its metrics (two queries by id)."""
         with self.db.reader() as session:
-            row = session.get(Model, key, options=MODEL_RELATIONS)
-            if row is None:
-                found = self._resolve(session, Model, key, "model")
-                row = self._load_model_relations(session, found.id)
+            row = self._model_with_relations(session, key)
             return ModelInfo.from_row(row, *self._named_metrics(session, [row.id]))
 
     def model_infos(self) -> list[ModelInfo]:
