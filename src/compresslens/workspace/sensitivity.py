@@ -60,7 +60,9 @@ def sensitivity(
         models.store,
         "sensitivity",
         key,
-        lambda: _measure(models, info, data_info, spec, selection, params, limit, seed, progress),
+        lambda: measure_sweep(
+            models, info, data_info, spec, selection, params, limit, seed, progress
+        ),
         cached_only=cached_only,
         missing=f"the sensitivity of {info.name} is not stored yet",
         encode=plain_floats,  # floats only: ±inf round-trips exactly
@@ -91,7 +93,7 @@ def sensitivity(
     }
 
 
-def _measure(
+def measure_sweep(
     models: ModelCatalog,
     info: ModelInfo,
     data_info: DatasetInfo,
