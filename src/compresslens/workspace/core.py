@@ -23,23 +23,22 @@ from compresslens.analysis.geometry import (
     model_map,
     per_class_angle_length,
 )
-from compresslens.analysis.robustness import CORRUPTIONS, SEVERITIES, corrupt
+from compresslens.analysis.robustness import corrupt
 from compresslens.data.arrays import DatasetArrays
 from compresslens.errors import NotFoundError
 from compresslens.evaluate.harness import evaluate_arrays, penultimate_module
 from compresslens.models.hf import HF_FACTORY, load_pretrained
 from compresslens.records import DatasetInfo, EvaluationInfo, ModelInfo
 from compresslens.store.repository import WorkspaceStore
-from compresslens.workspace import derive, evaluation, populations, robustness, sensitivity
+from compresslens.workspace import derive, evaluation
+from compresslens.workspace.analyses import AnalysisMethods
 from compresslens.workspace.comparison import (
-    Comparison,
     classifier_parameters,
     occlusion_attribution,
 )
 from compresslens.workspace.datasets import DatasetCatalog
 from compresslens.workspace.models import ModelCatalog
-from compresslens.workspace.selectors import common_dataset, select_models
-from compresslens.workspace.sources import DatasetEvaluations, PairSources
+from compresslens.workspace.selectors import common_dataset
 from compresslens.workspace.stored_outputs import read_features, read_logits, read_outputs
 
 ModelRef = str | ModelInfo
@@ -51,8 +50,12 @@ def _ref(value: ModelRef | DatasetRef) -> str:
     return value if isinstance(value, str) else value.id
 
 
-class Workspace:
-    """A folder (SQLite + artifacts) or a database URL plus an artifacts folder."""
+class Workspace(AnalysisMethods):
+    """A folder (SQLite + artifacts) or a database URL plus an artifacts folder.
+
+    The analysis methods (select, compare, pies, agreement, robustness, sensitivity, …)
+    come from `AnalysisMethods` in `compresslens.workspace.analyses`.
+    """
 
     def __init__(
         self, location: str | Path = "demo-workspace", artifacts: str | Path | None = None
@@ -364,176 +367,6 @@ class Workspace:
 
     def _evaluation_files(self, model: ModelRef, dataset: DatasetRef) -> Any:
         return self.store.evaluation_files(self.model(model).id, self.dataset(dataset).id)
-
-    # -- comparison ----------------------------------------------------------------------
-    def select(self, selector: str | Sequence[ModelRef]) -> list[ModelInfo]:
-        """Models by selector: ids/names, `tag:T`, `op:NAME`, `key=value` (an op parameter).
-
-        Terms joined by `&` must all hold; `,` separates alternatives, e.g.
-        `op:prune.magnitude&amount=0.9,tag:base`.
-        """
-        if not isinstance(selector, str):
-            return [self.model(m) for m in selector]
-        return select_models(self.models(), selector, self.model)
-
-    def compare(
-        self,
-        base: ModelRef,
-        model: ModelRef,
-        dataset: DatasetRef | None = None,
-        *,
-        n_boot: int = 1000,
-        seed: int = 0,
-    ) -> Comparison:
-        """What changed from `base` to `model` on a dataset both were evaluated on."""
-        base_info, model_info = self.model(base), self.model(model)
-        data_info = self._dataset_of([base_info, model_info], dataset)
-        # each evaluation row is read here once: a clear error if missing, and what it reads
-        files = {
-            m.id: self.store.evaluation_files(m.id, data_info.id) for m in (base_info, model_info)
-        }
-        sources = PairSources(
-            self._models,
-            data_info,
-            files,
-            geometry_inputs=lambda m: self.geometry_inputs(m, data_info),
-            corrupted_margins=lambda m, corruption, severity, limit, seed: self.corrupted_margins(
-                m, data_info, corruption, severity, limit=limit, seed=seed
-            ),
-        )
-        return Comparison(sources, base_info, model_info, data_info, n_boot=n_boot, seed=seed)
-
-    def _dataset_of(self, models: list[ModelInfo], dataset: DatasetRef | None) -> DatasetInfo:
-        """The dataset given, else the one dataset every model was evaluated on."""
-        return common_dataset(self.datasets(), models) if dataset is None else self.dataset(dataset)
-
-    def pies(
-        self,
-        baseline: str | Sequence[ModelRef],
-        compressed: str | Sequence[ModelRef],
-        dataset: DatasetRef | None = None,
-        *,
-        alpha: float = 0.05,
-        correction: str = "none",
-    ) -> dict[str, Any]:
-        """Pruning (Compression) Identified Exemplars and per-class disparate impact."""
-        return self._pies(
-            self.select(baseline), self.select(compressed), dataset, alpha, correction
-        )
-
-    def _pies(
-        self,
-        base_models: list[ModelInfo],
-        comp_models: list[ModelInfo],
-        dataset: DatasetRef | None,
-        alpha: float,
-        correction: str,
-    ) -> dict[str, Any]:
-        data_info = self._dataset_of([*base_models, *comp_models], dataset)
-        reader = DatasetEvaluations(self._models, data_info)
-        return populations.pie_report(reader, base_models, comp_models, alpha, correction)
-
-    def agreement(
-        self, models: str | Sequence[ModelRef], dataset: DatasetRef | None = None
-    ) -> dict[str, Any]:
-        """The pairwise prediction-agreement matrix [M, M] of the selected models."""
-        chosen = self.select(models)
-        reader = DatasetEvaluations(self._models, self._dataset_of(chosen, dataset))
-        return populations.agreement(reader, chosen)
-
-    def pies_by_level(
-        self,
-        baseline: str | Sequence[ModelRef],
-        compressed: str | Sequence[ModelRef],
-        by: str,
-        dataset: DatasetRef | None = None,
-        *,
-        alpha: float = 0.05,
-        correction: str = "none",
-    ) -> list[dict[str, Any]]:
-        """One PIE report per value of operation parameter `by` (e.g. each pruning amount).
-
-        Levels keep the parameter's own type (0.5 stays a number) and numbers come in order.
-        """
-        base_models = self.select(baseline)
-        return populations.pies_by_level(
-            self.select(compressed),
-            by,
-            lambda models: self._pies(base_models, models, dataset, alpha, correction),
-        )
-
-    def robustness(
-        self,
-        models: str | Sequence[ModelRef],
-        dataset: DatasetRef,
-        *,
-        base: ModelRef | None = None,
-        corruptions: Sequence[str] = CORRUPTIONS,
-        severities: Sequence[int] = SEVERITIES,
-        limit: int = 2000,
-        seed: int = 0,
-        progress: Progress | None = None,
-        cached_only: bool = False,
-    ) -> list[dict[str, Any]]:
-        """Accuracy under generated corruptions × severities, and the drop versus `base`.
-
-        Accuracies are stored as metrics `robust:<corruption>@<severity>` on the dataset
-        (with `limit` and `seed` in the name's suffix), so a second call only runs what is new.
-        `progress(done, total)` counts (model, condition) pairs, stored ones at once. With
-        `cached_only`, NotComputedError is raised instead of running any model (a server
-        answers stored results at once and computes the rest in the background).
-        """
-        chosen = self.select(models)
-        return robustness.robustness(
-            self._models,
-            chosen,
-            self.model(base) if base is not None else chosen[0],
-            self.dataset(dataset),
-            corruptions=corruptions,
-            severities=severities,
-            limit=limit,
-            seed=seed,
-            progress=progress,
-            cached_only=cached_only,
-        )
-
-    def sensitivity(
-        self,
-        model: ModelRef,
-        dataset: DatasetRef,
-        operation: str = "prune.magnitude",
-        *,
-        limit: int = 2000,
-        max_drop: float = 0.01,
-        keep_share: float = 0.25,
-        seed: int = 0,
-        progress: Progress | None = None,
-        cached_only: bool = False,
-        **params: Any,
-    ) -> dict[str, Any]:
-        """Compress one layer at a time with any selectable operation; rank the accuracy drops.
-
-        Returns the ranking plus what the ops consume: `exclude` (layers whose drop exceeds
-        `max_drop`, for a selection's `exclude=`), `mixed_precision` (layer → bits) and
-        `weight_only_passes` (parameters for successive `quantize.weight_only` calls).
-        The ranking is stored in the workspace per (model, dataset, operation, parameters,
-        limit, seed), so a second call answers at once; `progress(done, total)` counts the
-        evaluations (one per layer plus the uncompressed model). With `cached_only`,
-        NotComputedError is raised instead of running the model.
-        """
-        return sensitivity.sensitivity(
-            self._models,
-            self.model(model),
-            self.dataset(dataset),
-            operation,
-            limit=limit,
-            max_drop=max_drop,
-            keep_share=keep_share,
-            seed=seed,
-            progress=progress,
-            cached_only=cached_only,
-            params=params,
-        )
 
     def corrupted_margins(
         self,
