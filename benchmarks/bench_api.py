@@ -7,7 +7,8 @@ parameters and tags), each with model-level efficiency metrics and one evaluatio
 per-instance outputs for all N instances. No torch model is built: the logits are synthetic
 (a base's, then each child's = its parent's plus noise that grows with the compression, so a
 few % of predictions flip), turned into outputs and metrics by the same functions
-`Workspace.evaluate` uses and written by the same store code (`_write_evaluation`).
+`Workspace.evaluate` uses and written by the same store code
+(`compresslens.workspace.stored_outputs.write_evaluation`).
 
 Then a real server (`compresslens serve`'s run_server, uvicorn on 127.0.0.1, its own process)
 is timed over HTTP with httpx, on what the views request:
@@ -60,6 +61,7 @@ from compresslens.analysis.predictions import per_group_accuracy_change
 from compresslens.evaluate.harness import EvaluationResult
 from compresslens.evaluate.metrics import classification_metrics
 from compresslens.evaluate.outputs import instance_outputs
+from compresslens.workspace.stored_outputs import write_evaluation
 
 BUILD_VERSION = 1  # bump when the synthetic workspace changes
 SEED = 0
@@ -324,7 +326,7 @@ def build_workspace(folder: Path, models: int, instances: int) -> tuple[float | 
             wall_time_s=0.0,
         )
         with ws.store.write() as writer:  # exactly what Workspace.evaluate writes
-            ws._write_evaluation(writer, info.id, dataset.id, result)
+            write_evaluation(writer, info.id, dataset.id, result)
         if (node.index + 1) % 100 == 0:
             elapsed = time.perf_counter() - started
             print(f"  built {node.index + 1:5,} / {models:,} models ({elapsed:.0f} s)", flush=True)

@@ -50,15 +50,15 @@ def timed(work: Callable[[], Any], repeats: int) -> tuple[float, Any]:
 
 
 class StandIn:
-    """The two Workspace methods a Comparison's per-instance table reads."""
+    """The two ComparisonSources methods a Comparison's per-instance table reads."""
 
     def __init__(self, outputs: dict[str, Any], logits: dict[str, torch.Tensor]) -> None:
         self._outputs, self._logits = outputs, logits
 
-    def outputs(self, model: Any, _dataset: Any) -> dict[str, np.ndarray]:
+    def outputs(self, model: Any) -> dict[str, np.ndarray]:
         return self._outputs[model.id]
 
-    def logits(self, model: Any, _dataset: Any) -> torch.Tensor:
+    def logits(self, model: Any) -> torch.Tensor:
         return self._logits[model.id]
 
 

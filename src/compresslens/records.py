@@ -6,10 +6,11 @@ import copy
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, fields, is_dataclass
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from compresslens.store.repository import MetricValue, ModelSnapshot
-from compresslens.store.schema import Dataset, Evaluation, Metric, Model
+if TYPE_CHECKING:  # the store builds these records from its rows: no import at run time
+    from compresslens.store.schema import Dataset, Evaluation, Metric, Model
+    from compresslens.store.snapshots import MetricValue, ModelSnapshot
 
 _SCALARS = frozenset({str, int, float, bool, type(None)})
 

@@ -22,6 +22,7 @@ from compresslens.errors import CompressLensError, NotComputedError
 from compresslens.jsonable import jsonable
 from compresslens.server.app import create_app
 from compresslens.server.jobs import JobRunner, Report
+from compresslens.workspace import sensitivity
 
 TIMEOUT_S = 60.0
 
@@ -190,7 +191,7 @@ def test_a_failing_sensitivity_job_answers_400_once(
     def broken(*args: Any, **kwargs: Any) -> None:
         raise CompressLensError("the layer sweep broke")
 
-    monkeypatch.setattr(cl.Workspace, "_measure_sensitivity", broken)
+    monkeypatch.setattr(sensitivity, "measure_sweep", broken)
     url = '/api/sensitivity?model=mlp&dataset=digits&params={"amount":0.5}&limit=50'
     with worker_busy(app_client):
         assert app_client.get(url).status_code == 202

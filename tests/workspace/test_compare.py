@@ -98,17 +98,58 @@ def test_pies_of_populations_of_different_sizes_warn_but_answer(
     assert report["baseline"] == [m.name for m in bases] and len(report["classes"]) == 10
 
 
-def test_pies_over_small_populations(digits_workspace: cl.Workspace) -> None:
-    ws = digits_workspace
-    bases, _ = _trained_and_pruned(ws, 3)
+def test_pies_over_small_populations_are_the_instances_whose_modal_label_moved(
+    workspace: cl.Workspace,
+) -> None:
+    """Three logged baselines and three compressed models with hand-made predictions.
+
+    Modal labels: baseline [a b c a b c], compressed [a b a a c c]: PIEs are instances 2, 4.
+    """
+    labels = np.array([0, 1, 2, 0, 1, 2])
+    workspace.add_dataset("six", np.zeros((6, 2), dtype=np.float32), labels, class_names="abc")
+    baseline = [[0, 1, 2, 0, 1, 2], [0, 1, 2, 0, 1, 1], [0, 1, 2, 1, 1, 2]]
+    compressed = [[0, 1, 0, 0, 2, 2], [0, 1, 0, 1, 2, 2], [0, 2, 2, 0, 2, 1]]
+    for k, (base, comp) in enumerate(zip(baseline, compressed, strict=True)):
+        one_hot = np.eye(3, dtype=np.float32)
+        workspace.log_model(f"base{k}", outputs={"six": one_hot[base]}, tags=["base"])
+        workspace.log_model(
+            f"comp{k}",
+            parents=[f"base{k}"],
+            operation={"name": "prune.elsewhere", "params": {"amount": 0.9}},
+            outputs={"six": one_hot[comp]},
+        )
     with warnings.catch_warnings():
         warnings.simplefilter("error", PopulationSizeWarning)  # 3 and 3: nothing to warn of
-        report = ws.pies("op:train.scratch", "op:prune.magnitude&amount=0.9")
+        report = workspace.pies("tag:base", "op:prune.elsewhere&amount=0.9")
     assert report["warnings"] == []
-    base_preds = np.stack([ws.outputs(m, "digits")["prediction"] for m in bases])
-    assert report["summary"]["pie_count"] == len(report["pie_ids"])
-    assert len(report["classes"]) == 10 and base_preds.shape == (3, 1797)
-    assert torch.tensor(report["pie_ids"]).unique().numel() == len(report["pie_ids"])
+    assert report["baseline"] == ["base0", "base1", "base2"]
+    assert report["compressed"] == ["comp0", "comp1", "comp2"]
+    assert report["pie_ids"] == [2, 4]
+    assert report["pies"] == [
+        {
+            "instance": 2,
+            "label": "c",
+            "baseline_modal": "c",
+            "compressed_modal": "a",
+            "baseline_vote": 1.0,
+            "compressed_vote": pytest.approx(2 / 3),
+        },
+        {
+            "instance": 4,
+            "label": "b",
+            "baseline_modal": "b",
+            "compressed_modal": "c",
+            "baseline_vote": 1.0,
+            "compressed_vote": 1.0,
+        },
+    ]
+    summary = report["summary"]
+    assert summary["pie_count"] == 2 and summary["pie_share"] == pytest.approx(1 / 3)
+    assert summary["baseline"]["all"]["mean"] == pytest.approx(8 / 9)  # 6, 5 and 5 of 6
+    assert summary["compressed"]["all"]["mean"] == pytest.approx(5 / 9)  # 4, 3 and 3 of 6
+    assert summary["baseline"]["pie"]["mean"] == 1.0
+    assert summary["compressed"]["pie"]["mean"] == pytest.approx(1 / 6)  # only comp2 gets one
+    assert [row["class"] for row in report["classes"]] == ["a", "b", "c"]
 
 
 def test_robustness_rows_are_stored_and_reused(workspace: cl.Workspace) -> None:

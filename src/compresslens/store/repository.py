@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import difflib
+import json
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field, fields
-from datetime import datetime
+from dataclasses import fields
 from pathlib import Path
-from typing import Any, NamedTuple, TypeVar
+from typing import Any
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session, joinedload
@@ -16,14 +16,13 @@ from sqlalchemy.orm import Session, joinedload
 from compresslens.errors import (
     CompressLensError,
     DatabaseUnavailableError,
-    DuplicateNameError,
     NotFoundError,
 )
+from compresslens.records import DatasetInfo, EvaluationInfo, ModelInfo
 from compresslens.store.artifacts import ArtifactStore
-from compresslens.store.database import Database, insert_or_ignore, is_database_url
+from compresslens.store.database import Database, is_database_url
 from compresslens.store.schema import (
     AnalysisResult,
-    Artifact,
     Dataset,
     Evaluation,
     Metric,
@@ -33,8 +32,20 @@ from compresslens.store.schema import (
     OperationParent,
     Tag,
 )
+from compresslens.store.snapshots import (
+    DatasetFiles,
+    EdgeSnapshot,
+    EvaluationFiles,
+    MetricValue,
+    ModelSnapshot,
+    NoteSnapshot,
+    ParentSnapshot,
+    TagSnapshot,
+)
+from compresslens.store.writer import Row, Writer, add_edge, ensure_name_free, set_metrics
 
-Row = TypeVar("Row", Model, Dataset)
+__all__ = ["MetricValue", "ModelSnapshot", "WorkspaceStore", "Writer"]
+
 # A model's edge, parents, tags and notes in the model's own query (a handful of rows each):
 # one round trip instead of five, which every endpoint naming models pays several times.
 MODEL_RELATIONS = (
@@ -46,96 +57,12 @@ DATABASE_FILE = "compresslens.db"
 ARTIFACTS_DIR = "artifacts"
 
 
-class MetricValue(NamedTuple):
-    """One metric row as plain values (what the readers of `metrics_of` use)."""
-
-    model_id: str
-    dataset_id: str | None
-    name: str
-    value: float
-
-
-@dataclass(frozen=True)
-class ParentSnapshot:
-    parent_id: str
-    role: str
-    position: int
-
-
-@dataclass(frozen=True)
-class EdgeSnapshot:
-    """An `Operation` row with its parents, read once."""
-
-    id: int
-    child_id: str
-    op_name: str
-    params: dict[str, Any]
-    seed: int | None
-    library_versions: dict[str, str]
-    wall_time_s: float | None
-    status: str
-    error_text: str | None
-    created_at: datetime
-    threads: int | None
-    parents: list[ParentSnapshot]
-
-
-@dataclass(frozen=True)
-class TagSnapshot:
-    tag: str
-
-
-@dataclass(frozen=True)
-class NoteSnapshot:
-    text: str
-
-
-@dataclass(frozen=True)
-class ModelSnapshot:
-    """A `Model` row with its edge, tags and notes: the same attributes, plain values.
-
-    `list_models` returns these rather than ORM objects: building ~16 ORM objects per model
-    (with its metrics) made listing 1,000 models take a third of a second.
-    """
-
-    id: str
-    name: str
-    source: str
-    factory: str | None
-    factory_kwargs: dict[str, Any]
-    weights_artifact: str | None
-    status: str
-    efficiency: dict[str, Any]
-    created_at: datetime
-    input_spec: dict[str, Any] | None
-    produced_by: EdgeSnapshot | None
-    tags: list[TagSnapshot]
-    notes: list[NoteSnapshot]
-
-
 def _columns(table: type[Any], snapshot: type[Any], *relations: str) -> list[Any]:
     """The table's columns in the order of the snapshot's fields, less its trailing relations.
 
     A snapshot is built positionally from a row of these columns, relations by keyword.
     """
     return [getattr(table, f.name) for f in fields(snapshot) if f.name not in relations]
-
-
-@dataclass
-class Writer:
-    """One unit of work: rows go into `session`, new artifact files are remembered."""
-
-    session: Session
-    artifacts: ArtifactStore
-    created: list[str] = field(default_factory=list)
-
-    def put(self, data: bytes, kind: str) -> str:
-        digest, created = self.artifacts.put(data)
-        if created:
-            self.created.append(digest)
-        row = {"sha256": digest, "kind": kind, "size_bytes": len(data)}
-        insert_or_ignore(self.session, Artifact, digest, **row)  # safe against a parallel writer
-        return digest
 
 
 class WorkspaceStore:
@@ -199,11 +126,18 @@ class WorkspaceStore:
     def get_model(self, key: str) -> Model:
         """The model with its edge, tags and notes; an id costs one query (most calls)."""
         with self.db.reader() as session:
-            row = session.get(Model, key, options=MODEL_RELATIONS)
-            if row is None:
-                row = self._resolve(session, Model, key, "model")
-                row = self._load_model_relations(session, row.id)
-            return row
+            return self._model_with_relations(session, key)
+
+    def _model_with_relations(self, session: Session, key: str) -> Model:
+        """By id, else by name, else by unique id prefix; the relations in the same query."""
+        row = session.get(Model, key, options=MODEL_RELATIONS)
+        if row is None:
+            by_name = select(Model).where(Model.name == key).options(*MODEL_RELATIONS)
+            row = session.scalars(by_name).unique().one_or_none()
+        if row is None:
+            found = self._resolve(session, Model, key, "model")
+            row = self._load_model_relations(session, found.id)
+        return row
 
     def _load_model_relations(self, session: Session, model_id: str) -> Model:
         statement = select(Model).where(Model.id == model_id).options(*MODEL_RELATIONS)
@@ -304,47 +238,127 @@ class WorkspaceStore:
             return [MetricValue(*row) for row in session.execute(statement)]
 
     # -- writes (inside a Writer) ------------------------------------------------------------
-    @staticmethod
-    def ensure_name_free(session: Session, table: type[Row], name: str, what: str) -> None:
-        if session.scalar(select(table.id).where(table.name == name)) is not None:
-            raise DuplicateNameError(f"a {what} named {name!r} already exists")
+    # The writes below predate `Writer`'s methods; kept for callers holding a session.
+    ensure_name_free = staticmethod(ensure_name_free)
+    add_edge = staticmethod(add_edge)
+    set_metrics = staticmethod(set_metrics)
+
+    # -- records: plain values out, each from one reader session ------------------------------
+    def model_info(self, key: str) -> ModelInfo:
+        """The model by id, name or unique id prefix, with its metrics (two queries by id)."""
+        with self.db.reader() as session:
+            row = self._model_with_relations(session, key)
+            return ModelInfo.from_row(row, *self._named_metrics(session, [row.id]))
+
+    def model_infos(self) -> list[ModelInfo]:
+        """Every model with its metrics, by creation."""
+        snapshots = self.list_models()
+        with self.db.reader() as session:
+            metrics, names = self._named_metrics(session, None)
+        by_model: dict[str, list[MetricValue]] = {}
+        for metric in metrics:
+            by_model.setdefault(metric.model_id, []).append(metric)
+        return [ModelInfo.from_row(s, by_model.get(s.id, []), names) for s in snapshots]
 
     @staticmethod
-    def add_edge(
-        session: Session,
-        child_id: str,
-        op_name: str,
-        parents: Sequence[tuple[str, str]],
-        **fields: Any,
-    ) -> Operation:
-        """Record the operation that made `child_id` from `(parent_id, role)` pairs."""
-        edge = Operation(child_id=child_id, op_name=op_name, **fields)
-        edge.parents = [
-            OperationParent(position=i, parent_id=parent_id, role=role)
-            for i, (parent_id, role) in enumerate(parents)
-        ]
-        session.add(edge)
-        return edge
+    def _named_metrics(
+        session: Session, model_ids: Sequence[str] | None
+    ) -> tuple[list[MetricValue], dict[str, str]]:
+        """Metric rows with the names of their datasets, in one query."""
+        statement = select(
+            Metric.model_id, Metric.dataset_id, Metric.name, Metric.value, Dataset.name
+        ).outerjoin(Dataset, Metric.dataset_id == Dataset.id)
+        if model_ids is not None:
+            statement = statement.where(Metric.model_id.in_(list(model_ids)))
+        metrics, names = [], {}
+        for *values, dataset_name in session.execute(statement):
+            metrics.append(MetricValue(*values))
+            if dataset_name is not None:
+                names[values[1]] = dataset_name
+        return metrics, names
 
-    @staticmethod
-    def set_metrics(
-        session: Session, model_id: str, dataset_id: str | None, values: dict[str, float]
-    ) -> None:
-        """Replace the named metrics of a model (on a dataset, or of the model itself)."""
-        if not values:
-            return
-        condition = (
-            Metric.dataset_id.is_(None) if dataset_id is None else Metric.dataset_id == dataset_id
+    def lineage_snapshots(self, model_id: str) -> list[ModelSnapshot]:
+        """`lineage` as plain snapshots: the chain from the root to `model_id`."""
+        return [_snapshot(row) for row in self.lineage(model_id)]
+
+    def model_id(self, key: str) -> str:
+        """The id of the model with this id, name or unique id prefix (one query by id)."""
+        with self.db.reader() as session:
+            found = session.scalar(select(Model.id).where(Model.id == key))
+            return found or self._resolve(session, Model, key, "model").id
+
+    def model_status(self, model_id: str) -> str | None:
+        """ "ready" or "failed", None when no model has this id."""
+        with self.db.reader() as session:
+            return session.scalar(select(Model.status).where(Model.id == model_id))
+
+    def dataset_info(self, key: str) -> DatasetInfo:
+        with self.db.reader() as session:
+            return DatasetInfo.from_row(self._resolve(session, Dataset, key, "dataset"))
+
+    def dataset_infos(self) -> list[DatasetInfo]:
+        return [DatasetInfo.from_row(row) for row in self.list_datasets()]
+
+    def dataset_named(self, name: str) -> DatasetInfo | None:
+        row = self.find_dataset_by_name(name)
+        return None if row is None else DatasetInfo.from_row(row)
+
+    def dataset_files(self, key: str) -> DatasetFiles:
+        with self.db.reader() as session:
+            row = self._resolve(session, Dataset, key, "dataset")
+            return DatasetFiles(row.id, row.arrays_artifact, row.table_artifact)
+
+    def evaluation_files(self, model_id: str, dataset_id: str) -> EvaluationFiles:
+        """The artifacts of one evaluation, in one query; NotFoundError if it never ran."""
+        statement = select(
+            Evaluation.model_id,
+            Evaluation.dataset_id,
+            Evaluation.outputs_artifact,
+            Evaluation.logits_artifact,
+            Evaluation.features_artifact,
+            Evaluation.features_module,
+        ).where(Evaluation.model_id == model_id, Evaluation.dataset_id == dataset_id)
+        with self.db.reader() as session:
+            row = session.execute(statement).one_or_none()
+        if row is None:
+            raise NotFoundError(f"model {model_id} has not been evaluated on dataset {dataset_id}")
+        return EvaluationFiles(*row)
+
+    def evaluation_infos(
+        self, model_id: str, dataset_id: str | None = None
+    ) -> list[EvaluationInfo]:
+        """A model's evaluations (on one dataset, or all) with dataset names and efficiency."""
+        statement = (
+            select(Evaluation, Dataset.name, Model.efficiency)
+            .join(Dataset, Evaluation.dataset_id == Dataset.id)
+            .join(Model, Evaluation.model_id == Model.id)
+            .where(Evaluation.model_id == model_id)
         )
-        session.execute(
-            delete(Metric).where(
-                Metric.model_id == model_id, condition, Metric.name.in_(list(values))
-            )
-        )
-        session.add_all(
-            Metric(model_id=model_id, dataset_id=dataset_id, name=name, value=float(value))
-            for name, value in values.items()
-        )
+        if dataset_id is not None:
+            statement = statement.where(Evaluation.dataset_id == dataset_id)
+        with self.db.reader() as session:
+            rows = session.execute(statement).all()
+            return [EvaluationInfo.from_row(row, name, dict(eff)) for row, name, eff in rows]
+
+    def evaluated_dataset_ids(self, model_id: str) -> list[str]:
+        statement = select(Evaluation.dataset_id).where(Evaluation.model_id == model_id)
+        with self.db.reader() as session:
+            return list(session.scalars(statement).all())
+
+    def get_result(self, kind: str, key: str) -> Any | None:
+        """The JSON value of an analysis stored under `key` (see `put_result`), else None."""
+        with self.db.reader() as session:
+            row = session.get(AnalysisResult, key)
+        if row is None:
+            return None
+        if row.kind != kind:
+            raise CompressLensError(f"stored result {key} is a {row.kind!r}, not a {kind!r}")
+        return json.loads(self.read_artifact(row.artifact))
+
+    def put_result(self, kind: str, key: str, value: Any) -> None:
+        """Store a JSON-able analysis result once under `key`: a hash of the analysis's kind,
+        version and inputs, so a changed analysis (a bumped version) is computed anew."""
+        self.cache_result(key, kind, json.dumps(value).encode())
 
     def delete_model(self, model_id: str) -> None:
         """Remove a model with its edge, metrics, evaluations, tags and notes (not its children)."""
@@ -358,7 +372,8 @@ class WorkspaceStore:
                 session.delete(row)
 
     def cached_result(self, key: str) -> bytes | None:
-        """The stored bytes of an analysis computed before under `key`, if any."""
+        """The stored bytes of an analysis computed before under `key`, if any (raw form of
+        `get_result`)."""
         with self.db.reader() as session:
             row = session.get(AnalysisResult, key)
         return None if row is None else self.read_artifact(row.artifact)
@@ -378,3 +393,19 @@ class WorkspaceStore:
     def add_note(self, model_id: str, text: str) -> None:
         with self.db.transaction() as session:
             session.add(Note(model_id=model_id, text=text))
+
+
+def _snapshot(row: Model) -> ModelSnapshot:
+    """A model row read with its relations, as plain values."""
+    edge = row.produced_by
+    return ModelSnapshot(
+        *(getattr(row, f.name) for f in fields(ModelSnapshot)[:-3]),
+        produced_by=None
+        if edge is None
+        else EdgeSnapshot(
+            *(getattr(edge, f.name) for f in fields(EdgeSnapshot)[:-1]),
+            parents=[ParentSnapshot(p.parent_id, p.role, p.position) for p in edge.parents],
+        ),
+        tags=[TagSnapshot(t.tag) for t in row.tags],
+        notes=[NoteSnapshot(n.text) for n in row.notes],
+    )

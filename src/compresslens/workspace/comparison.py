@@ -1,39 +1,30 @@
-"""What compression changed: comparisons and populations over stored evaluations.
+"""What compression changed from a base model to another, over their stored evaluations.
 
-Thin wrappers (like torchmetrics' classes over its functions) that read what evaluation
-stored and hand arrays to the pure functions of `compresslens.analysis`. The functions at the
+`Comparison` is a thin wrapper (like torchmetrics' classes over its functions) that reads
+what evaluation stored through `ComparisonSources` (resolved once by the facade; it never
+holds the Workspace) and hands arrays to the pure functions of `compresslens.analysis`.
+Populations of models are in `compresslens.workspace.populations`. The functions at the
 end (`occlusion_attribution`, `evaluate_corruptions`) compose the two layers for one model:
 `compresslens.evaluate` runs it and returns raw arrays, `compresslens.analysis` does the math.
 """
 
 from __future__ import annotations
 
-import json
-import warnings
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import numpy as np
 import torch
 
 from compresslens.analysis.activations import activation_histograms, compare_activations
+from compresslens.analysis.behaviour_batch import FLIP_KINDS
 from compresslens.analysis.geometry import (
     fragile_robust_samples,
     occlusion_maps,
     per_class_angle_length,
     sample_deltas,
     sample_geometry,
-)
-from compresslens.analysis.populations import (
-    class_disparate_impact,
-    modal_label,
-    pie_summary,
-    population_distance_ranking,
-    population_size_warnings,
-    pruning_identified_exemplars,
-    vote_fractions,
 )
 from compresslens.analysis.predictions import (
     agreement_rate,
@@ -52,37 +43,52 @@ from compresslens.analysis.weights import (
     quantized_modules,
     weight_histograms,
 )
+from compresslens.data.arrays import DatasetArrays
 from compresslens.data.corruptions import (
     CORRUPTIONS,
     SEVERITIES,
     condition_images,
     corruption_conditions,
 )
-from compresslens.errors import (
-    CompressLensError,
-    IncompatibleDatasetError,
-    NotComputedError,
-    PopulationSizeWarning,
-)
+from compresslens.errors import CompressLensError
 from compresslens.evaluate.activation_capture import capture_activations
 from compresslens.evaluate.corruption_runs import predict_classes
 from compresslens.evaluate.occlusion import occluded_features
-from compresslens.ids import content_id
-from compresslens.jsonable import jsonable
 from compresslens.records import DatasetInfo, ModelInfo
+from compresslens.workspace.results import result_key
 
-if TYPE_CHECKING:
-    from compresslens.workspace import Workspace
+__all__ = ["FLIP_KINDS", "Comparison", "ComparisonSources"]  # FLIP_KINDS: for older imports
 
 ANALYSIS_VERSION = 1  # bump when a cached analysis changes its output
-FLIP_KINDS = ("correct_to_incorrect", "incorrect_to_correct", "incorrect_to_other_incorrect")
+
+
+class ComparisonSources(Protocol):
+    """What a comparison reads, for its one dataset: `compresslens.workspace.sources`."""
+
+    def outputs(self, model: ModelInfo) -> dict[str, np.ndarray]: ...
+
+    def logits(self, model: ModelInfo) -> torch.Tensor: ...
+
+    def load_model(self, model: ModelInfo) -> torch.nn.Module: ...
+
+    def dataset_arrays(self) -> DatasetArrays: ...
+
+    def geometry_inputs(self, model: ModelInfo) -> tuple[np.ndarray, np.ndarray, np.ndarray]: ...
+
+    def corrupted_margins(
+        self, model: ModelInfo, corruption: str, severity: int, limit: int, seed: int
+    ) -> tuple[np.ndarray, np.ndarray]: ...
+
+    def stored_result(
+        self, kind: str, key: str, compute: Callable[[], Any], cached_only: bool, missing: str
+    ) -> Any: ...
 
 
 @dataclass
 class Comparison:
     """A base model against one other model on one dataset (both evaluated on it)."""
 
-    ws: Workspace
+    sources: ComparisonSources
     base: ModelInfo
     model: ModelInfo
     dataset: DatasetInfo
@@ -90,13 +96,13 @@ class Comparison:
     seed: int = 0
     _cache: dict[str, Any] = field(default_factory=dict, repr=False)
 
-    @cached_property
+    @property
     def base_outputs(self) -> dict[str, np.ndarray]:
-        return self.ws.outputs(self.base, self.dataset)
+        return self.sources.outputs(self.base)
 
-    @cached_property
+    @property
     def model_outputs(self) -> dict[str, np.ndarray]:
-        return self.ws.outputs(self.model, self.dataset)
+        return self.sources.outputs(self.model)
 
     @property
     def labels(self) -> np.ndarray:
@@ -153,8 +159,8 @@ class Comparison:
     def weight_histograms(self, module: str, bins: int = 50) -> dict[str, Any]:
         """Both models' weights of one module on shared bins, so they overlay."""
         weights = {
-            "base": module_weights(self.ws.load_model(self.base.id), include_norms=True),
-            "model": module_weights(self.ws.load_model(self.model.id), include_norms=True),
+            "base": module_weights(self.sources.load_model(self.base), include_norms=True),
+            "model": module_weights(self.sources.load_model(self.model), include_norms=True),
         }
         return weight_histograms(weights, module, bins=bins)
 
@@ -212,7 +218,7 @@ class Comparison:
 
     def per_subgroup(self) -> dict[str, list[dict[str, Any]]]:
         """The same per value of every per-instance attribute of the dataset."""
-        attributes = self.ws.load_dataset(self.dataset.id).attributes
+        attributes = self.sources.dataset_arrays().attributes
         result = {}
         for name, values in attributes.items():
             levels, codes = np.unique(values.astype(str), return_inverse=True)
@@ -232,8 +238,8 @@ class Comparison:
         """Per-instance KL, JS, |Δ true-class prob|, Δ margin (needs stored logits for both)."""
         if "divergence" not in self._cache:
             try:
-                base_logits = self.ws.logits(self.base, self.dataset).float().numpy()
-                logits = self.ws.logits(self.model, self.dataset).float().numpy()
+                base_logits = self.sources.logits(self.base).float().numpy()
+                logits = self.sources.logits(self.model).float().numpy()
             except CompressLensError:
                 self._cache["divergence"] = None
             else:
@@ -245,26 +251,19 @@ class Comparison:
         """Compute once per (base, model, dataset, parts); later calls read the stored JSON.
 
         With `cached_only`, NotComputedError instead of computing (a server answering fast)."""
-        key = content_id(
-            kind, ANALYSIS_VERSION, self.base.id, self.model.id, self.dataset.id, parts, length=64
+        key = result_key(
+            kind, ANALYSIS_VERSION, self.base.id, self.model.id, self.dataset.id, parts
         )
-        stored = self.ws.store.cached_result(key)
-        if stored is not None:
-            return json.loads(stored)
-        if cached_only:
-            raise NotComputedError(
-                f"the {kind} comparison of {self.base.name} and {self.model.name} is not stored yet"
-            )
-        result = jsonable(compute())
-        self.ws.store.cache_result(key, kind, json.dumps(result).encode())
-        return result
+        pair = f"{self.base.name} and {self.model.name}"
+        missing = f"the {kind} comparison of {pair} is not stored yet"
+        return self.sources.stored_result(kind, key, compute, cached_only, missing)
 
     def layers(self) -> dict[str, Any]:
         """Per-module weight comparison (sparsity, zero overlap, relative change, SQNR)."""
 
         def compute() -> dict[str, Any]:
-            base_model = self.ws.load_model(self.base.id)
-            model = self.ws.load_model(self.model.id)
+            base_model = self.sources.load_model(self.base)
+            model = self.sources.load_model(self.model)
             return compare_weights(
                 module_weights(base_model, include_norms=True),
                 module_weights(model, include_norms=True),
@@ -283,9 +282,9 @@ class Comparison:
         """
 
         def compute() -> dict[str, Any]:
-            inputs = self.ws.load_dataset(self.dataset.id).inputs[:sample]
-            base_acts = capture_activations(self.ws.load_model(self.base.id), inputs)
-            model_acts = capture_activations(self.ws.load_model(self.model.id), inputs)
+            inputs = self.sources.dataset_arrays().inputs[:sample]
+            base_acts = capture_activations(self.sources.load_model(self.base), inputs)
+            model_acts = capture_activations(self.sources.load_model(self.model), inputs)
             return compare_activations(base_acts, model_acts, threshold=threshold)
 
         return self._cached(
@@ -298,9 +297,9 @@ class Comparison:
         """One module's activations in both models on shared bins, to overlay (cached)."""
 
         def compute() -> dict[str, Any]:
-            inputs = self.ws.load_dataset(self.dataset.id).inputs[:sample]
+            inputs = self.sources.dataset_arrays().inputs[:sample]
             acts = {
-                side: capture_activations(self.ws.load_model(info.id), inputs, modules=[module])
+                side: capture_activations(self.sources.load_model(info), inputs, modules=[module])
                 for side, info in (("base", self.base), ("model", self.model))
             }
             return activation_histograms(acts, module, bins=bins)
@@ -315,16 +314,16 @@ class Comparison:
         """Samples whose margin changes sign between clean and corrupted inputs, per model."""
         result = {}
         for side, info in (("base", self.base), ("model", self.model)):
-            clean, corrupted = self.ws.corrupted_margins(
-                info, self.dataset, corruption, severity, limit=limit, seed=seed
+            clean, corrupted = self.sources.corrupted_margins(
+                info, corruption, severity, limit, seed
             )
             result[side] = fragile_robust_samples(clean, corrupted)
         return {"corruption": corruption, "severity": severity, **result}
 
     def geometry(self) -> dict[str, Any]:
         """Last-layer geometry of both models and its per-sample change (Li et al.)."""
-        base_geom = self.ws.geometry_inputs(self.base, self.dataset)
-        model_geom = self.ws.geometry_inputs(self.model, self.dataset)
+        base_geom = self.sources.geometry_inputs(self.base)
+        model_geom = self.sources.geometry_inputs(self.model)
         num_classes = self.dataset.num_classes
         base_parts = sample_geometry(*base_geom, self.labels)
         model_parts = sample_geometry(*model_geom, self.labels)
@@ -354,105 +353,6 @@ def _group_rows(change: dict[str, np.ndarray], names: list[str], key: str) -> li
             }
         )
     return rows
-
-
-def population_predictions(
-    ws: Workspace, models: list[ModelInfo], dataset: DatasetInfo
-) -> np.ndarray:
-    """Predictions [K, N] of a population, every member evaluated on `dataset`."""
-    missing = [m.name for m in models if dataset.name not in m.metrics]
-    if missing:
-        raise IncompatibleDatasetError(
-            f"{len(missing)} models are not evaluated on {dataset.name!r}: {missing[:5]}"
-        )
-    return np.stack([ws.outputs(m, dataset)["prediction"] for m in models])
-
-
-def pie_report(
-    ws: Workspace,
-    baseline: list[ModelInfo],
-    compressed: list[ModelInfo],
-    dataset: DatasetInfo,
-    alpha: float = 0.05,
-    correction: str = "none",
-) -> dict[str, Any]:
-    """Hooker et al.'s PIEs and class-level disparate impact for two populations.
-
-    Populations of different sizes or of one model are answered with a PopulationSizeWarning,
-    also listed under "warnings"; an empty population is refused.
-    """
-    if not baseline or not compressed:
-        raise CompressLensError(
-            f"PIEs compare populations: got {len(baseline)} baseline and {len(compressed)} "
-            "compressed models (need at least 1 each, and the same K ≥ 2 for the paper's rule)"
-        )
-    cautions = population_size_warnings(len(baseline), len(compressed))
-    for message in cautions:
-        warnings.warn(message, PopulationSizeWarning, stacklevel=3)
-    base_preds = population_predictions(ws, baseline, dataset)
-    comp_preds = population_predictions(ws, compressed, dataset)
-    labels = ws.outputs(baseline[0], dataset)["label"]
-    k = dataset.num_classes
-    pies = pruning_identified_exemplars(base_preds, comp_preds, k)
-    impact = class_disparate_impact(
-        labels, base_preds, comp_preds, k, alpha, correction, untestable="nan"
-    )
-    ids = np.flatnonzero(pies)
-    base_votes, comp_votes = vote_fractions(base_preds, k), vote_fractions(comp_preds, k)
-    base_modal, comp_modal = modal_label(base_preds, k), modal_label(comp_preds, k)
-    classes = [
-        {
-            "class": dataset.class_names[c],
-            "t": impact["t"][c],
-            "p_value": impact["p_value"][c],
-            "p_adjusted": impact["p_adjusted"][c],
-            "normalized_recall_change": impact["normalized_recall_change"][c],
-            "impacted": bool(impact["impacted"][c]),
-        }
-        for c in range(k)
-    ]
-    ranking = _distance_ranking(ws, baseline, compressed, dataset)
-    return {
-        "distance_ranking": ranking,
-        "dataset": dataset.name,
-        "baseline": [m.name for m in baseline],
-        "compressed": [m.name for m in compressed],
-        "summary": pie_summary(labels, base_preds, comp_preds, pies),
-        "impacted_classes": int(np.sum(impact["impacted"])),
-        "classes": classes,
-        "pies": [
-            {
-                "instance": int(i),
-                "label": dataset.class_names[labels[i]],
-                "baseline_modal": dataset.class_names[base_modal[i]],
-                "compressed_modal": dataset.class_names[comp_modal[i]],
-                "baseline_vote": float(base_votes[i, base_modal[i]]),
-                "compressed_vote": float(comp_votes[i, comp_modal[i]]),
-            }
-            for i in ids
-        ],
-        "pie_ids": ids.tolist(),
-        "warnings": cautions,
-    }
-
-
-def _distance_ranking(
-    ws: Workspace,
-    baseline: list[ModelInfo],
-    compressed: list[ModelInfo],
-    dataset: DatasetInfo,
-    top: int = 100,
-) -> list[dict[str, float]] | None:
-    """The `top` instances whose mean output distributions differ most (needs stored logits)."""
-    try:
-        probs = [
-            np.stack([torch.softmax(ws.logits(m, dataset).float(), 1).numpy() for m in group])
-            for group in (baseline, compressed)
-        ]
-    except CompressLensError:
-        return None  # some member was evaluated without logits=True
-    order, distance = population_distance_ranking(*probs)
-    return [{"instance": int(i), "distance": float(distance[i])} for i in order[:top]]
 
 
 def classifier_parameters(

@@ -1,0 +1,51 @@
+"""Running a stored model over a dataset and storing what it answered."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from compresslens.data.inputs import input_spec
+from compresslens.evaluate.harness import evaluate_arrays
+from compresslens.evaluate.profile import compute_profile, efficiency_metrics
+from compresslens.records import DatasetInfo, EvaluationInfo, ModelInfo
+from compresslens.workspace.models import ModelCatalog
+from compresslens.workspace.stored_outputs import write_evaluation
+
+
+def evaluate(
+    models: ModelCatalog,
+    info: ModelInfo,
+    data_info: DatasetInfo,
+    *,
+    batch_size: int,
+    logits: bool,
+    features: bool | str,
+    latency: bool,
+    threads: int,
+    progress: Callable[[int, int], None] | None,
+) -> EvaluationInfo:
+    """See `Workspace.evaluate`."""
+    module = models.load(info.id)
+    arrays = models.datasets.load(data_info.id)
+    result = evaluate_arrays(
+        module,
+        arrays.inputs,
+        arrays.labels,
+        data_info.num_classes,
+        batch_size=batch_size,
+        keep_logits=logits,
+        features=features,
+        attributes=arrays.attributes,
+        on_batch=progress,
+    )
+    efficiency = dict(info.efficiency)
+    if "macs" not in efficiency or (latency and "latency" not in efficiency):
+        efficiency.update(
+            compute_profile(module, arrays.inputs[:1], latency=latency, threads=threads)
+        )
+    with models.store.write() as writer:
+        # the data it ran on tells its input shape, where none was recorded
+        writer.update_model(info.id, efficiency, input_spec(arrays.inputs[:1]))
+        writer.set_metrics(info.id, None, efficiency_metrics(efficiency))
+        write_evaluation(writer, info.id, data_info.id, result)
+    return models.store.evaluation_infos(info.id, data_info.id)[0]
