@@ -72,6 +72,7 @@ demo: install data frontend
 
 test: install data frontend browser postgres
 	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/lint-imports
 	cd frontend && $(NPM) run check:api-types
 	cd frontend && $(NPM) test
 	$(BIN)/python -m pytest
@@ -83,6 +84,7 @@ bench: install data frontend browser
 lint: install
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/lint-imports
 
 clean:
 	rm -rf $(VENV) demo-workspace frontend/node_modules tests/e2e/node_modules

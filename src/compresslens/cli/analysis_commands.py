@@ -9,7 +9,7 @@ from typing import Annotated, Any
 import typer
 from rich.markup import escape
 
-from compresslens.cli.main import (
+from compresslens.cli.app import (
     DEFAULT_WORKSPACE,
     JsonOption,
     WorkspaceOption,
@@ -17,12 +17,11 @@ from compresslens.cli.main import (
     console,
     fail,
     open_workspace,
+    progress_bars,
     stdout,
 )
 from compresslens.cli.params import parse_key_values
 from compresslens.errors import CompressLensError, PopulationSizeWarning
-from compresslens.export import write_table
-from compresslens.jsonable import jsonable
 
 PIE_COLUMNS = (
     "instance",
@@ -39,9 +38,18 @@ DatasetOption = Annotated[
 
 def emit(document: dict[str, Any], as_json: bool, render: Any) -> None:
     if as_json:
+        from compresslens.jsonable import jsonable
+
         print(json.dumps(jsonable(document), indent=2))
     else:
         render(document)
+
+
+def write_table(columns: Any, path: str) -> Any:
+    """`compresslens.export.write_table`, imported only by a command that exports (pyarrow)."""
+    from compresslens.export import write_table as write
+
+    return write(columns, path)
 
 
 @app.command()
@@ -298,7 +306,6 @@ def robustness(
     as_json: JsonOption = False,
 ) -> None:
     """Accuracy under generated corruptions × severities, and the drop versus the base."""
-    from compresslens.cli.main import progress_bars
     from compresslens.data.corruptions import CORRUPTIONS
 
     try:

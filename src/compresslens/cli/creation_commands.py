@@ -8,9 +8,7 @@ from typing import Annotated, Any
 import typer
 from rich.markup import escape
 
-from compresslens.cli.dataset_sources import SOURCE_HELP, add_from_source
-from compresslens.cli.format import human_bytes, human_count
-from compresslens.cli.main import (
+from compresslens.cli.app import (
     DEFAULT_WORKSPACE,
     JsonOption,
     WorkspaceOption,
@@ -20,11 +18,12 @@ from compresslens.cli.main import (
     progress_bars,
     stdout,
 )
+from compresslens.cli.dataset_sources import SOURCE_HELP, add_from_source
+from compresslens.cli.format import human_bytes, human_count
 from compresslens.cli.model_sources import ModelRequest, add_model_from, parse_input_shape
 from compresslens.cli.params import parse_key_values
-from compresslens.data.inputs import describe_spec
 from compresslens.errors import CompressLensError
-from compresslens.models.hf import TASKS
+from compresslens.models.hf_tasks import TASKS
 
 ParamOption = Annotated[
     list[str] | None,
@@ -189,6 +188,8 @@ def add_model(
         f"{human_bytes(e.get('dense_bytes'))} dense, "
         f"{human_bytes(e.get('compressed_bytes'))} compressed"
     )
+    from compresslens.data.inputs import describe_spec
+
     spec = (
         describe_spec(info.input_spec)
         if info.input_spec

@@ -9,11 +9,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from compresslens.data.text_files import LabelledTexts, read_csv_texts, read_jsonl_texts
 from compresslens.errors import DataFormatError
-from compresslens.records import DatasetInfo
+
+if TYPE_CHECKING:
+    from compresslens.records import DatasetInfo
 
 
 @dataclass(frozen=True)
@@ -28,7 +30,7 @@ class SourceRequest:
     max_length: int | None = None  # tokens kept per text (DEFAULT_MAX_LENGTH if not given)
 
 
-AddDataset = Callable[[Any, SourceRequest], DatasetInfo]
+AddDataset = Callable[[Any, SourceRequest], "DatasetInfo"]
 DEFAULT_MAX_LENGTH = 128
 
 

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich.cells import cell_len
 
-from compresslens.records import ModelInfo
+if TYPE_CHECKING:
+    from compresslens.records import ModelInfo
 
 
 def human_bytes(value: float | None) -> str:

@@ -9,11 +9,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from compresslens.errors import CompressLensError, InvalidWeightsError
-from compresslens.models.hf import TASKS
-from compresslens.records import ModelInfo
+from compresslens.models.hf_tasks import TASKS
+
+if TYPE_CHECKING:
+    from compresslens.records import ModelInfo
 
 SHAPE_TEXT = re.compile(r"\[?\s*\d+(\s*,\s*\d+)*\s*,?\s*\]?")
 FACTORY_SEED = 0  # without --weights the factory's own initialisation, the same every time

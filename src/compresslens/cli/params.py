@@ -9,8 +9,6 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-import yaml
-
 from compresslens.errors import CompressLensError
 
 # PyYAML follows YAML 1.1, where `1e-3` (no dot) is a string; on a command line it is a number
@@ -18,6 +16,8 @@ EXPONENT_NUMBER = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)[eE][-+]?\d+")
 
 
 def parse_value(text: str) -> Any:
+    import yaml  # here, not at the top: only commands given KEY=VALUE pay for it
+
     value = yaml.safe_load(text)
     if isinstance(value, str) and EXPONENT_NUMBER.fullmatch(value):
         return float(value)
@@ -26,6 +26,8 @@ def parse_value(text: str) -> Any:
 
 def parse_key_values(items: Iterable[str] | None, option: str = "--param") -> dict[str, Any]:
     """A dict from KEY=VALUE items; a malformed item or a repeated key is a clear error."""
+    import yaml
+
     parsed: dict[str, Any] = {}
     for item in items or []:
         key, sep, text = item.partition("=")

@@ -18,16 +18,9 @@ from torch import nn
 
 from compresslens.data.inputs import INPUT_SPEC_VERSION, default_fill
 from compresslens.errors import FactoryError
+from compresslens.models.hf_tasks import TASKS
 
 HF_FACTORY = "compresslens.models.hf:from_config"
-# task name -> the transformers Auto class that builds its model from a config
-TASKS = {
-    "sequence-classification": "AutoModelForSequenceClassification",
-    "token-classification": "AutoModelForTokenClassification",
-    "causal-lm": "AutoModelForCausalLM",
-    "masked-lm": "AutoModelForMaskedLM",
-    "base": "AutoModel",
-}
 EXAMPLE_LENGTH = 16
 
 

@@ -136,13 +136,7 @@ def unregister_operation(name: str) -> None:
     _REGISTRY.pop(name, None)
 
 
-def _load_builtin_operations() -> None:
-    """Import the modules that register compresslens's own operations (once)."""
-    import compresslens.ops.builtin  # noqa: F401
-
-
 def get_operation(name: str) -> Operation:
-    _load_builtin_operations()
     if name not in _REGISTRY:
         close = difflib.get_close_matches(name, list(_REGISTRY), n=3)
         hint = f"; did you mean {', '.join(map(repr, close))}?" if close else ""
@@ -152,7 +146,6 @@ def get_operation(name: str) -> Operation:
 
 
 def registered_operations() -> list[str]:
-    _load_builtin_operations()
     return sorted(_REGISTRY)
 
 

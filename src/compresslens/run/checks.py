@@ -12,7 +12,7 @@ from collections.abc import Iterable
 
 from compresslens.errors import OperationError
 from compresslens.ops.registry import get_operation
-from compresslens.run.recipe import BASE, Recipe
+from compresslens.run.recipe_schema import BASE, Recipe
 from compresslens.run.stages import find_cycle, models_per_seed, stage_seeds
 
 

@@ -1,213 +1,47 @@
-"""The recipe schema: a sweep written as YAML — datasets, a base population, stages of ops.
+"""Reading a recipe: YAML text or a file → a validated, checked `Recipe` (recipe_schema.py).
 
-```yaml
-datasets:
-  train: {source: fashion-mnist, split: train, limit: 12000}
-base:
-  factory: compresslens.models.zoo:lean_cnn
-  train: {dataset: train, epochs: 2}
-  seeds: 5
-stages:
-  - {name: pruned, op: prune.magnitude, grid: {amount: [0.5, 0.9]}}
-```
+The schema's names are re-exported here, where callers have always found them; the checks
+(run/checks.py) read the schema module, so they and the loading below import in one direction.
 """
 
 from __future__ import annotations
 
-import itertools
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
-from pydantic import (
-    BaseModel,
-    ConfigDict,
-    Field,
-    PrivateAttr,
-    ValidationError,
-    field_validator,
-    model_validator,
-)
+from pydantic import ValidationError
 
-from compresslens.ops.train_params import ScratchTrainParams
+from compresslens.run.checks import check_recipe
 from compresslens.run.errors import RecipeError
+from compresslens.run.recipe_schema import (
+    BASE,
+    STAGE_NAME,
+    BaseSpec,
+    DatasetSpec,
+    EvaluateSpec,
+    Recipe,
+    StageSpec,
+    Strict,
+)
 from compresslens.run.source import SourceMap, parse_yaml
 
-BASE = "base"
-STAGE_NAME = r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$"
-
-
-class Strict(BaseModel):
-    """Every recipe section: unknown keys are errors (a typo must not be silently ignored)."""
-
-    model_config = ConfigDict(extra="forbid")
-
-
-class DatasetSpec(Strict):
-    """Where a dataset comes from: already in the workspace, or read from Fashion-MNIST."""
-
-    source: Literal["workspace", "fashion-mnist"] = "workspace"
-    split: Literal["train", "test"] | None = None
-    limit: int | None = Field(default=None, ge=1)
-
-    @model_validator(mode="after")
-    def _check(self) -> DatasetSpec:
-        if self.source == "fashion-mnist" and self.split is None:
-            raise ValueError("a fashion-mnist dataset needs split: train or split: test")
-        if self.source == "workspace" and (self.split is not None or self.limit is not None):
-            raise ValueError("split and limit apply to source: fashion-mnist only")
-        return self
-
-
-class EvaluateSpec(Strict):
-    """What every finished model is evaluated on, and what each evaluation keeps."""
-
-    datasets: list[str] = Field(default_factory=list)
-    logits: bool = False
-    features: bool | str = False
-    latency: bool = True
-    threads: int = Field(default=1, ge=1)
-    batch_size: int = Field(default=256, ge=1)
-
-
-def _check_seed_list(seeds: list[int]) -> None:
-    if not seeds or len(set(seeds)) != len(seeds):
-        raise ValueError("seeds must be a non-empty list of distinct seeds")
-    if min(seeds) < 0:
-        raise ValueError("seeds must not be negative")
-
-
-class BaseSpec(Strict):
-    """The root population: trained here from a factory (one per seed), or an existing model."""
-
-    model: str | None = None
-    factory: str | None = None
-    kwargs: dict[str, Any] = Field(default_factory=dict)
-    train: ScratchTrainParams | None = None
-    seeds: int | list[int] | None = None
-
-    @model_validator(mode="after")
-    def _check(self) -> BaseSpec:
-        if (self.model is None) == (self.factory is None):
-            raise ValueError("give either model: <existing model> or factory: <pkg.mod:fn>")
-        if self.factory is not None and self.train is None:
-            raise ValueError("a base built from a factory needs train: {dataset: …, …}")
-        if self.model is not None and (self.train is not None or self.kwargs):
-            raise ValueError("an existing base model takes no train or kwargs")
-        return self
-
-    @field_validator("seeds")
-    @classmethod
-    def _check_seeds(cls, seeds: int | list[int] | None) -> int | list[int] | None:
-        if isinstance(seeds, int) and seeds < 1:
-            raise ValueError("seeds must be positive (the number of population members)")
-        if isinstance(seeds, list):
-            _check_seed_list(seeds)
-        return seeds
-
-    @property
-    def seed_list(self) -> list[int]:
-        if self.seeds is None:
-            return [0]
-        return list(range(self.seeds)) if isinstance(self.seeds, int) else list(self.seeds)
-
-
-class StageSpec(Strict):
-    """One operation applied to every model of its parent stage, for each grid point and seed."""
-
-    name: str = Field(pattern=STAGE_NAME)
-    parent: str = BASE
-    op: str
-    params: dict[str, Any] = Field(default_factory=dict)
-    grid: dict[str, list[Any]] = Field(default_factory=dict)
-    teacher: str | None = None
-    seeds: list[int] | None = None
-    evaluate: EvaluateSpec | None = None
-
-    @field_validator("name")
-    @classmethod
-    def _not_base(cls, name: str) -> str:
-        if name == BASE:
-            raise ValueError(f"{BASE!r} is the name of the base population; pick another")
-        return name
-
-    @field_validator("grid")
-    @classmethod
-    def _no_empty_axis(cls, grid: dict[str, list[Any]]) -> dict[str, list[Any]]:
-        empty = [key for key, values in grid.items() if not values]
-        if empty:
-            raise ValueError(f"grid values of {', '.join(empty)} are empty")
-        return grid
-
-    @model_validator(mode="after")
-    def _check(self) -> StageSpec:
-        both = sorted(set(self.grid) & set(self.params))
-        if both:
-            raise ValueError(f"{', '.join(both)} is both a fixed param and a grid axis")
-        return self
-
-    @field_validator("seeds")
-    @classmethod
-    def _check_seeds(cls, seeds: list[int] | None) -> list[int] | None:
-        if seeds is not None:
-            _check_seed_list(seeds)
-        return seeds
-
-    def grid_points(self) -> list[dict[str, Any]]:
-        """The cartesian product of the grid, in the order written, each with the fixed params."""
-        keys = list(self.grid)
-        return [
-            {**self.params, **dict(zip(keys, values, strict=True))}
-            for values in itertools.product(*(self.grid[k] for k in keys))
-        ]
-
-    def choices(self) -> list[dict[str, Any]]:
-        """Only the grid's values for each point: what tells this stage's models apart."""
-        keys = list(self.grid)
-        return [
-            dict(zip(keys, values, strict=True))
-            for values in itertools.product(*(self.grid[k] for k in keys))
-        ]
-
-
-class Recipe(Strict):
-    """A whole sweep; `load_recipe` builds one and checks everything that can be checked.
-
-    `threads` is the torch intra-op thread count every node's computation (training,
-    compression, evaluation) runs with, whatever the executor and however many workers:
-    the float reduction order depends on it, so it fixes the weights a recipe makes. It is
-    recorded in each model's provenance.
-    """
-
-    name: str | None = None
-    threads: int = Field(default=1, ge=1)
-    plugins: list[str] = Field(default_factory=list)
-    datasets: dict[str, DatasetSpec] = Field(default_factory=dict)
-    base: BaseSpec
-    evaluate: EvaluateSpec = Field(default_factory=EvaluateSpec)
-    stages: list[StageSpec] = Field(default_factory=list)
-    _source: SourceMap = PrivateAttr(default_factory=SourceMap)
-
-    @property
-    def source(self) -> SourceMap:
-        return self._source
-
-    def stage(self, name: str) -> StageSpec:
-        return next(s for s in self.stages if s.name == name)
-
-    def stage_index(self, name: str) -> int:
-        return next(i for i, s in enumerate(self.stages) if s.name == name)
-
-    def evaluation_for(self, stage: str) -> EvaluateSpec:
-        """A stage's own evaluation settings, else the recipe's."""
-        if stage == BASE:
-            return self.evaluate
-        return self.stage(stage).evaluate or self.evaluate
+__all__ = [
+    "BASE",
+    "STAGE_NAME",
+    "BaseSpec",
+    "DatasetSpec",
+    "EvaluateSpec",
+    "Recipe",
+    "StageSpec",
+    "Strict",
+    "load_recipe",
+    "parse_recipe",
+    "recipe_from_data",
+]
 
 
 def recipe_from_data(data: Any, source: SourceMap | None = None) -> Recipe:
     """Validate a parsed document against the schema and the registry; errors name the place."""
-    from compresslens.run.checks import check_recipe
-
     source = source or SourceMap()
     if not isinstance(data, dict):
         raise source.error((), "a recipe must be a mapping (datasets:, base:, stages:, …)")

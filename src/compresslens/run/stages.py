@@ -5,7 +5,7 @@ Both the checks and the plan need these; they assume references were already che
 
 from __future__ import annotations
 
-from compresslens.run.recipe import BASE, Recipe
+from compresslens.run.recipe_schema import BASE, Recipe
 
 
 def stage_dependencies(recipe: Recipe) -> dict[str, list[str]]:
