@@ -61,10 +61,25 @@ def level_order(value: Any) -> tuple[int, float | str]:
     return (1, str(value))
 
 
-def common_dataset(datasets: Sequence[DatasetInfo], models: Sequence[ModelInfo]) -> DatasetInfo:
-    """The dataset every model is evaluated on (the first such, in registration order)."""
+def common_dataset(
+    datasets: Sequence[DatasetInfo],
+    models: Sequence[Any],
+    evaluated: Callable[[Any, DatasetInfo], bool] | None = None,
+) -> DatasetInfo:
+    """The dataset every model is evaluated on (the first such, in registration order).
+
+    `models` have an `id` and a `name`; `evaluated(model, dataset)` says whether a model is
+    evaluated on a dataset (by default: its metrics name the dataset), so a caller that knows
+    the evaluations already (the server's batch views) applies the same rule without records.
+    """
+    is_evaluated = evaluated or has_metrics_on
     for dataset in datasets:
-        if all(dataset.name in m.metrics for m in models):
+        if all(is_evaluated(m, dataset) for m in models):
             return dataset
     names = ", ".join(m.name for m in models)
     raise NotFoundError(f"no dataset on which all of {names} are evaluated; pass dataset=…")
+
+
+def has_metrics_on(model: ModelInfo, dataset: DatasetInfo) -> bool:
+    """Whether the model's metrics name the dataset (it was evaluated on it)."""
+    return dataset.name in model.metrics
