@@ -353,4 +353,5 @@ def main() -> None:  # pragma: no cover - console entry point
 from compresslens.cli import (  # noqa: E402, F401  (registers their commands)
     analysis_commands,
     creation_commands,
+    view_commands,
 )

@@ -95,6 +95,7 @@ from compresslens.store.schema import Dataset, Evaluation, Model
 from compresslens.threads import intra_op_threads
 from compresslens.versions import library_versions
 from compresslens.workspace import behaviours as behaviour_views
+from compresslens.workspace import differences as difference_views
 from compresslens.workspace import geometry as geometry_views
 from compresslens.workspace.comparison import (
     Comparison,
@@ -1201,6 +1202,11 @@ class Workspace:
         refs = [models] if isinstance(models, str) else [_ref(m) for m in models]
         data = None if dataset is None else _ref(dataset)
         return behaviour_views.behaviours(self, _ref(base), ",".join(refs), data, n_boot=n_boot)
+
+    def differences(self, models: str | Sequence[ModelRef]) -> dict[str, Any]:
+        """What differs between the selected models' provenance, and what they share
+        (Selection details): {ancestor, chains, slots, variables, shared, varying}."""
+        return difference_views.differences(self, models)
 
     def corruptions(self) -> dict[str, list[Any]]:
         """The corruptions and severities `robustness` generates (the names it accepts)."""
