@@ -103,7 +103,12 @@ from compresslens.workspace.comparison import (
     pie_report,
     population_predictions,
 )
-from compresslens.workspace.selectors import common_dataset, level_order, select_models
+from compresslens.workspace.selectors import (
+    common_dataset,
+    common_datasets,
+    level_order,
+    select_models,
+)
 
 ModelRef = str | ModelInfo
 DatasetRef = str | DatasetInfo
@@ -1207,6 +1212,17 @@ class Workspace:
         """What differs between the selected models' provenance, and what they share
         (Selection details): {ancestor, chains, slots, variables, shared, varying}."""
         return difference_views.differences(self, models)
+
+    def selection(self, selector: str) -> dict[str, Any]:
+        """The ids `select(selector)` picks and the names of the datasets every one of them
+        is evaluated on (in registration order): what a client needs to offer choices."""
+        chosen = self.select(selector)
+        shared = common_datasets(self.datasets(), chosen)
+        return {
+            "selector": selector,
+            "ids": [m.id for m in chosen],
+            "datasets": [d.name for d in shared],
+        }
 
     def corruptions(self) -> dict[str, list[Any]]:
         """The corruptions and severities `robustness` generates (the names it accepts)."""

@@ -72,12 +72,21 @@ def common_dataset(
     evaluated on a dataset (by default: its metrics name the dataset), so a caller that knows
     the evaluations already (the server's batch views) applies the same rule without records.
     """
+    shared = common_datasets(datasets, models, evaluated)
+    if not shared:
+        names = ", ".join(m.name for m in models)
+        raise NotFoundError(f"no dataset on which all of {names} are evaluated; pass dataset=…")
+    return shared[0]
+
+
+def common_datasets(
+    datasets: Sequence[DatasetInfo],
+    models: Sequence[Any],
+    evaluated: Callable[[Any, DatasetInfo], bool] | None = None,
+) -> list[DatasetInfo]:
+    """Every dataset all the models are evaluated on, in registration order."""
     is_evaluated = evaluated or has_metrics_on
-    for dataset in datasets:
-        if all(is_evaluated(m, dataset) for m in models):
-            return dataset
-    names = ", ".join(m.name for m in models)
-    raise NotFoundError(f"no dataset on which all of {names} are evaluated; pass dataset=…")
+    return [d for d in datasets if all(is_evaluated(m, d) for m in models)]
 
 
 def has_metrics_on(model: ModelInfo, dataset: DatasetInfo) -> bool:

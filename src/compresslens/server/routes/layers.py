@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from compresslens.jsonable import jsonable
 from compresslens.server.jobs import Report
 from compresslens.server.routes.deps import JOB_RUNNING, JobsDep, WorkspaceDep
+from compresslens.workspace.divergence import DIVERGENCE_THRESHOLDS, first_divergent_layers
 
 router = APIRouter(tags=["layers"])
 
@@ -56,6 +57,9 @@ class ActivationsAnswer(BaseModel):
     modules: list[dict[str, Any]] = Field(description="per module: CKA, cosine, rel_l2, SQNR")
     threshold: float
     first_divergent_layer: str | None
+    first_divergent_layers: dict[str, str | None] = Field(
+        description="per CKA threshold (as text: the view's and `threshold`) the first module below"
+    )
 
 
 @router.get("/layers", response_model=LayersAnswer)
@@ -112,7 +116,9 @@ def layer_activations(
     names = {"base": comparison.base.name, "model": comparison.model.name}
 
     def answer(result: dict[str, Any]) -> dict[str, Any]:
-        return jsonable({**names, "dataset": comparison.dataset.name, "sample": sample, **result})
+        divergent = first_divergent_layers(result["modules"], {*DIVERGENCE_THRESHOLDS, threshold})
+        context = {**names, "dataset": comparison.dataset.name, "sample": sample}
+        return jsonable({**context, **result, "first_divergent_layers": divergent})
 
     def stored() -> dict[str, Any]:
         found = comparison.activations(sample=sample, threshold=threshold, cached_only=True)
