@@ -28,6 +28,7 @@ ROW_BYTES = 400  # about what one PIE row of a report holds (a dict of ~8 small 
 
 class GalleryPage(BaseModel):
     level: Any = Field(description="the level of `by` the page shows (null without `by`)")
+    level_key: str = Field(description="the level as `?level=` names it")
     label: str | None
     sort: str
     descending: bool
@@ -138,6 +139,7 @@ def _level_aggregate(report: dict[str, Any]) -> dict[str, Any]:
     """What the charts and the class table need of one level: no per-instance rows."""
     return {
         "level": report["level"],
+        "key": level_key(report["level"]),
         "compressed": report["compressed"],
         "summary": report["summary"],
         "impacted_classes": report["impacted_classes"],
@@ -158,6 +160,12 @@ def _gallery_level(reports: list[dict[str, Any]], by: str | None, level: str | N
     raise HTTPException(
         status_code=400, detail=f"no level {level!r} of {by!r}; the levels are: {known}"
     )
+
+
+def level_key(level: dict[str, Any] | None) -> str:
+    """The text that names a level in `?level=` (Python's str() of its value; "" without `by`),
+    so a client addresses levels without imitating str()."""
+    return "" if not level else str(next(iter(level.values())))
 
 
 def _is_level(value: Any, text: str) -> bool:
@@ -194,6 +202,7 @@ def _gallery_page(
     rows = sorted(rows, key=lambda row: (row[sort], row["instance"]), reverse=descending)
     return {
         "level": report["level"][by] if by and report["level"] else None,
+        "level_key": level_key(report["level"]),
         "label": label,
         "sort": sort,
         "descending": descending,
