@@ -388,6 +388,13 @@ class WorkspaceStore:
             )
             return [(row.id, row.name) for row in session.execute(statement)]
 
+    def all_model_names(self) -> list[tuple[str, str]]:
+        """(id, name) of every model, in `list_models` order: what a selector of plain ids and
+        names reads, without loading every model's relations."""
+        with self.db.reader() as session:
+            statement = select(Model.id, Model.name).order_by(Model.created_at, Model.name)
+            return [(row.id, row.name) for row in session.execute(statement)]
+
     def outputs_artifacts(self, model_ids: Sequence[str]) -> dict[tuple[str, str], str]:
         """The outputs artifact of every evaluation of these models, by (model id, dataset id)."""
         with self.db.reader() as session:

@@ -34,7 +34,7 @@ from compresslens.errors import CompressLensError, IncompatibleDatasetError, Not
 from compresslens.jsonable import jsonable
 from compresslens.records import DatasetInfo
 from compresslens.workspace.array_cache import ARRAYS
-from compresslens.workspace.selectors import common_dataset
+from compresslens.workspace.selectors import common_dataset, reads_only_names, select_models
 
 if TYPE_CHECKING:
     from compresslens.workspace.core import Workspace
@@ -92,6 +92,22 @@ def resolve_names(ws: Workspace, refs: Sequence[str]) -> list[ModelName]:
             by_ref[ref] = ModelName(info.id, info.name)
         result.append(by_ref[ref])
     return list(dict.fromkeys(result))
+
+
+def select_names(ws: Workspace, selector: str) -> list[ModelName]:
+    """(id, name) of the models `ws.select(selector)` picks, in its order. A selector of plain
+    ids, names and id prefixes goes through the same engine over the model table's (id, name)
+    alone, which spares loading every model (1,000 models: milliseconds, not a tenth of a second).
+    """
+    if not reads_only_names(selector):
+        return [ModelName(m.id, m.name) for m in ws.select(selector)]
+
+    def resolve(ref: str) -> ModelName:
+        info = ws.model(ref)  # NotFoundError names the unknown reference
+        return ModelName(info.id, info.name)
+
+    names = [ModelName(*row) for row in ws.store.all_model_names()]
+    return select_models(names, selector, resolve)
 
 
 def require_evaluated(
@@ -236,7 +252,7 @@ def calibration(
 
 def agreement(ws: Workspace, selector: str, dataset: str | None = None) -> dict[str, Any]:
     """`ws.agreement`'s answer from the cached prediction columns only."""
-    chosen = [ModelName(m.id, m.name) for m in ws.select(selector)]
+    chosen = select_names(ws, selector)
     artifacts = ws.store.outputs_artifacts([m.id for m in chosen])
     if dataset is None:
         info = common_dataset(ws.datasets(), chosen, lambda m, d: (m.id, d.id) in artifacts)
