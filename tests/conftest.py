@@ -120,6 +120,31 @@ def one_class_lost(workspace: cl.Workspace) -> cl.Workspace:
     return workspace
 
 
+@pytest.fixture
+def prunings(workspace: cl.Workspace) -> cl.Workspace:
+    """Logged "base" (12 instances, all right), "p5" (amount 0.5: instances 8, 9 of class c
+    become a), "p8" (amount 0.8: 8-11 become a, 0 becomes b) and "p5-ft" (p5 fine-tuned,
+    same outputs); attribute "half" alternates x, y."""
+    labels = np.repeat([0, 1, 2], 4)
+    half = np.array(["x", "y"] * 6)
+    workspace.add_dataset(
+        "abc", np.zeros((12, 4), np.float32), labels, class_names="abc", attributes={"half": half}
+    )
+    eye = np.eye(3, dtype=np.float32)
+    base = eye[labels]
+    p5, p8 = base.copy(), base.copy()
+    p5[8:10] = eye[0]
+    p8[8:12], p8[0] = eye[0], eye[1]
+    workspace.log_model("base", outputs={"abc": base})
+    for name, amount, logits in (("p5", 0.5, p5), ("p8", 0.8, p8)):
+        params = {"amount": amount, "scope": "global"}
+        operation = {"name": "prune.magnitude", "params": params, "seed": 0}
+        workspace.log_model(name, parents=["base"], operation=operation, outputs={"abc": logits})
+    finetune = {"name": "train.finetune", "params": {"epochs": 1}}
+    workspace.log_model("p5-ft", parents=["p5"], operation=finetune, outputs={"abc": p5})
+    return workspace
+
+
 # -- Hugging Face checkpoints the tests make themselves (nothing comes from a hub) ----------
 
 

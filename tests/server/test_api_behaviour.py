@@ -28,17 +28,37 @@ def test_compare_gives_the_python_summary_classes_and_subgroups(
     assert [row["value"] for row in body["per_subgroup"]["parity"]] == ["even", "odd"]
 
 
-def test_instances_come_as_a_sorted_filtered_page(client: TestClient, pruned: cl.Workspace) -> None:
-    body = client.get(
-        f"/api/compare/instances?{Q}&flip=correct_to_incorrect&sort=kl&limit=5"
-    ).json()
-    table = pruned.compare("mlp", "mlp-70", "digits").instances()
-    wanted = np.flatnonzero(table["flip"] == "correct_to_incorrect")
-    assert body["total"] == len(wanted) > 5 and len(body["rows"]) == 5
-    top = wanted[np.argsort(-table["kl"][wanted], kind="stable")][:5]
-    assert [row["instance"] for row in body["rows"]] == top.tolist()
-    assert {row["flip"] for row in body["rows"]} == {"correct_to_incorrect"}
-    assert body["rows"][0]["kl"] == pytest.approx(float(table["kl"][top[0]]))
+@pytest.fixture
+def three_flips(workspace: cl.Workspace) -> TestClient:
+    """Six instances, all right for "base"; "flipped" gets instance 1 mildly wrong, 3 very
+    wrong (KL 7.68) and 5 wrong (KL 2.86), the rest as the base."""
+    labels = np.array([0, 0, 1, 1, 2, 2])
+    workspace.add_dataset("six", np.zeros((6, 2), np.float32), labels, class_names="abc")
+    base = 4 * np.eye(3, dtype=np.float32)[labels]
+    flipped = base.copy()
+    flipped[1], flipped[3], flipped[5] = [0, 1, 0], [0, 0, 8], [3, 0, 0]
+    workspace.log_model("base", outputs={"six": base})
+    operation = {"name": "prune.elsewhere"}
+    workspace.log_model("flipped", parents=["base"], operation=operation, outputs={"six": flipped})
+    return TestClient(create_app(workspace))
+
+
+def test_instances_come_as_a_sorted_filtered_page(three_flips: TestClient) -> None:
+    query = "base=base&model=flipped&flip=correct_to_incorrect&sort=kl&limit=2"
+    body = three_flips.get(f"/api/compare/instances?{query}").json()
+    assert body["total"] == 3
+    assert [(r["instance"], r["label"], r["prediction"]) for r in body["rows"]] == [
+        (3, 1, 2),
+        (5, 2, 0),
+    ]
+    assert [r["kl"] for r in body["rows"]] == [
+        pytest.approx(7.682, abs=1e-3),
+        pytest.approx(2.865, abs=1e-3),
+    ]
+    ascending = three_flips.get(f"/api/compare/instances?{query}&descending=false&limit=3")
+    assert [r["instance"] for r in ascending.json()["rows"]] == [1, 5, 3]
+    unchanged = three_flips.get("/api/compare/instances?base=base&model=flipped&flip=unchanged")
+    assert [r["instance"] for r in unchanged.json()["rows"]] == [4, 2, 0]
 
 
 def test_instances_page_on_with_offset(client: TestClient) -> None:

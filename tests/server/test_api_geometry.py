@@ -13,10 +13,11 @@ import torch
 from fastapi.testclient import TestClient
 
 import compresslens as cl
-from compresslens.analysis.geometry import sample_geometry
+from compresslens.analysis.geometry import margin_histogram, sample_geometry
 from compresslens.jsonable import jsonable
 from compresslens.server.app import create_app
 from compresslens.server.routes import geometry as geometry_routes
+from compresslens.workspace import geometry as geometry_views
 
 AGGREGATES = "/api/geometry?model=mlp-70&base=mlp&bins=20&limit=5&deltas=false"
 
@@ -83,7 +84,7 @@ def test_histogram_without_base_has_only_the_model(client: TestClient) -> None:
 
 def test_margin_histogram_clips_extremes_into_the_end_bins() -> None:
     margins = {"model": np.array([-np.inf, *np.linspace(1, 2, 998), np.inf])}
-    hist = geometry_routes.margin_histogram(margins, 4)
+    hist = margin_histogram(margins, 4)
     counts = hist["series"]["model"]["counts"]
     assert hist["edges"][0] == 0.0  # the decision boundary is always in range
     assert counts.sum() == 1000 and counts[0] >= 1 and counts[-1] >= 1
@@ -131,7 +132,7 @@ def test_bad_occlusion_requests_get_a_clear_4xx(
 def test_too_many_occluded_copies_is_refused(
     images: cl.Workspace, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(geometry_routes, "MAX_OCCLUSION_PATCHES", 10)
+    monkeypatch.setattr(geometry_views, "MAX_OCCLUSION_PATCHES", 10)
     response = TestClient(create_app(images)).get(
         "/api/geometry/occlusion?model=cnn&dataset=imgs&index=0&patch=2&stride=1"
     )

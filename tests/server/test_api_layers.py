@@ -11,6 +11,7 @@ from fastapi.testclient import TestClient
 import compresslens as cl
 from compresslens.jsonable import jsonable
 from compresslens.server.app import create_app
+from compresslens.workspace.divergence import first_divergent_layers
 
 ACTIVATIONS = "/api/layers/activations?base=mlp&model=mlp-70&sample=64"
 
@@ -51,6 +52,25 @@ def test_stored_activations_answer_at_once(client: TestClient, pruned: cl.Worksp
     response = client.get(ACTIVATIONS + "&threshold=0.5")
     assert response.status_code == 200
     assert response.json()["threshold"] == 0.5
+
+
+def test_activations_name_the_first_diverging_layer_at_each_offered_threshold(
+    client: TestClient, pruned: cl.Workspace
+) -> None:
+    pruned.compare("mlp", "mlp-70").activations(sample=64, threshold=0.5)
+    body = client.get(ACTIVATIONS + "&threshold=0.5").json()
+    divergent = body["first_divergent_layers"]
+    assert sorted(divergent) == ["0.5", "0.9", "0.95", "0.99", "0.999"]
+    assert divergent["0.5"] == body["first_divergent_layer"]
+
+
+def test_first_divergent_layers_skip_a_constant_layer() -> None:
+    rows = [
+        {"module": "a", "cka": 0.99},
+        {"module": "nan", "cka": float("nan")},
+        {"module": "b", "cka": 0.5},
+    ]
+    assert first_divergent_layers(rows) == {"0.9": "b", "0.95": "b", "0.99": "b", "0.999": "a"}
 
 
 def test_layer_rows_carry_the_relative_change_distribution(client: TestClient) -> None:

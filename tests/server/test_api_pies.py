@@ -59,7 +59,8 @@ def test_pies_by_level_give_one_report_per_amount(
         d["impacted_classes"] for d in direct
     ]
     # the gallery pages the last (most compressed) level unless told otherwise
-    assert body["gallery"]["level"] == 0.9
+    assert body["gallery"]["level"] == 0.9 and body["gallery"]["level_key"] == "0.9"
+    assert [level["key"] for level in body["levels"]] == ["0.5", "0.9"]
     assert body["warnings"] == [] and [lv["warnings"] for lv in body["levels"]] == [[], []]
     assert body["gallery"]["total"] == direct[1]["summary"]["pie_count"]
 

@@ -141,7 +141,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List Datasets */
+        /**
+         * List Datasets
+         * @description Every dataset, in registration order.
+         */
         get: operations["list_datasets_api_datasets_get"];
         put?: never;
         post?: never;
@@ -163,6 +166,26 @@ export interface paths {
          * @description A PNG thumbnail for image data; {dataset, instance, text} for text data.
          */
         get: operations["render_instance_api_datasets__key__instances__index__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/differences": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Differences
+         * @description What differs between the models' provenance (2+ for anything to differ).
+         */
+        get: operations["differences_api_differences_get"];
         put?: never;
         post?: never;
         delete?: never;
@@ -408,6 +431,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/robustness/corruptions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Corruptions
+         * @description The corruption names and severities `/robustness` accepts, and the view's defaults.
+         */
+        get: operations["list_corruptions_api_robustness_corruptions_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/robustness": {
         parameters: {
             query?: never;
@@ -423,6 +466,26 @@ export interface paths {
          *     new starts: `{"computed": false, "rows": null}` — the view offers a button instead.
          */
         get: operations["robustness_api_robustness_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/select": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Select
+         * @description The models a selector picks (404 naming it when none does) and their shared datasets.
+         */
+        get: operations["select_api_select_get"];
         put?: never;
         post?: never;
         delete?: never;
@@ -455,6 +518,52 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /**
+         * ActivationsAnswer
+         * @description Comparison.activations with the models, dataset and sample it ran on.
+         */
+        ActivationsAnswer: {
+            /** Base */
+            base: string;
+            /** Model */
+            model: string;
+            /** Dataset */
+            dataset: string;
+            /** Sample */
+            sample: number;
+            /**
+             * Modules
+             * @description per module: CKA, cosine, rel_l2, SQNR
+             */
+            modules: {
+                [key: string]: unknown;
+            }[];
+            /** Threshold */
+            threshold: number;
+            /** First Divergent Layer */
+            first_divergent_layer: string | null;
+            /**
+             * First Divergent Layers
+             * @description per CKA threshold (as text: the view's and `threshold`) the first module below
+             */
+            first_divergent_layers: {
+                [key: string]: string | null;
+            };
+        } & {
+            [key: string]: unknown;
+        };
+        /** AgreementAnswer */
+        AgreementAnswer: {
+            /** Dataset */
+            dataset: string;
+            /** Models */
+            models: string[];
+            /**
+             * Matrix
+             * @description [M, M] share of equal predictions
+             */
+            matrix: (number | null)[][];
+        };
         /** BehavioursAnswer */
         BehavioursAnswer: {
             base: components["schemas"]["ModelName"];
@@ -466,6 +575,14 @@ export interface components {
             n_boot: number;
             /** Models */
             models: components["schemas"]["ModelBehaviour"][];
+        };
+        /** CalibrationAnswer */
+        CalibrationAnswer: {
+            /** Dataset */
+            dataset: string;
+            base: components["schemas"]["ModelCalibration"];
+            /** Models */
+            models: components["schemas"]["ModelCalibration"][];
         };
         /** ClassChange */
         ClassChange: {
@@ -515,10 +632,186 @@ export interface components {
                 [key: string]: components["schemas"]["SubgroupChange"][];
             };
         };
+        /**
+         * Corruptions
+         * @description What the robustness sweep can generate, and the view's first choice of them.
+         */
+        Corruptions: {
+            /** Corruptions */
+            corruptions: string[];
+            /** Severities */
+            severities: number[];
+            /** Default Corruptions */
+            default_corruptions: string[];
+            /** Default Severities */
+            default_severities: number[];
+        };
+        /**
+         * DatasetDescription
+         * @description A registered dataset: what its instances are and how they are labelled.
+         */
+        DatasetDescription: {
+            /** Id */
+            id: string;
+            /** Name */
+            name: string;
+            /**
+             * Modality
+             * @description image, text, tabular, …
+             */
+            modality: string;
+            /** Num Instances */
+            num_instances: number;
+            /** Num Classes */
+            num_classes: number;
+            /** Class Names */
+            class_names: string[];
+            /** Input Shape */
+            input_shape: number[];
+            /** Input Dtype */
+            input_dtype: string;
+            /**
+             * Attribute Names
+             * @description per-instance attributes (subgroups)
+             */
+            attribute_names: string[];
+            /** Content Hash */
+            content_hash: string;
+            /** Description */
+            description: string;
+        };
+        /** DatasetList */
+        DatasetList: {
+            /** Datasets */
+            datasets: components["schemas"]["DatasetDescription"][];
+        };
+        /** Differences */
+        Differences: {
+            /** @description the deepest model all lineages go through */
+            ancestor: components["schemas"]["ModelLink"] | null;
+            /**
+             * Chains
+             * @description per model id: steps after the ancestor
+             */
+            chains: {
+                [key: string]: components["schemas"]["Step"][];
+            };
+            /** Slots */
+            slots: string[];
+            /** Variables */
+            variables: components["schemas"]["Variable"][];
+            /** Shared */
+            shared: components["schemas"]["SharedFact"][];
+            /**
+             * Varying
+             * @description per slot: parameters that differ
+             */
+            varying: {
+                [key: string]: string[];
+            };
+        };
+        /** GalleryPage */
+        GalleryPage: {
+            /**
+             * Level
+             * @description the level of `by` the page shows (null without `by`)
+             */
+            level: unknown;
+            /**
+             * Level Key
+             * @description the level as `?level=` names it
+             */
+            level_key: string;
+            /** Label */
+            label: string | null;
+            /** Sort */
+            sort: string;
+            /** Descending */
+            descending: boolean;
+            /** Total */
+            total: number;
+            /** Offset */
+            offset: number;
+            /** Limit */
+            limit: number;
+            /**
+             * Rows
+             * @description per PIE: instance, label, votes
+             */
+            rows: {
+                [key: string]: unknown;
+            }[];
+        };
+        /**
+         * GeometryAnswer
+         * @description Per-class geometry; with base the change versus it (see the route's parameters).
+         */
+        GeometryAnswer: {
+            /** Model */
+            model: string;
+            /** Dataset */
+            dataset: string;
+            /** Per Class */
+            per_class: {
+                [key: string]: unknown;
+            };
+            /** Class Names */
+            class_names: string[];
+        } & {
+            [key: string]: unknown;
+        };
+        /** GeometryMap */
+        GeometryMap: {
+            /** Models */
+            models: components["schemas"]["ModelPoint"][];
+            /**
+             * Coordinates
+             * @description [M, 2], one row per model
+             */
+            coordinates: (number | null)[][];
+            /**
+             * Edges
+             * @description the minimum spanning tree
+             */
+            edges: components["schemas"]["MapEdge"][];
+            /** Method */
+            method: string;
+        };
         /** HTTPValidationError */
         HTTPValidationError: {
             /** Detail */
             detail?: components["schemas"]["ValidationError"][];
+        };
+        /**
+         * InstancePage
+         * @description One page of the per-instance table; each row maps `columns` to values.
+         */
+        InstancePage: {
+            /** Base */
+            base: string;
+            /** Model */
+            model: string;
+            /** Dataset */
+            dataset: string;
+            /** Class Names */
+            class_names: string[];
+            /**
+             * Total
+             * @description rows kept by the filter, over all pages
+             */
+            total: number;
+            /** Offset */
+            offset: number;
+            /** Limit */
+            limit: number;
+            /** Sort */
+            sort: string;
+            /** Columns */
+            columns: string[];
+            /** Rows */
+            rows: {
+                [key: string]: unknown;
+            }[];
         };
         /**
          * InstanceText
@@ -531,6 +824,96 @@ export interface components {
             instance: number;
             /** Text */
             text: string;
+        };
+        /**
+         * JobDescription
+         * @description One analysis job: the 202 body of a long analysis, a row of GET /api/jobs.
+         */
+        JobDescription: {
+            /**
+             * Status
+             * @description running, done or failed
+             */
+            status: string;
+            /** Job */
+            job: string;
+            /** Kind */
+            kind: string;
+            /** Params */
+            params: {
+                [key: string]: unknown;
+            };
+            /**
+             * State
+             * @description queued, running, done or failed
+             */
+            state: string;
+            /** Elapsed S */
+            elapsed_s: number;
+            progress: components["schemas"]["JobProgress"];
+        };
+        /** JobList */
+        JobList: {
+            /** Jobs */
+            jobs: components["schemas"]["JobDescription"][];
+        };
+        /** JobProgress */
+        JobProgress: {
+            /** Done */
+            done: number;
+            /** Total */
+            total: number;
+            /** Message */
+            message: string;
+        };
+        /**
+         * LayerComparison
+         * @description Comparison.layers: per module and per module prefix (rollup), on shared edges.
+         */
+        LayerComparison: {
+            /**
+             * Modules
+             * @description per module: sparsity, zero overlap, relative change, SQNR
+             */
+            modules: {
+                [key: string]: unknown;
+            }[];
+            /** Rollup */
+            rollup: {
+                [key: string]: unknown;
+            }[];
+            /** Only In Base */
+            only_in_base: string[];
+            /** Only In Model */
+            only_in_model: string[];
+            /** Relative Change Edges */
+            relative_change_edges: number[];
+        } & {
+            [key: string]: unknown;
+        };
+        /** LayersAnswer */
+        LayersAnswer: {
+            /** Base */
+            base: string;
+            /** Model */
+            model: string;
+            layers: components["schemas"]["LayerComparison"];
+        };
+        /** Level */
+        Level: {
+            /** Label */
+            label: string;
+            /** Ids */
+            ids: string[];
+        };
+        /** MapEdge */
+        MapEdge: {
+            /** Source */
+            source: string;
+            /** Target */
+            target: string;
+            /** Distance */
+            distance: number | null;
         };
         /** ModelBehaviour */
         ModelBehaviour: {
@@ -546,12 +929,288 @@ export interface components {
                 [key: string]: components["schemas"]["SubgroupChange"][];
             };
         };
+        /** ModelCalibration */
+        ModelCalibration: {
+            /** Id */
+            id: string;
+            /** Name */
+            name: string;
+            /** Ece */
+            ece: number | null;
+            reliability: components["schemas"]["Reliability"];
+        };
+        /**
+         * ModelDescription
+         * @description A model's provenance, efficiency and scalar metrics (`ModelInfo.to_dict`).
+         */
+        ModelDescription: {
+            /** Id */
+            id: string;
+            /** Name */
+            name: string;
+            /** Source */
+            source: string;
+            /** Status */
+            status: string;
+            /**
+             * Operation
+             * @description the edge that produced the model
+             */
+            operation: {
+                [key: string]: unknown;
+            } | null;
+            /** Efficiency */
+            efficiency: {
+                [key: string]: unknown;
+            };
+            /**
+             * Metrics
+             * @description per dataset: name → value
+             */
+            metrics: {
+                [key: string]: {
+                    [key: string]: number | null;
+                };
+            };
+            /** Tags */
+            tags: string[];
+            /** Notes */
+            notes: string[];
+            /** Created At */
+            created_at: string;
+        } & {
+            [key: string]: unknown;
+        };
+        /** ModelDetails */
+        ModelDetails: {
+            model: components["schemas"]["ModelDescription"];
+            /**
+             * Lineage
+             * @description root → model along the first parent
+             */
+            lineage: components["schemas"]["ModelLink"][];
+            /** Evaluations */
+            evaluations: {
+                [key: string]: unknown;
+            }[];
+        };
+        /** ModelLink */
+        ModelLink: {
+            /** Id */
+            id: string;
+            /** Name */
+            name: string;
+        };
+        /** ModelList */
+        ModelList: {
+            /** Models */
+            models: components["schemas"]["ModelDescription"][];
+        };
         /** ModelName */
         ModelName: {
             /** Id */
             id: string;
             /** Name */
             name: string;
+        };
+        /** ModelPoint */
+        ModelPoint: {
+            /** Id */
+            id: string;
+            /** Name */
+            name: string;
+        };
+        /** OcclusionAnswer */
+        OcclusionAnswer: {
+            /** Model */
+            model: string;
+            /** Dataset */
+            dataset: string;
+            /** Instance */
+            instance: number;
+            /** Label */
+            label: number;
+            /** Patch */
+            patch: number;
+            /** Stride */
+            stride: number;
+            /**
+             * Shape
+             * @description the image's [H, W]
+             */
+            shape: number[];
+            /**
+             * Angle
+             * @description change of θ_y per occluded patch [H', W']
+             */
+            angle: (number | null)[][];
+            /** Length */
+            length: (number | null)[][];
+            /** Margin */
+            margin: (number | null)[][];
+        };
+        /**
+         * OutputsPage
+         * @description One page of a model's per-instance outputs; each row maps `columns` to values.
+         */
+        OutputsPage: {
+            /** Model */
+            model: string;
+            /** Model Id */
+            model_id: string;
+            /** Dataset */
+            dataset: string;
+            /** Class Names */
+            class_names: string[];
+            /** Total */
+            total: number;
+            /** Offset */
+            offset: number;
+            /** Limit */
+            limit: number;
+            /** Columns */
+            columns: string[];
+            /** Rows */
+            rows: {
+                [key: string]: unknown;
+            }[];
+        };
+        /**
+         * PiesAnswer
+         * @description Per level of `by` the PIE aggregates, and one page of one level's PIE gallery.
+         */
+        PiesAnswer: {
+            /** By */
+            by: string | null;
+            /** Dataset */
+            dataset: string;
+            /**
+             * Baseline
+             * @description the baseline models' names
+             */
+            baseline: string[];
+            /** Class Names */
+            class_names: string[];
+            /** Levels */
+            levels: {
+                [key: string]: unknown;
+            }[];
+            /** Warnings */
+            warnings: string[];
+            gallery: components["schemas"]["GalleryPage"];
+        } & {
+            [key: string]: unknown;
+        };
+        /**
+         * Reliability
+         * @description A 15-bin reliability curve: per bin its count, accuracy and mean confidence.
+         */
+        Reliability: {
+            /** Edges */
+            edges: number[];
+            /** Count */
+            count: number[];
+            /** Accuracy */
+            accuracy: (number | null)[];
+            /** Mean Confidence */
+            mean_confidence: (number | null)[];
+        };
+        /** RobustnessAnswer */
+        RobustnessAnswer: {
+            /** Corruptions */
+            corruptions: string[];
+            /** Severities */
+            severities: number[];
+            /** Limit */
+            limit: number;
+            /** Seed */
+            seed: number;
+            /**
+             * Computed
+             * @description false (with peek) when nothing is stored yet
+             */
+            computed: boolean;
+            /**
+             * Rows
+             * @description per model × condition: accuracy and the drop versus the base
+             */
+            rows: {
+                [key: string]: unknown;
+            }[] | null;
+        };
+        /** Selection */
+        Selection: {
+            /** Selector */
+            selector: string;
+            /**
+             * Ids
+             * @description the chosen models, in the selector's order
+             */
+            ids: string[];
+            /**
+             * Datasets
+             * @description names of the datasets all of them are evaluated on
+             */
+            datasets: string[];
+        };
+        /**
+         * SensitivityAnswer
+         * @description Workspace.sensitivity: the ranking and what the ops would do with each layer.
+         */
+        SensitivityAnswer: {
+            /**
+             * Ranking
+             * @description per layer: its drop and rank
+             */
+            ranking: {
+                [key: string]: unknown;
+            }[];
+            /**
+             * Exclude
+             * @description layers that drop more than max_drop
+             */
+            exclude: string[];
+            /**
+             * Mixed Precision
+             * @description layer → bits
+             */
+            mixed_precision: {
+                [key: string]: number;
+            };
+        } & {
+            [key: string]: unknown;
+        };
+        /** SharedFact */
+        SharedFact: {
+            /** Label */
+            label: string;
+            /** Value */
+            value: string;
+        };
+        /**
+         * Step
+         * @description One operation of a model's lineage after the shared ancestor, in its slot.
+         */
+        Step: {
+            /**
+             * Slot
+             * @description "origin", an operation family, or "family #k"
+             */
+            slot: string;
+            /** Op */
+            op: string;
+            /** Params */
+            params: {
+                [key: string]: unknown;
+            };
+            /** Seed */
+            seed: number | null;
+            /** Teacher */
+            teacher: string | null;
+            /** Model Id */
+            model_id: string;
+            /** Model Name */
+            model_name: string;
         };
         /** SubgroupChange */
         SubgroupChange: {
@@ -591,6 +1250,20 @@ export interface components {
              */
             value: string;
         };
+        /** TransitionsAnswer */
+        TransitionsAnswer: {
+            base: components["schemas"]["ModelName"];
+            model: components["schemas"]["ModelName"];
+            /** Dataset */
+            dataset: string;
+            /** Class Names */
+            class_names: string[];
+            /**
+             * Matrix
+             * @description [C, C]: row = base class, column = model's
+             */
+            matrix: number[][];
+        };
         /** ValidationError */
         ValidationError: {
             /** Location */
@@ -603,6 +1276,52 @@ export interface components {
             input?: unknown;
             /** Context */
             ctx?: Record<string, never>;
+        };
+        /**
+         * Variable
+         * @description A way the models differ; variables splitting them alike are merged into `aliases`.
+         */
+        Variable: {
+            /** Key */
+            key: string;
+            /** Label */
+            label: string;
+            /**
+             * Kind
+             * @description pipeline, presence, type, param or origin
+             */
+            kind: string;
+            /** Slot */
+            slot: string;
+            /**
+             * Levels
+             * @description in display order: none/no first, numbers up
+             */
+            levels: components["schemas"]["Level"][];
+            /**
+             * Value Of
+             * @description model id → level label
+             */
+            value_of: {
+                [key: string]: string;
+            };
+            /** Aliases */
+            aliases: string[];
+        };
+        /**
+         * WeightHistograms
+         * @description Both models' weights of one module counted on shared bins.
+         */
+        WeightHistograms: {
+            /** Module */
+            module: string;
+            /**
+             * Missing
+             * @description models without this module
+             */
+            missing: string[];
+        } & {
+            [key: string]: unknown;
         };
     };
     responses: never;
@@ -676,13 +1395,14 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Successful Response */
+            /** @description JSON by default; with format=arrow an Arrow IPC stream of every row */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["InstancePage"];
+                    "application/vnd.apache.arrow.stream": string;
                 };
             };
             /** @description Validation Error */
@@ -715,9 +1435,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["TransitionsAnswer"];
                 };
             };
             /** @description Validation Error */
@@ -788,7 +1506,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["CalibrationAnswer"];
                 };
             };
             /** @description Validation Error */
@@ -821,7 +1539,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["AgreementAnswer"];
                 };
             };
             /** @description Validation Error */
@@ -850,9 +1568,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["DatasetList"];
                 };
             };
         };
@@ -890,6 +1606,38 @@ export interface operations {
             };
         };
     };
+    differences_api_differences_get: {
+        parameters: {
+            query: {
+                /** @description model selector (ids, names, …) */
+                models: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Differences"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
     geometry_api_geometry_get: {
         parameters: {
             query: {
@@ -912,13 +1660,14 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Successful Response */
+            /** @description JSON by default; with format=arrow an Arrow IPC stream of every row */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["GeometryAnswer"];
+                    "application/vnd.apache.arrow.stream": string;
                 };
             };
             /** @description Validation Error */
@@ -953,7 +1702,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["GeometryMap"];
+                };
+            };
+            /** @description computing: the job and its progress */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JobDescription"];
                 };
             };
             /** @description Validation Error */
@@ -990,9 +1748,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["OcclusionAnswer"];
                 };
             };
             /** @description Validation Error */
@@ -1021,9 +1777,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["JobList"];
                 };
             };
         };
@@ -1047,9 +1801,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["LayersAnswer"];
                 };
             };
             /** @description Validation Error */
@@ -1085,9 +1837,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["WeightHistograms"];
                 };
             };
             /** @description Validation Error */
@@ -1124,7 +1874,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["ActivationsAnswer"];
+                };
+            };
+            /** @description computing: the job and its progress */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JobDescription"];
                 };
             };
             /** @description Validation Error */
@@ -1153,7 +1912,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["ModelList"];
                 };
             };
         };
@@ -1175,9 +1934,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["ModelDetails"];
                 };
             };
             /** @description Validation Error */
@@ -1213,13 +1970,14 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Successful Response */
+            /** @description JSON by default; with format=arrow an Arrow IPC stream of every row */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["OutputsPage"];
+                    "application/vnd.apache.arrow.stream": string;
                 };
             };
             /** @description Validation Error */
@@ -1267,9 +2025,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["PiesAnswer"];
                 };
             };
             /** @description Validation Error */
@@ -1279,6 +2035,26 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    list_corruptions_api_robustness_corruptions_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Corruptions"];
                 };
             };
         };
@@ -1313,7 +2089,48 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["RobustnessAnswer"];
+                };
+            };
+            /** @description computing: the job and its progress */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JobDescription"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    select_api_select_get: {
+        parameters: {
+            query: {
+                /** @description ids/names, tag:T, op:NAME, source:S, key=value; & and , */
+                selector: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Selection"];
                 };
             };
             /** @description Validation Error */
@@ -1358,7 +2175,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["SensitivityAnswer"];
+                };
+            };
+            /** @description computing: the job and its progress */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JobDescription"];
                 };
             };
             /** @description Validation Error */

@@ -67,3 +67,26 @@ export async function fetchAnalysis<T>(
     return body as T;
   }
 }
+
+/** What the server answers for a selector (GET api/select): the models it picks, in its order,
+ * and the names of the datasets all of them are evaluated on. The selector language and the
+ * shared-dataset rule live in Python only (compresslens.workspace.selectors). */
+export interface Selection {
+  selector: string;
+  ids: string[];
+  datasets: string[];
+}
+
+const selections = new Map<string, Promise<Selection>>();
+
+/** The server's Selection for `selector`, asked once per selector while the page lives; an
+ * unknown selector rejects with the server's 404 (and is asked again next time). */
+export function fetchSelection(selector: string): Promise<Selection> {
+  let found = selections.get(selector);
+  if (!found) {
+    found = fetchAnalysis<Selection>(apiUrl("api/select", { selector }));
+    found.catch(() => selections.delete(selector));
+    selections.set(selector, found);
+  }
+  return found;
+}

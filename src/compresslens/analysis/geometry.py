@@ -418,3 +418,53 @@ def occlusion_maps(
         part: (geometry[part][1:] - geometry[part][0]).reshape(rows, cols)
         for part in GEOMETRY_PARTS
     }
+
+
+# ---------------------------------------------------------------- what a page shows
+
+CLIP_QUANTILES = (0.005, 0.995)  # histogram range: a few extreme margins must not flatten it
+SAMPLE_GROUPS = ("robust_to_fragile", "fragile_to_robust")  # the groups worth looking at
+
+
+def margin_histogram(margins: dict[str, np.ndarray], bins: int) -> dict[str, Any]:
+    """Counts of each margin series on shared edges, so base and model overlay directly.
+
+    The range spans the 0.5–99.5% quantiles of all finite margins (and always 0, the decision
+    boundary); values beyond it, ±inf included, are counted in the end bins and reported as
+    `clipped`. Also gives each series' share of margins ≤ 0 (misclassified) and its median.
+    """
+    finite = np.concatenate([m[np.isfinite(m)] for m in margins.values()])
+    lo, hi = np.quantile(finite, CLIP_QUANTILES) if finite.size else (-1.0, 1.0)
+    lo, hi = min(float(lo), 0.0), max(float(hi), 0.0)
+    if hi <= lo:
+        lo, hi = lo - 1.0, hi + 1.0
+    edges = np.linspace(lo, hi, bins + 1)
+    result: dict[str, Any] = {"edges": edges, "series": {}}
+    for name, values in margins.items():
+        counts, _ = np.histogram(np.clip(values, lo, hi), bins=edges)
+        result["series"][name] = {
+            "counts": counts,
+            "clipped": int(np.count_nonzero((values < lo) | (values > hi))),
+            "total": int(values.size),
+            "negative_share": float(np.mean(values <= 0)) if values.size else None,
+            "median": float(np.median(values)) if values.size else None,
+        }
+    return result
+
+
+def fragility_samples(
+    fragility: dict[str, Any], margins: dict[str, np.ndarray], labels: np.ndarray
+) -> dict[str, list[dict[str, Any]]]:
+    """The listed samples of the transition groups with their label and both margins."""
+    return {
+        group: [
+            {
+                "index": int(i),
+                "label": int(labels[i]),
+                "base_margin": float(margins["base"][i]),
+                "margin": float(margins["model"][i]),
+            }
+            for i in fragility[group]
+        ]
+        for group in SAMPLE_GROUPS
+    }

@@ -10,7 +10,7 @@ from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, or_, select
 from sqlalchemy.orm import Session, joinedload
 
 from compresslens.errors import (
@@ -394,6 +394,30 @@ class WorkspaceStore:
         with self.db.transaction() as session:
             session.add(Note(model_id=model_id, text=text))
 
+    # -- lookups for the views the UI shows (many models at once, plain tuples) ------------
+    def model_names(self, refs: Sequence[str]) -> list[tuple[str, str]]:
+        """(id, name) of every model whose id or name is one of `refs`, in one query."""
+        with self.db.reader() as session:
+            statement = select(Model.id, Model.name).where(
+                or_(Model.id.in_(refs), Model.name.in_(refs))
+            )
+            return [(row.id, row.name) for row in session.execute(statement)]
+
+    def all_model_names(self) -> list[tuple[str, str]]:
+        """(id, name) of every model, in `list_models` order: what a selector of plain ids and
+        names reads, without loading every model's relations."""
+        with self.db.reader() as session:
+            statement = select(Model.id, Model.name).order_by(Model.created_at, Model.name)
+            return [(row.id, row.name) for row in session.execute(statement)]
+
+    def outputs_artifacts(self, model_ids: Sequence[str]) -> dict[tuple[str, str], str]:
+        """The outputs artifact of every evaluation of these models, by (model id, dataset id)."""
+        with self.db.reader() as session:
+            statement = select(
+                Evaluation.model_id, Evaluation.dataset_id, Evaluation.outputs_artifact
+            ).where(Evaluation.model_id.in_(model_ids))
+            rows = session.execute(statement).all()
+        return {(r.model_id, r.dataset_id): r.outputs_artifact for r in rows if r.outputs_artifact}
 
 def _snapshot(row: Model) -> ModelSnapshot:
     """A model row read with its relations, as plain values."""

@@ -16,29 +16,19 @@ import numpy as np
 import torch
 from torch import nn
 
-from compresslens.analysis.geometry import (
-    geometry_scales,
-    geometry_vector,
-    margin,
-    model_map,
-    per_class_angle_length,
-)
 from compresslens.data.arrays import DatasetArrays
-from compresslens.data.corruptions import corrupt
-from compresslens.errors import NotFoundError
-from compresslens.evaluate.harness import evaluate_arrays, penultimate_module
+from compresslens.data.corruptions import CORRUPTIONS, SEVERITIES
 from compresslens.models.hf import HF_FACTORY, load_pretrained
 from compresslens.records import DatasetInfo, EvaluationInfo, ModelInfo
 from compresslens.store.repository import WorkspaceStore
+from compresslens.workspace import behaviours as behaviour_views
 from compresslens.workspace import derive, evaluation
+from compresslens.workspace import differences as difference_views
+from compresslens.workspace import geometry as geometry_views
 from compresslens.workspace.analyses import AnalysisMethods
-from compresslens.workspace.comparison import (
-    classifier_parameters,
-    occlusion_attribution,
-)
 from compresslens.workspace.datasets import DatasetCatalog
 from compresslens.workspace.models import ModelCatalog
-from compresslens.workspace.selectors import common_dataset
+from compresslens.workspace.selectors import common_datasets
 from compresslens.workspace.stored_outputs import read_features, read_logits, read_outputs
 
 ModelRef = str | ModelInfo
@@ -379,17 +369,9 @@ class Workspace(AnalysisMethods):
         seed: int = 0,
     ) -> tuple[np.ndarray, np.ndarray]:
         """Margins m of the first `limit` instances, clean and under one corruption."""
-        info, data_info = self.model(model), self.dataset(dataset)
-        arrays = self.load_dataset(data_info.id)
-        inputs, labels = arrays.inputs[:limit], arrays.labels[:limit]
-        module = self.load_model(info.id)
-        margins = []
-        for images in (inputs, corrupt(inputs, corruption, severity, seed=seed)):
-            result = evaluate_arrays(module, images, labels, data_info.num_classes, features=True)
-            W, b = classifier_parameters(module, result.features_module or "")
-            assert result.features is not None
-            margins.append(margin(result.features.numpy(), W, b, labels.numpy()))
-        return margins[0], margins[1]
+        return geometry_views.corrupted_margins(
+            self, model, dataset, corruption, severity, limit=limit, seed=seed
+        )
 
     def occlusion(
         self,
@@ -401,37 +383,11 @@ class Workspace(AnalysisMethods):
         stride: int = 4,
     ) -> dict[str, Any]:
         """How occluding each patch of one image changes θ_y, ‖f‖ and the margin."""
-        info, data_info = self.model(model), self.dataset(dataset)
-        if not 0 <= index < data_info.num_instances:
-            raise NotFoundError(f"instance {index} is outside 0..{data_info.num_instances - 1}")
-        arrays = self.load_dataset(data_info.id)
-        module = self.load_model(info.id)
-        feature_module = penultimate_module(module)
-        maps = occlusion_attribution(
-            module,
-            arrays.inputs[index : index + 1],
-            int(arrays.labels[index]),
-            patch=patch,
-            stride=stride,
-            feature_module=feature_module,
-        )
-        return {"model": info.name, "instance": index, "patch": patch, "stride": stride, **maps}
+        return geometry_views.occlusion(self, model, dataset, index, patch=patch, stride=stride)
 
     def geometry(self, model: ModelRef, dataset: DatasetRef | None = None) -> dict[str, Any]:
         """One model's last-layer geometry per class: θ_y, ‖f‖ and margin summaries."""
-        info = self.model(model)
-        data_info = (
-            common_dataset(self.datasets(), [info]) if dataset is None else self.dataset(dataset)
-        )
-        f, W, b = self.geometry_inputs(info.id, data_info.id)
-        labels = self.outputs(info.id, data_info.id)["label"]
-        summary = per_class_angle_length(f, W, b, labels, data_info.num_classes)
-        return {
-            "model": info.name,
-            "dataset": data_info.name,
-            "per_class": summary,
-            "class_names": data_info.class_names,
-        }
+        return geometry_views.geometry(self, model, dataset)
 
     def geometry_map(
         self,
@@ -446,27 +402,7 @@ class Workspace(AnalysisMethods):
         Every model is scaled by the base model's block RMS (the first selected by default),
         so an overall shrinkage of features or margins stays visible (Li et al.).
         """
-        chosen = self.select(models)
-        data_info = self.dataset(dataset)
-        base_info = self.model(base) if base is not None else chosen[0]
-        labels = self.outputs(base_info.id, data_info.id)["label"]
-        scales = geometry_scales(*self.geometry_inputs(base_info.id, data_info.id), labels)
-        vectors = np.stack(
-            [
-                geometry_vector(*self.geometry_inputs(m.id, data_info.id), labels, scales=scales)
-                for m in chosen
-            ]
-        )
-        layout = model_map(vectors, method=method)  # type: ignore[arg-type]
-        return {
-            "models": [{"id": m.id, "name": m.name} for m in chosen],
-            "coordinates": layout["coordinates"],
-            "edges": [
-                {"source": chosen[i].name, "target": chosen[j].name, "distance": d}
-                for i, j, d in layout["edges"]
-            ],
-            "method": layout["method"],
-        }
+        return geometry_views.geometry_map(self, models, dataset, base=base, method=method)
 
     def geometry_inputs(
         self, model: ModelRef, dataset: DatasetRef
@@ -475,11 +411,41 @@ class Workspace(AnalysisMethods):
 
         Features that were not stored are computed once (re-evaluating with features=True).
         """
-        info, data_info = self.model(model), self.dataset(dataset)
-        evaluation = self.evaluation(info.id, data_info.id)
-        if not evaluation.has_features:
-            self.evaluate(info.id, data_info.id, features=True, logits=evaluation.has_logits)
-            evaluation = self.evaluation(info.id, data_info.id)
-        features = self.features(info.id, data_info.id).numpy()
-        W, b = classifier_parameters(self.load_model(info.id), evaluation.features_module or "")
-        return features, W, b
+        return geometry_views.geometry_inputs(self, model, dataset)
+
+    # -- views the UI shows ----------------------------------------------------------------
+    def behaviours(
+        self,
+        base: ModelRef,
+        models: str | Sequence[ModelRef],
+        dataset: DatasetRef | None = None,
+        *,
+        n_boot: int = 200,
+    ) -> dict[str, Any]:
+        """Per model versus `base`: {model, summary, per_class, per_subgroup}, in one pass
+        (the Behaviours view). `models` are ids, names or id prefixes (a comma list or a
+        sequence); the dataset is the named one or the first all are evaluated on."""
+        refs = [models] if isinstance(models, str) else [_ref(m) for m in models]
+        data = None if dataset is None else _ref(dataset)
+        return behaviour_views.behaviours(self, _ref(base), ",".join(refs), data, n_boot=n_boot)
+
+    def differences(self, models: str | Sequence[ModelRef]) -> dict[str, Any]:
+        """What differs between the selected models' provenance, and what they share
+        (Selection details): {ancestor, chains, slots, variables, shared, varying}."""
+        return difference_views.differences(self, models)
+
+    def selection(self, selector: str) -> dict[str, Any]:
+        """The ids `select(selector)` picks and the names of the datasets every one of them
+        is evaluated on (in registration order): what a client needs to offer choices."""
+        chosen = self.select(selector)
+        shared = common_datasets(self.datasets(), chosen)
+        return {
+            "selector": selector,
+            "ids": [m.id for m in chosen],
+            "datasets": [d.name for d in shared],
+        }
+
+    def corruptions(self) -> dict[str, list[Any]]:
+        """The corruptions and severities `robustness` generates (the names it accepts)."""
+        return {"corruptions": list(CORRUPTIONS), "severities": list(SEVERITIES)}
+

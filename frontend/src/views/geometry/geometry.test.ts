@@ -2,7 +2,6 @@ import { describe, expect, it } from "vitest";
 import {
   classColor,
   classRows,
-  commonDatasets,
   defaultFocus,
   delta,
   edgeIndices,
@@ -52,12 +51,6 @@ describe("model choice", () => {
     metrics: Object.fromEntries(datasets.map((d) => [d, { accuracy: 0.9 }])),
   });
   const ds = (name: string): DatasetInfo => ({ id: `id-${name}`, name });
-
-  it("keeps the datasets every model is evaluated on, in order", () => {
-    const models = [model("a", ["train", "test"]), model("b", ["test"])];
-    expect(commonDatasets(models, [ds("train"), ds("test"), ds("other")]).map((d) => d.name)).toEqual(["test"]);
-    expect(commonDatasets([], [ds("test")])).toEqual([]);
-  });
 
   it("puts the base first on the map, without repeats", () => {
     expect(mapModelIds("b", ["x", "b", "y", "x"])).toEqual(["b", "x", "y"]);

@@ -102,12 +102,6 @@ export interface OcclusionAnswer {
 
 const finite = (v: unknown): v is number => typeof v === "number" && Number.isFinite(v);
 
-/** Datasets (in registration order) on which every given model has metrics, i.e. is evaluated. */
-export function commonDatasets(models: ApiModel[], datasets: DatasetInfo[]): DatasetInfo[] {
-  if (!models.length) return [];
-  return datasets.filter((d) => models.every((m) => m.metrics?.[d.name] !== undefined));
-}
-
 /** The base first, then the selected models, without repeats: the models a map places. */
 export function mapModelIds(base: string | null, selected: string[]): string[] {
   return [...new Set([...(base ? [base] : []), ...selected])];

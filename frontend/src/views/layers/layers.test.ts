@@ -174,6 +174,7 @@ function acts(rows: [string, number | null][], first: string | null = null): Act
     only_in_model: [],
     threshold: 0.9,
     first_divergent_layer: first,
+    first_divergent_layers: {},
   };
 }
 
@@ -197,11 +198,11 @@ describe("activation heat map", () => {
     expect(activationGrid(["m1"], answers, "sqnr_db").values[0]).toEqual([10]);
   });
 
-  it("finds the first diverging layer as Python does, skipping a missing CKA", () => {
-    const rows = acts([["a", null], ["b", 0.95], ["c", 0.8], ["d", 0.1]]).modules;
-    expect(firstDiverging(rows, 0.9)).toBe("c");
-    expect(firstDiverging(rows, 0.99)).toBe("b");
-    expect(firstDiverging(rows, 0.05)).toBeNull();
+  it("reads the first diverging layer at a threshold from the server's answer", () => {
+    const answer = { ...acts([["a", null], ["b", 0.95]]), first_divergent_layers: { "0.9": null, "0.99": "b" } };
+    expect(firstDiverging(answer, 0.99)).toBe("b");
+    expect(firstDiverging(answer, 0.9)).toBeNull();
+    expect(firstDiverging(answer, 0.5)).toBeNull();
   });
 });
 

@@ -87,6 +87,8 @@ export interface ActivationsAnswer {
   only_in_model: string[];
   threshold: number;
   first_divergent_layer: string | null;
+  /** per offered CKA threshold (as the server writes it, "0.95"): the first module below it */
+  first_divergent_layers: Record<string, string | null>;
 }
 
 // TODO(api-types): no response model yet (GET /api/layers/histogram)
@@ -315,11 +317,10 @@ export function activationGrid(
   return { modules, values };
 }
 
-/** The first module (forward order) whose CKA is below `threshold` — as Python's
- * first_divergent_layer: a missing CKA (both constant) does not count. */
-export function firstDiverging(rows: ActivationRow[], threshold: number): string | null {
-  for (const r of rows) if (typeof r.cka === "number" && r.cka < threshold) return r.module;
-  return null;
+/** The first module whose CKA is below `threshold`, as the server's answer names it (the
+ * rule is Python's first_divergent_layer; the answer carries every threshold the view offers). */
+export function firstDiverging(answer: ActivationsAnswer, threshold: number): string | null {
+  return answer.first_divergent_layers?.[String(threshold)] ?? null;
 }
 
 // ------------------------------------------------------------------ sensitivity

@@ -4,16 +4,15 @@ import {
   accuracyBars,
   byOptions,
   classRows,
+  baselineCandidates,
   defaultBaseline,
   defaultBy,
   defaultCompressed,
   formatP,
   levelLabel,
   levelText,
-  levelValue,
   pageInfo,
   pct,
-  selectModels,
   selectorPresets,
   type PieLevel,
 } from "./pies";
@@ -38,23 +37,7 @@ const WS: ApiModel[] = [
   m("q0", "quantize.dynamic_int8", {}, ["seed:0", "demo", "stage:int8"], ["s0aaaa"]),
   m("q1", "quantize.dynamic_int8", {}, ["seed:1", "demo", "stage:int8"], ["s1bbbb"]),
 ];
-const ids = (ms: ApiModel[]) => ms.map((x) => x.id);
-
-describe("selectModels mirrors Workspace.select", () => {
-  it("reads op, tag, parameter terms, & and ,", () => {
-    expect(ids(selectModels(WS, "op:train.scratch"))).toEqual(["s0aaaa", "s1bbbb"]);
-    expect(ids(selectModels(WS, "tag:stage:magnitude&amount=0.9"))).toEqual(["p090", "p190"]);
-    expect(ids(selectModels(WS, "op:prune.magnitude&scope=GLOBAL&amount=0.5"))).toEqual(["p050", "p150"]);
-    expect(ids(selectModels(WS, "tag:stage:int8, p090"))).toEqual(["p090", "q0", "q1"]);
-  });
-  it("matches names, ids and id prefixes of 4+ characters only", () => {
-    expect(ids(selectModels(WS, "s0aaaa-name"))).toEqual(["s0aaaa"]);
-    expect(ids(selectModels(WS, "s1bb"))).toEqual(["s1bbbb"]);
-    expect(ids(selectModels(WS, "s1b"))).toEqual([]);
-    expect(ids(selectModels(WS, "amount=0.7"))).toEqual([]);
-    expect(ids(selectModels(WS, " , "))).toEqual([]);
-  });
-});
+const pick = (...names: string[]) => names.map((id) => WS.find((x) => x.id === id)!);
 
 describe("presets and defaults", () => {
   it("lists the selection, then operations and tags with two or more models", () => {
@@ -67,38 +50,42 @@ describe("presets and defaults", () => {
     expect(selectorPresets(WS, []).some((p) => p.label.startsWith("selected"))).toBe(false);
   });
   it("defaults to scratch-trained baselines and the most common stage of their children", () => {
-    expect(defaultBaseline(WS, null)).toBe("op:train.scratch");
-    expect(defaultCompressed(WS, [], "op:train.scratch")).toBe("tag:stage:magnitude");
+    expect(baselineCandidates(WS, null)).toEqual(["op:train.scratch"]);
+    expect(defaultBaseline([["op:train.scratch", 2]])).toBe("op:train.scratch");
+    const scratch = new Set(["s0aaaa", "s1bbbb"]); // what the server answers for op:train.scratch
+    expect(defaultCompressed(WS, [], scratch)).toBe("tag:stage:magnitude");
     // a selection of 2+ models outside the baseline wins
-    expect(defaultCompressed(WS, ["q0", "q1", "s0aaaa"], "op:train.scratch")).toBe("q0,q1");
-    expect(defaultCompressed(WS, ["q0", "s0aaaa"], "op:train.scratch")).toBe("tag:stage:magnitude");
+    expect(defaultCompressed(WS, ["q0", "q1", "s0aaaa"], scratch)).toBe("q0,q1");
+    expect(defaultCompressed(WS, ["q0", "s0aaaa"], scratch)).toBe("tag:stage:magnitude");
   });
   it("falls back to the base's operation, or nothing", () => {
-    const noScratch = WS.filter((x) => x.operation?.name !== "train.scratch");
-    expect(defaultBaseline(noScratch, "q0")).toBe("op:quantize.dynamic_int8");
-    expect(defaultBaseline(noScratch, null)).toBe("");
-    expect(defaultCompressed(WS, [], "")).toBe("");
+    expect(baselineCandidates(WS, "q0")).toEqual(["op:train.scratch", "op:quantize.dynamic_int8"]);
+    expect(defaultBaseline([["op:train.scratch", 0], ["op:quantize.dynamic_int8", 2]])).toBe("op:quantize.dynamic_int8");
+    expect(defaultBaseline([["op:train.scratch", 1]])).toBe("");
+    expect(defaultCompressed(WS, [], new Set())).toBe("");
   });
   it("offers parameters every compressed model has, varying ones first, and picks amount", () => {
-    const pruned = selectModels(WS, "tag:stage:magnitude");
+    const pruned = pick("p050", "p090", "p150", "p190");
     expect(byOptions(pruned)).toEqual([
       { name: "amount", values: ["0.5", "0.9"] },
-      { name: "scope", values: ["global"] },
+      { name: "scope", values: ['"global"'] },
     ]);
     expect(defaultBy(pruned)).toBe("amount");
-    expect(defaultBy(selectModels(WS, "tag:stage:int8"))).toBe("");
+    expect(defaultBy(pick("q0", "q1"))).toBe("");
     expect(byOptions([])).toEqual([]);
   });
   it("does not split when a level would hold a single model", () => {
-    const pruned = selectModels(WS, "tag:stage:magnitude");
-    const onePerAmount = [pruned.find((m) => m.operation?.params?.amount === 0.5)!, pruned.find((m) => m.operation?.params?.amount === 0.9)!];
-    expect(onePerAmount.every(Boolean)).toBe(true);
-    expect(defaultBy(onePerAmount)).toBe("");
+    expect(defaultBy(pick("p050", "p090"))).toBe("");
+  });
+  it("tells apart levels the server tells apart (0.5 and \"0.5\")", () => {
+    const mixed = [...pick("p050", "p150"), m("t", "prune.magnitude", { amount: "0.5", scope: "global" }), m("u", "prune.magnitude", { amount: "0.5", scope: "global" })];
+    expect(byOptions(mixed)[0]).toEqual({ name: "amount", values: ["0.5", '"0.5"'] });
   });
 });
 
 const level = (amount: number, pies: number, impacted: boolean[]): PieLevel => ({
   level: { amount },
+  key: String(amount),
   compressed: ["a", "b"],
   summary: {
     num_instances: 100,
@@ -121,18 +108,11 @@ const level = (amount: number, pies: number, impacted: boolean[]): PieLevel => (
 });
 
 describe("shaping the answer", () => {
-  it("names levels and their query values", () => {
+  it("names levels for the charts (the server gives each level the key that addresses it)", () => {
     expect(levelLabel({ amount: "0.8" })).toBe("amount 0.8");
-    expect(levelLabel(null)).toBe("all compressed");
-    expect(levelValue({ amount: "0.8" })).toBe("0.8");
-    expect(levelValue(null)).toBe("");
-  });
-  it("names numeric levels (the API keeps 0.8 a number) as Python writes them", () => {
     expect(levelLabel({ amount: 0.8 })).toBe("amount 0.8");
-    expect(levelValue({ amount: 0.8 })).toBe("0.8");
-    expect(levelValue({ bits: 8 })).toBe("8");
-    expect(levelValue({ per_channel: true })).toBe("True");
-    expect(levelLabel({ per_channel: false })).toBe("per_channel False");
+    expect(levelLabel({ per_channel: false })).toBe("per_channel false");
+    expect(levelLabel(null)).toBe("all compressed");
     expect(levelText(0.95)).toBe("0.95");
     expect(levelText("global")).toBe("global");
     expect(levelText(null)).toBe("");

@@ -1,9 +1,8 @@
-/** The PIE view's data shaping: populations from selectors, defaults, chart and table rows.
+/** The PIE view's data shaping: presets and defaults, chart and table rows.
 
-Selectors are resolved by the server (`Workspace.select`); `selectModels` mirrors its rules
-(ids/names, `tag:T`, `op:NAME`, `source:S`, `key=value` op parameters; `&` = all terms,
-`,` = alternatives) so the view can preview population sizes and offer `by` parameters
-without a round trip. The server stays the authority: its answer (or 4xx) is what is shown.
+Selectors are resolved only by the server (`GET api/select`, `Workspace.select`): the view sends
+selector strings and works with the ids it gets back; levels are addressed by the `key` the
+answer gives each one. Pure functions, tested in pies.test.ts.
 */
 import type { ApiModel } from "../../lib/types";
 
@@ -41,6 +40,8 @@ export type LevelValue = string | number | boolean;
 
 export interface PieLevel {
   level: Record<string, LevelValue> | null;
+  /** the level as `?level=` names it (from the server; "" without `by`) */
+  key: string;
   compressed: string[];
   summary: PieSummary;
   impacted_classes: number;
@@ -62,6 +63,8 @@ export type GallerySort = "instance" | "baseline_vote" | "compressed_vote";
 
 export interface PieGallery {
   level: LevelValue | null;
+  /** the shown level as `?level=` names it */
+  level_key: string;
   label: string | null;
   sort: GallerySort;
   descending: boolean;
@@ -92,37 +95,10 @@ export interface PieResponse {
   warnings: string[];
 }
 
-// ------------------------------------------------------------------ selectors
-
-/** One selector term, as `matches` in workspace/selectors.py reads it. */
-export function matchesTerm(m: ApiModel, term: string): boolean {
-  if (term === m.id || term === m.name) return true;
-  if (term.startsWith("tag:")) return (m.tags ?? []).includes(term.slice(4));
-  if (term.startsWith("op:")) return m.operation?.name === term.slice(3);
-  if (term.startsWith("source:")) return m.source === term.slice(7);
-  if (term.includes("=")) {
-    const [key, ...rest] = term.split("=");
-    const params = m.operation?.params ?? {};
-    if (!m.operation || !(key in params)) return false;
-    return pyStr(params[key]).toLowerCase() === rest.join("=").toLowerCase();
-  }
-  return term.length >= 4 && m.id.startsWith(term);
-}
-
-/** The models a selector picks, in workspace order (the server's answer may differ only in order). */
-export function selectModels(models: ApiModel[], selector: string): ApiModel[] {
-  const alternatives = selector
-    .split(",")
-    .map((a) => a.split("&").map((t) => t.trim()).filter(Boolean))
-    .filter((terms) => terms.length > 0);
-  return models.filter((m) => alternatives.some((terms) => terms.every((t) => matchesTerm(m, t))));
-}
-
-/** Python's str() of an operation parameter, so that `amount=0.5` matches 0.5 and "0.5". */
-function pyStr(value: unknown): string {
-  if (typeof value === "boolean") return value ? "True" : "False";
-  if (value === null || value === undefined) return "None";
-  return String(value);
+/** A parameter value as a level key: what tells two levels apart (the server keys levels by
+ * their JSON, so 0.5 and "0.5" are two levels). */
+function valueKey(value: unknown): string {
+  return JSON.stringify(value);
 }
 
 export interface Preset {
@@ -155,18 +131,21 @@ export function selectorPresets(models: ApiModel[], selected: string[]): Preset[
 
 // ------------------------------------------------------------------ defaults
 
-/** The baseline: models trained from scratch if there are 2+, else the base's operation. */
-export function defaultBaseline(models: ApiModel[], base: string | null): string {
-  if (selectModels(models, "op:train.scratch").length >= 2) return "op:train.scratch";
+/** The baseline selectors worth trying, in order: models trained from scratch, else the base's
+ * operation (the first that the server finds 2+ models for is the default). */
+export function baselineCandidates(models: ApiModel[], base: string | null): string[] {
   const baseOp = models.find((m) => m.id === base)?.operation?.name;
-  if (baseOp && selectModels(models, `op:${baseOp}`).length >= 2) return `op:${baseOp}`;
-  return "";
+  return ["op:train.scratch", ...(baseOp && baseOp !== "train.scratch" ? [`op:${baseOp}`] : [])];
+}
+
+/** The first candidate with 2+ models (sizes as the server counted them), else none. */
+export function defaultBaseline(sizes: [string, number][]): string {
+  return sizes.find(([, count]) => count >= 2)?.[0] ?? "";
 }
 
 /** The compressed population: the selection (2+ models outside the baseline), else the most
  * common tag among the baseline's children that no baseline model carries (e.g. a stage). */
-export function defaultCompressed(models: ApiModel[], selected: string[], baseline: string): string {
-  const inBaseline = new Set(selectModels(models, baseline).map((m) => m.id));
+export function defaultCompressed(models: ApiModel[], selected: string[], inBaseline: Set<string>): string {
   const outside = selected.filter((id) => !inBaseline.has(id));
   if (outside.length >= 2) return outside.join(",");
   const baselineTags = new Set(models.filter((m) => inBaseline.has(m.id)).flatMap((m) => m.tags ?? []));
@@ -188,7 +167,7 @@ export function byOptions(compressed: ApiModel[]): { name: string; values: strin
   );
   const options = names.map((name) => ({
     name,
-    values: [...new Set(compressed.map((m) => pyStr(m.operation!.params![name])))],
+    values: [...new Set(compressed.map((m) => valueKey(m.operation!.params![name])))],
   }));
   return options.sort((a, b) => Number(b.values.length > 1) - Number(a.values.length > 1) || a.name.localeCompare(b.name));
 }
@@ -199,7 +178,7 @@ export function defaultBy(compressed: ApiModel[]): string {
   const smallestLevel = (name: string) => {
     const counts = new Map<string, number>();
     for (const m of compressed) {
-      const v = pyStr(m.operation!.params![name]);
+      const v = valueKey(m.operation!.params![name]);
       counts.set(v, (counts.get(v) ?? 0) + 1);
     }
     return Math.min(...counts.values());
@@ -221,14 +200,10 @@ export function levelLabel(level: Record<string, LevelValue> | null): string {
     .join(", ");
 }
 
-/** The value a level is addressed by in `?level=` (its `by` value), "" without `by`. */
-export function levelValue(level: Record<string, LevelValue> | null): string {
-  return level ? levelText(Object.values(level)[0]) : "";
-}
-
-/** One level value as text (Python's str() for booleans; the server matches numbers by value). */
+/** One level value as shown (a level is addressed by the answer's `key`, not by this text). */
 export function levelText(value: LevelValue | null | undefined): string {
-  return value === null || value === undefined ? "" : pyStr(value);
+  if (value === null || value === undefined) return "";
+  return typeof value === "string" ? value : JSON.stringify(value);
 }
 
 export const ACCURACY_SERIES = [

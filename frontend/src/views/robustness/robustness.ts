@@ -6,21 +6,15 @@ import { interpolateRdBu } from "d3-scale-chromatic";
 import { apiUrl } from "../../lib/api";
 import type { ApiModel, DatasetInfo } from "../../lib/types";
 
-/** Mirrors compresslens.analysis.robustness.CORRUPTIONS (the server checks them too). */
-export const CORRUPTIONS = [
-  "gaussian_noise",
-  "shot_noise",
-  "impulse_noise",
-  "defocus_blur",
-  "motion_blur",
-  "contrast",
-  "brightness",
-  "pixelate",
-  "jpeg",
-] as const;
-export const SEVERITIES = [1, 2, 3, 4, 5] as const;
-export const DEFAULT_CORRUPTIONS = ["gaussian_noise", "defocus_blur", "contrast"];
-export const DEFAULT_SEVERITIES = [1, 3, 5];
+/** What the server's sweep can generate and the view's first choice (GET api/robustness/corruptions):
+ * the list lives in Python (compresslens.analysis.robustness), not here. */
+export interface Corruptions {
+  corruptions: string[];
+  severities: number[];
+  default_corruptions: string[];
+  default_severities: number[];
+}
+export const CORRUPTIONS_URL = "api/robustness/corruptions";
 export const LIMITS = [200, 500, 1000, 2000, 5000, 10000] as const;
 export const DEFAULT_LIMIT = 500;
 /** one corruption sweep per model runs on the server: keep the table (and the wait) bounded */

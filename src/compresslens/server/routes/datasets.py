@@ -4,15 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path
+from fastapi import APIRouter, Path
 from fastapi.responses import JSONResponse, Response
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
-from compresslens.server.routes.deps import workspace_of
-from compresslens.workspace import Workspace
+from compresslens.server.routes.deps import WorkspaceDep
 
 router = APIRouter(tags=["datasets"])
-WorkspaceDep = Annotated[Workspace, Depends(workspace_of)]
 
 
 class InstanceText(BaseModel):
@@ -23,8 +21,29 @@ class InstanceText(BaseModel):
     text: str
 
 
-@router.get("/datasets")
+class DatasetDescription(BaseModel):
+    """A registered dataset: what its instances are and how they are labelled."""
+
+    id: str
+    name: str
+    modality: str = Field(description="image, text, tabular, …")
+    num_instances: int
+    num_classes: int
+    class_names: list[str]
+    input_shape: list[int]
+    input_dtype: str
+    attribute_names: list[str] = Field(description="per-instance attributes (subgroups)")
+    content_hash: str
+    description: str
+
+
+class DatasetList(BaseModel):
+    datasets: list[DatasetDescription]
+
+
+@router.get("/datasets", response_model=DatasetList)
 def list_datasets(ws: WorkspaceDep) -> dict[str, Any]:
+    """Every dataset, in registration order."""
     return {"datasets": [d.to_dict() for d in ws.datasets()]}
 
 

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter
+from pydantic import BaseModel
 
-from compresslens.server.jobs import JobRunner, jobs_of
+from compresslens.server.routes.deps import JobDescription, JobsDep
 
 router = APIRouter(tags=["jobs"])
-JobsDep = Annotated[JobRunner, Depends(jobs_of)]
 
 
-@router.get("/jobs")
+class JobList(BaseModel):
+    jobs: list[JobDescription]
+
+
+@router.get("/jobs", response_model=JobList)
 def list_jobs(jobs: JobsDep) -> dict[str, Any]:
     """Queued, running and finished-but-unread jobs, oldest first."""
     return {"jobs": jobs.jobs()}

@@ -8,19 +8,61 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Query
+from pydantic import BaseModel, ConfigDict, Field
 
 from compresslens.jsonable import jsonable
-from compresslens.server.jobs import JobRunner, Report, jobs_of
-from compresslens.server.routes.deps import workspace_of
-from compresslens.workspace import Workspace
+from compresslens.server.jobs import Report
+from compresslens.server.routes.deps import JOB_RUNNING, JobsDep, WorkspaceDep
+from compresslens.workspace.divergence import DIVERGENCE_THRESHOLDS, first_divergent_layers
 
 router = APIRouter(tags=["layers"])
-WorkspaceDep = Annotated[Workspace, Depends(workspace_of)]
-JobsDep = Annotated[JobRunner, Depends(jobs_of)]
 
 
-@router.get("/layers")
+class LayerComparison(BaseModel):
+    """Comparison.layers: per module and per module prefix (rollup), on shared edges."""
+
+    model_config = ConfigDict(extra="allow")
+    modules: list[dict[str, Any]] = Field(
+        description="per module: sparsity, zero overlap, relative change, SQNR"
+    )
+    rollup: list[dict[str, Any]]
+    only_in_base: list[str]
+    only_in_model: list[str]
+    relative_change_edges: list[float]
+
+
+class LayersAnswer(BaseModel):
+    base: str
+    model: str
+    layers: LayerComparison
+
+
+class WeightHistograms(BaseModel):
+    """Both models' weights of one module counted on shared bins."""
+
+    model_config = ConfigDict(extra="allow")
+    module: str
+    missing: list[str] = Field(description="models without this module")
+
+
+class ActivationsAnswer(BaseModel):
+    """Comparison.activations with the models, dataset and sample it ran on."""
+
+    model_config = ConfigDict(extra="allow")
+    base: str
+    model: str
+    dataset: str
+    sample: int
+    modules: list[dict[str, Any]] = Field(description="per module: CKA, cosine, rel_l2, SQNR")
+    threshold: float
+    first_divergent_layer: str | None
+    first_divergent_layers: dict[str, str | None] = Field(
+        description="per CKA threshold (as text: the view's and `threshold`) the first module below"
+    )
+
+
+@router.get("/layers", response_model=LayersAnswer)
 def layers(
     ws: WorkspaceDep,
     base: Annotated[str, Query(min_length=1)],
@@ -38,7 +80,7 @@ def layers(
     )
 
 
-@router.get("/layers/histogram")
+@router.get("/layers/histogram", response_model=WeightHistograms)
 def layer_histogram(
     ws: WorkspaceDep,
     base: Annotated[str, Query(min_length=1)],
@@ -52,7 +94,7 @@ def layer_histogram(
     return jsonable(comparison.weight_histograms(module, bins=bins))
 
 
-@router.get("/layers/activations", response_model=None)
+@router.get("/layers/activations", response_model=ActivationsAnswer, responses=JOB_RUNNING)
 def layer_activations(
     ws: WorkspaceDep,
     jobs: JobsDep,
@@ -74,7 +116,9 @@ def layer_activations(
     names = {"base": comparison.base.name, "model": comparison.model.name}
 
     def answer(result: dict[str, Any]) -> dict[str, Any]:
-        return jsonable({**names, "dataset": comparison.dataset.name, "sample": sample, **result})
+        divergent = first_divergent_layers(result["modules"], {*DIVERGENCE_THRESHOLDS, threshold})
+        context = {**names, "dataset": comparison.dataset.name, "sample": sample}
+        return jsonable({**context, **result, "first_divergent_layers": divergent})
 
     def stored() -> dict[str, Any]:
         found = comparison.activations(sample=sample, threshold=threshold, cached_only=True)

@@ -2,19 +2,49 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
 
-from compresslens.server.routes.deps import workspace_of
-from compresslens.workspace import Workspace
+from compresslens.server.routes.deps import WorkspaceDep
 
 router = APIRouter(tags=["models"])
-WorkspaceDep = Annotated[Workspace, Depends(workspace_of)]
 
 
-@router.get("/models", response_class=JSONResponse)
+class ModelDescription(BaseModel):
+    """A model's provenance, efficiency and scalar metrics (`ModelInfo.to_dict`)."""
+
+    model_config = ConfigDict(extra="allow")
+    id: str
+    name: str
+    source: str
+    status: str
+    operation: dict[str, Any] | None = Field(description="the edge that produced the model")
+    efficiency: dict[str, Any]
+    metrics: dict[str, dict[str, float | None]] = Field(description="per dataset: name → value")
+    tags: list[str]
+    notes: list[str]
+    created_at: str
+
+
+class ModelList(BaseModel):
+    models: list[ModelDescription]
+
+
+class ModelLink(BaseModel):
+    id: str
+    name: str
+
+
+class ModelDetails(BaseModel):
+    model: ModelDescription
+    lineage: list[ModelLink] = Field(description="root → model along the first parent")
+    evaluations: list[dict[str, Any]]
+
+
+@router.get("/models", response_class=JSONResponse, response_model=ModelList)
 def list_models(ws: WorkspaceDep) -> JSONResponse:
     """Every model with provenance, efficiency and scalar metrics (no per-instance rows)."""
     # A ready response: the records are plain JSON already, and FastAPI's jsonable_encoder
@@ -22,7 +52,7 @@ def list_models(ws: WorkspaceDep) -> JSONResponse:
     return JSONResponse({"models": [model.to_dict() for model in ws.models()]})
 
 
-@router.get("/models/{key}")
+@router.get("/models/{key}", response_model=ModelDetails)
 def get_model(key: str, ws: WorkspaceDep) -> dict[str, Any]:
     model = ws.model(key)
     return {

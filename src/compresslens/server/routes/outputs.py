@@ -13,16 +13,14 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 import numpy as np
-from fastapi import APIRouter, Depends, HTTPException, Query, Request
-from fastapi.responses import Response
+from fastapi import APIRouter, HTTPException, Query, Request
+from pydantic import BaseModel
 
 from compresslens.jsonable import jsonable
 from compresslens.server.arrow import arrow_response
-from compresslens.server.routes.deps import workspace_of
-from compresslens.workspace import Workspace
+from compresslens.server.routes.deps import ARROW_ANSWER, WorkspaceDep
 
 router = APIRouter(tags=["outputs"])
-WorkspaceDep = Annotated[Workspace, Depends(workspace_of)]
 
 MAX_PAGE = 1000
 
@@ -36,7 +34,21 @@ def output_columns(outputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     return columns
 
 
-@router.get("/models/{key}/outputs", response_model=None)
+class OutputsPage(BaseModel):
+    """One page of a model's per-instance outputs; each row maps `columns` to values."""
+
+    model: str
+    model_id: str
+    dataset: str
+    class_names: list[str]
+    total: int
+    offset: int
+    limit: int
+    columns: list[str]
+    rows: list[dict[str, Any]]
+
+
+@router.get("/models/{key}/outputs", response_model=OutputsPage, responses=ARROW_ANSWER)
 def model_outputs(
     key: str,
     ws: WorkspaceDep,
@@ -49,7 +61,7 @@ def model_outputs(
         Literal["json", "arrow"],
         Query(description="arrow: every row as an Arrow IPC stream"),
     ] = "json",
-) -> dict[str, Any] | Response:
+) -> Any:
     """Per-instance outputs of model `key` on `dataset`: a JSON page or the whole table."""
     if format == "arrow":
         paging = [p for p in ("offset", "limit") if p in request.query_params]

@@ -4,33 +4,54 @@ The answer is an aggregate per level (PIE count and share, accuracy on PIEs and 
 per-class disparate impact) plus ONE page of the PIE gallery of one level, never every PIE of
 every level: a level at 95% sparsity has thousands. The reports of a query are kept in a small
 in-memory cache so that paging through the gallery does not recompute them (about a second on
-the demo workspace); the key holds the resolved models and their metrics, so a model that is
-added or re-evaluated gives a fresh report.
+the demo workspace), the facade's in-memory cache (`workspace.array_cache`); the key holds the
+resolved models and their metrics, so a model that is added or re-evaluated gives a fresh report.
 """
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
-from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Query
+from fastapi import APIRouter, HTTPException, Query
+from pydantic import BaseModel, ConfigDict, Field
 
 from compresslens.jsonable import jsonable
-from compresslens.server.routes.deps import workspace_of
+from compresslens.server.routes.deps import WorkspaceDep
 from compresslens.workspace import Workspace
+from compresslens.workspace.array_cache import ARRAYS
 
 router = APIRouter(tags=["pies"])
-WorkspaceDep = Annotated[Workspace, Depends(workspace_of)]
 
 GallerySort = Literal["instance", "baseline_vote", "compressed_vote"]
-CACHED_QUERIES = 8
-_cache: OrderedDict[tuple[Any, ...], list[dict[str, Any]]] = OrderedDict()
-_cache_lock = threading.Lock()
+ROW_BYTES = 400  # about what one PIE row of a report holds (a dict of ~8 small values)
 
 
-@router.get("/pies")
+class GalleryPage(BaseModel):
+    level: Any = Field(description="the level of `by` the page shows (null without `by`)")
+    level_key: str = Field(description="the level as `?level=` names it")
+    label: str | None
+    sort: str
+    descending: bool
+    total: int
+    offset: int
+    limit: int
+    rows: list[dict[str, Any]] = Field(description="per PIE: instance, label, votes")
+
+
+class PiesAnswer(BaseModel):
+    """Per level of `by` the PIE aggregates, and one page of one level's PIE gallery."""
+
+    model_config = ConfigDict(extra="allow")
+    by: str | None
+    dataset: str
+    baseline: list[str] = Field(description="the baseline models' names")
+    class_names: list[str]
+    levels: list[dict[str, Any]]
+    warnings: list[str]
+    gallery: GalleryPage
+
+
+@router.get("/pies", response_model=PiesAnswer)
 def pies(
     ws: WorkspaceDep,
     baseline: Annotated[str, Query(min_length=1, description="selector: the baseline population")],
@@ -92,23 +113,11 @@ def _cached_reports(
         tuple((m.id, repr(sorted(m.metrics.items()))) for m in group) for group in chosen
     )
     key = (id(ws), str(ws.location), models_key, by, dataset, alpha, correction)
-    return _remember(key, lambda: _reports(ws, chosen, by, dataset, alpha, correction))
-
-
-def _remember(
-    key: tuple[Any, ...], compute: Callable[[], list[dict[str, Any]]]
-) -> list[dict[str, Any]]:
-    """A tiny LRU cache; a failed computation is not stored (its error reaches the client)."""
-    with _cache_lock:
-        if key in _cache:
-            _cache.move_to_end(key)
-            return _cache[key]
-    value = compute()
-    with _cache_lock:
-        _cache[key] = value
-        while len(_cache) > CACHED_QUERIES:
-            _cache.popitem(last=False)
-    return value
+    return ARRAYS.get(
+        ("pies", key),
+        lambda: _reports(ws, chosen, by, dataset, alpha, correction),
+        lambda reports: ROW_BYTES * sum(1 + len(report["pies"]) for report in reports),
+    )
 
 
 def _reports(
@@ -130,6 +139,7 @@ def _level_aggregate(report: dict[str, Any]) -> dict[str, Any]:
     """What the charts and the class table need of one level: no per-instance rows."""
     return {
         "level": report["level"],
+        "key": level_key(report["level"]),
         "compressed": report["compressed"],
         "summary": report["summary"],
         "impacted_classes": report["impacted_classes"],
@@ -150,6 +160,12 @@ def _gallery_level(reports: list[dict[str, Any]], by: str | None, level: str | N
     raise HTTPException(
         status_code=400, detail=f"no level {level!r} of {by!r}; the levels are: {known}"
     )
+
+
+def level_key(level: dict[str, Any] | None) -> str:
+    """The text that names a level in `?level=` (Python's str() of its value; "" without `by`),
+    so a client addresses levels without imitating str()."""
+    return "" if not level else str(next(iter(level.values())))
 
 
 def _is_level(value: Any, text: str) -> bool:
@@ -186,6 +202,7 @@ def _gallery_page(
     rows = sorted(rows, key=lambda row: (row[sort], row["instance"]), reverse=descending)
     return {
         "level": report["level"][by] if by and report["level"] else None,
+        "level_key": level_key(report["level"]),
         "label": label,
         "sort": sort,
         "descending": descending,

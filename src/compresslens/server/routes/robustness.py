@@ -7,49 +7,81 @@ with the table once the accuracies are stored (workspace metrics, so a restart a
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from functools import partial
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Query
+from fastapi import APIRouter, HTTPException, Query
+from pydantic import BaseModel, Field
 
-from compresslens.data.corruptions import CORRUPTIONS, SEVERITIES
 from compresslens.jsonable import jsonable
-from compresslens.server.jobs import JobRunner, jobs_of
-from compresslens.server.routes.deps import workspace_of
-from compresslens.workspace import Workspace
+from compresslens.server.routes.deps import JOB_RUNNING, JobsDep, WorkspaceDep
 
 router = APIRouter(tags=["robustness"])
-WorkspaceDep = Annotated[Workspace, Depends(workspace_of)]
-JobsDep = Annotated[JobRunner, Depends(jobs_of)]
 MAX_MODELS = 50  # one sweep per model: more would hold the single worker for too long
+# what the view asks for until the user picks: a quick first table (3 × 3 conditions)
+VIEW_CORRUPTIONS = ("gaussian_noise", "defocus_blur", "contrast")
+VIEW_SEVERITIES = (1, 3, 5)
 
 
-def _names(value: str | None, default: tuple[str, ...]) -> list[str]:
-    return list(default) if value is None else [v.strip() for v in value.split(",") if v.strip()]
+class Corruptions(BaseModel):
+    """What the robustness sweep can generate, and the view's first choice of them."""
+
+    corruptions: list[str]
+    severities: list[int]
+    default_corruptions: list[str]
+    default_severities: list[int]
 
 
-def _corruptions(value: str | None) -> list[str]:
-    chosen = _names(value, CORRUPTIONS)
-    unknown = sorted(set(chosen) - set(CORRUPTIONS))
+class RobustnessAnswer(BaseModel):
+    corruptions: list[str]
+    severities: list[int]
+    limit: int
+    seed: int
+    computed: bool = Field(description="false (with peek) when nothing is stored yet")
+    rows: list[dict[str, Any]] | None = Field(
+        description="per model × condition: accuracy and the drop versus the base"
+    )
+
+
+def _names(value: str | None, default: Sequence[Any]) -> list[str]:
+    if value is None:
+        return [str(v) for v in default]
+    return [v.strip() for v in value.split(",") if v.strip()]
+
+
+def _corruptions(value: str | None, known: list[str]) -> list[str]:
+    chosen = _names(value, known)
+    unknown = sorted(set(chosen) - set(known))
     if unknown or not chosen:
         raise HTTPException(
             status_code=422,
-            detail=f"unknown corruption(s) {unknown}; choose from {', '.join(CORRUPTIONS)}",
+            detail=f"unknown corruption(s) {unknown}; choose from {', '.join(known)}",
         )
     return list(dict.fromkeys(chosen))
 
 
-def _severities(value: str | None) -> list[int]:
+def _severities(value: str | None, known: list[int]) -> list[int]:
     try:
-        levels = [int(s) for s in _names(value, tuple(map(str, SEVERITIES)))]
+        levels = [int(s) for s in _names(value, known)]
     except ValueError as exc:
         raise HTTPException(status_code=422, detail="severities are integers 1-5") from exc
-    if not levels or any(s not in SEVERITIES for s in levels):
+    if not levels or any(s not in known for s in levels):
         raise HTTPException(status_code=422, detail="severities are integers 1-5")
     return sorted(set(levels))
 
 
-@router.get("/robustness", response_model=None)
+@router.get("/robustness/corruptions", response_model=Corruptions)
+def list_corruptions(ws: WorkspaceDep) -> dict[str, Any]:
+    """The corruption names and severities `/robustness` accepts, and the view's defaults."""
+    return {
+        **ws.corruptions(),
+        "default_corruptions": list(VIEW_CORRUPTIONS),
+        "default_severities": list(VIEW_SEVERITIES),
+    }
+
+
+@router.get("/robustness", response_model=RobustnessAnswer, responses=JOB_RUNNING)
 def robustness(
     ws: WorkspaceDep,
     jobs: JobsDep,
@@ -73,7 +105,9 @@ def robustness(
     With `peek`, a stored table (or a job already under way) is answered as usual, but nothing
     new starts: `{"computed": false, "rows": null}` — the view offers a button instead.
     """
-    chosen, levels = _corruptions(corruptions), _severities(severities)
+    known = ws.corruptions()
+    chosen = _corruptions(corruptions, known["corruptions"])
+    levels = _severities(severities, known["severities"])
     selected = ws.select(models)
     if len(selected) > MAX_MODELS:
         raise HTTPException(

@@ -11,16 +11,13 @@ import json
 from functools import partial
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Query
+from fastapi import APIRouter, HTTPException, Query
+from pydantic import BaseModel, ConfigDict, Field
 
 from compresslens.jsonable import jsonable
-from compresslens.server.jobs import JobRunner, jobs_of
-from compresslens.server.routes.deps import workspace_of
-from compresslens.workspace import Workspace
+from compresslens.server.routes.deps import JOB_RUNNING, JobsDep, WorkspaceDep
 
 router = APIRouter(tags=["layers"])
-WorkspaceDep = Annotated[Workspace, Depends(workspace_of)]
-JobsDep = Annotated[JobRunner, Depends(jobs_of)]
 # keyword arguments of Workspace.sensitivity itself: not operation parameters
 RESERVED = {"model", "dataset", "operation", "limit", "max_drop", "keep_share", "seed"}
 RESERVED |= {"progress", "cached_only"}
@@ -42,7 +39,16 @@ def _operation_params(value: str | None) -> dict[str, Any]:
     return params
 
 
-@router.get("/sensitivity", response_model=None)
+class SensitivityAnswer(BaseModel):
+    """Workspace.sensitivity: the ranking and what the ops would do with each layer."""
+
+    model_config = ConfigDict(extra="allow")
+    ranking: list[dict[str, Any]] = Field(description="per layer: its drop and rank")
+    exclude: list[str] = Field(description="layers that drop more than max_drop")
+    mixed_precision: dict[str, int] = Field(description="layer → bits")
+
+
+@router.get("/sensitivity", response_model=SensitivityAnswer, responses=JOB_RUNNING)
 def sensitivity(
     ws: WorkspaceDep,
     jobs: JobsDep,

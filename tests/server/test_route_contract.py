@@ -1,0 +1,50 @@
+"""The server's contract: every route is typed, and routes speak HTTP over the facade only."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+import compresslens as cl
+from compresslens.server import app as app_module
+from compresslens.server.app import create_app
+
+SERVER = Path(app_module.__file__).parent
+FORBIDDEN = ("compresslens.store", "compresslens.analysis", "sqlalchemy")
+
+
+def test_every_api_route_declares_its_answer(workspace: cl.Workspace) -> None:
+    """A JSON answer names its model; a binary one (Arrow, PNG) declares its media type."""
+    paths = create_app(workspace).openapi()["paths"]
+    answers = {
+        path: op["responses"]["200"]["content"]
+        for path, ops in paths.items()
+        if path.startswith("/api/")
+        for op in ops.values()
+    }
+    untyped = [path for path, content in answers.items() if "$ref" not in str(content)]
+    assert len(answers) >= 22 and untyped == []
+    binary = {path: sorted(set(c) - {"application/json"}) for path, c in answers.items()}
+    assert binary["/api/compare/instances"] == ["application/vnd.apache.arrow.stream"]
+    assert binary["/api/datasets/{key}/instances/{index}"] == ["image/png"]
+
+
+def test_dependencies_are_defined_once() -> None:
+    defined = [
+        path.name
+        for path in (SERVER / "routes").glob("*.py")
+        if "WorkspaceDep = " in path.read_text() or "JobsDep = " in path.read_text()
+    ]
+    assert defined == ["deps.py"]
+
+
+@pytest.mark.parametrize("path", sorted(SERVER.rglob("*.py")), ids=lambda p: p.name)
+def test_server_modules_import_no_kernel_internals(path: Path) -> None:
+    tree = ast.parse(path.read_text())
+    imported = [node.module or "" for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)]
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            imported += [alias.name for alias in node.names]
+    assert [name for name in imported if name.startswith(FORBIDDEN)] == []
