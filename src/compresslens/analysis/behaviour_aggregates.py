@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike
 
-from compresslens.analysis.predictions import _as_ids, _as_model_rows, _check_length
+from compresslens.analysis.inputs import _as_ids, _as_model_rows, _check_length
 from compresslens.errors import IncompatibleDatasetError, InvalidOutputError
 from compresslens.evaluate.metrics import _ratio
 from compresslens.evaluate.outputs import _first_indices

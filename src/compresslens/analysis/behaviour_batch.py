@@ -20,14 +20,16 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike
 
-from compresslens.analysis.predictions import (
+from compresslens.analysis.group_change import (
+    _check_bootstrap_parameters,
+    group_change_from_counts,
+)
+from compresslens.analysis.inputs import (
     _as_ids,
     _as_model_rows,
-    _check_bootstrap_parameters,
     _check_ids_in_range,
     _check_length,
     _fraction,
-    group_change_from_counts,
 )
 from compresslens.errors import IncompatibleDatasetError, InvalidOutputError
 

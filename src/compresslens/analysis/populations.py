@@ -16,14 +16,13 @@ import numpy as np
 from numpy.typing import ArrayLike
 from scipy.special import stdtr
 
-from compresslens.analysis.predictions import (
-    BLOCK_ELEMENTS,
+from compresslens.analysis.group_change import BLOCK_ELEMENTS, _count_by_group
+from compresslens.analysis.inputs import (
     _as_ids,
     _as_mask,
     _as_model_rows,
     _check_ids_in_range,
     _check_length,
-    _count_by_group,
     _slices,
 )
 from compresslens.errors import CompressLensError, IncompatibleDatasetError, InvalidOutputError
