@@ -86,16 +86,12 @@ def output_divergence(
         for models in _slices(logits.shape[0], per_model):
             model = _LogSoftmax(models_all[models, rows], labels_all[rows])
             for key in measures:
-                values = out_tensors[key][models, rows]
-                values.copy_(_MEASURES[key](base, model))
-                if not bool(torch.isfinite(values).all()):
-                    _settle_in_float64(
-                        key, values.numpy(), base_logits[rows], logits[models, rows], labels[rows]
-                    )
-                    _refuse_non_finite(key, values.numpy(), rows)
+                out_tensors[key][models, rows] = _MEASURES[key](base, model)
 
     blocks = list(_slices(instances, max(1, BLOCK_ELEMENTS // (BASE_SHARE * classes))))
     _run_in_threads(fill, blocks)
+    for key, values in out.items():
+        _settle_in_float64(key, values, base_logits, logits, labels)
     return out
 
 
@@ -190,11 +186,24 @@ def _settle_in_float64(
     logits: np.ndarray,
     labels: np.ndarray,
 ) -> None:
-    """Recompute in place, in float64, the non-finite cells of values [m, n] (0·log 0 = 0)."""
+    """Recompute in place, in float64 with 0·log 0 = 0, the cells of values [M, N] that float32
+    left NaN or infinite (−inf logits); refuse those that stay so."""
     model_ids, rows = np.nonzero(~np.isfinite(values))
-    base_log_prob = _log_softmax64(base_logits[rows])
-    model_log_prob = _log_softmax64(logits[model_ids, rows])
-    values[model_ids, rows] = _EXACT[measure](base_log_prob, model_log_prob, labels[rows])
+    if rows.size == 0:
+        return
+    settled = np.empty(rows.size)
+    for cells in _slices(rows.size, max(1, BLOCK_ELEMENTS // base_logits.shape[1])):
+        base_log_prob = _log_softmax64(base_logits[rows[cells]])
+        model_log_prob = _log_softmax64(logits[model_ids[cells], rows[cells]])
+        settled[cells] = _EXACT[measure](base_log_prob, model_log_prob, labels[rows[cells]])
+    values[model_ids, rows] = settled
+    bad = np.unique(rows[~np.isfinite(settled)])
+    if bad.size:
+        raise InvalidOutputError(
+            f"{measure} is undefined or infinite for {bad.size} instances "
+            f"({_first_indices(bad)}): their logits hold NaN or infinite values "
+            "(float16 overflows past ±65504), or the model rules out a class the base does not"
+        )
 
 
 def _log_softmax64(logits: np.ndarray) -> np.ndarray:
@@ -242,15 +251,3 @@ _EXACT = {
     "abs_true_prob_change": _exact_true_prob_change,
     "margin_change": _exact_margin_change,
 }
-
-
-def _refuse_non_finite(measure: str, values: np.ndarray, rows: slice) -> None:
-    """Refuse a block whose results are still NaN or infinite after the float64 pass."""
-    finite = np.isfinite(values).all(axis=0)
-    if not finite.all():
-        bad = np.flatnonzero(~finite) + rows.start
-        raise InvalidOutputError(
-            f"{measure} is undefined or infinite for {bad.size} instances "
-            f"({_first_indices(bad)}): their logits hold NaN or infinite values "
-            "(float16 overflows past ±65504), or the model rules out a class the base does not"
-        )
