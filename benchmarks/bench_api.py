@@ -10,7 +10,7 @@ few % of predictions flip), turned into outputs and metrics by the same function
 `Workspace.evaluate` uses and written by the same store code (`_write_evaluation`).
 
 Then a real server (`compresslens serve`'s run_server, uvicorn on 127.0.0.1, its own process)
-is timed over HTTP with httpx, on what the views request:
+is timed over HTTP with httpx2 (the dev dependency), on what the views request:
   map + scatter  GET /api/models, /api/datasets (both views draw from these answers)
   behaviours     for a base and 50 models: GET /api/behaviours (per-class changes with
                  bootstrap intervals, n_boot=200), /api/agreement, /api/compare/calibration;
@@ -50,7 +50,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import httpx
+import httpx2 as httpx
 import numpy as np
 import pyarrow.parquet as pq
 import torch
