@@ -7,6 +7,7 @@ import warnings
 
 import numpy as np
 import pytest
+import torch
 from scipy.spatial.distance import jensenshannon
 from scipy.special import rel_entr, softmax
 
@@ -169,3 +170,18 @@ def test_read_only_and_reversed_arrays_are_accepted_without_a_warning() -> None:
         warnings.simplefilter("error")
         result = output_divergence(base, models[:, ::-1], labels)
     assert_matches_reference(result, base, models[:, ::-1], labels)
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_each_thread_count_matches_the_reference(threads: int, small_blocks: None) -> None:
+    rng = np.random.default_rng(threads)
+    base = (rng.normal(size=(25, 5)) * 3).astype(np.float32)
+    models = (base[None] + rng.normal(size=(4, 25, 5))).astype(np.float32)
+    labels = rng.integers(0, 5, 25)
+    previous = torch.get_num_threads()
+    torch.set_num_threads(threads)  # 1: blocks in this thread; 2: on two Python threads
+    try:
+        result = output_divergence(base, models, labels)
+    finally:
+        torch.set_num_threads(previous)
+    assert_matches_reference(result, base, models, labels)
