@@ -77,9 +77,12 @@ test: install data frontend browser postgres
 	cd frontend && $(NPM) test
 	$(BIN)/python -m pytest
 
+# Every benchmark, to the end; `uptime` before and after: other work on the cores slows them.
 bench: install data frontend browser
+	@uptime
 	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
 	@echo "== benchmarks/bench_map_render.mjs"; node benchmarks/bench_map_render.mjs
+	@uptime
 
 lint: install
 	$(BIN)/ruff check src tests benchmarks

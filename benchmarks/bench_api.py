@@ -11,7 +11,7 @@ few % of predictions flip), turned into outputs and metrics by the same function
 (`compresslens.workspace.stored_outputs.write_evaluation`).
 
 Then a real server (`compresslens serve`'s run_server, uvicorn on 127.0.0.1, its own process)
-is timed over HTTP with httpx, on what the views request:
+is timed over HTTP with httpx2 (the dev dependency), on what the views request:
   map + scatter  GET /api/models, /api/datasets (both views draw from these answers)
   behaviours     for a base and 50 models: GET /api/behaviours (per-class changes with
                  bootstrap intervals, n_boot=200), /api/agreement, /api/compare/calibration;
@@ -51,7 +51,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import httpx
+import httpx2 as httpx
 import numpy as np
 import pyarrow.parquet as pq
 import torch
@@ -62,6 +62,7 @@ from compresslens.evaluate.harness import EvaluationResult
 from compresslens.evaluate.metrics import classification_metrics
 from compresslens.evaluate.outputs import instance_outputs
 from compresslens.workspace.stored_outputs import write_evaluation
+from timing import alternating
 
 BUILD_VERSION = 1  # bump when the synthetic workspace changes
 SEED = 0
@@ -483,20 +484,27 @@ def measure_map(client: httpx.Client, ws: cl.Workspace, folder: Path, pid: int, 
     models.payload_bytes = len(answer)
     assert len(json.loads(answer)["models"]) == args.models, "the map lacks models"
     datasets = time_requests(lambda _: get(client, "/api/datasets"), pid, args)
-    in_process = plain_timing(
-        lambda: json.dumps({"models": [m.to_dict() for m in ws.models()]}), args.requests
+    # Each baseline alternates with the HTTP request: the ratio is the median per-pair ratio.
+    in_process = alternating(
+        lambda: json.dumps({"models": [m.to_dict() for m in ws.models()]}),
+        lambda: get(client, "/api/models"),
+        args.requests,
     )
-    plain_sql = plain_timing(lambda: plain_sql_models(folder / "compresslens.db"), args.requests)
+    plain_sql = alternating(
+        lambda: plain_sql_models(folder / "compresslens.db"),
+        lambda: get(client, "/api/models"),
+        args.requests,
+    )
     print("\n[map + scatter] (the front end loads /api/models and /api/datasets once)")
     show("GET /api/models", models, GOAL_MAP_MS)
     show("GET /api/datasets", datasets)
     print(
-        f"{'  Python API, no HTTP':36s}: p50 {in_process:7.1f} ms  "
-        f"(HTTP p50 ×{models.pct(50) / in_process:.2f})"
+        f"{'  Python API, no HTTP':36s}: p50 {in_process.first.wall * 1000:7.1f} ms  "
+        f"(HTTP ×{in_process.ratio:.2f}, alternating)"
     )
     print(
-        f"{'  plain SQL + json.dumps':36s}: p50 {plain_sql:7.1f} ms  "
-        f"(HTTP p50 ×{models.pct(50) / plain_sql:.1f})"
+        f"{'  plain SQL + json.dumps':36s}: p50 {plain_sql.first.wall * 1000:7.1f} ms  "
+        f"(HTTP ×{plain_sql.ratio:.1f}, alternating)"
     )
 
 

@@ -11,18 +11,17 @@ by KL (what `GET /api/compare/instances` does before it serialises):
   The real route caps a page at 500 rows, so a client would make N/500 requests;
 * Arrow: `format=arrow` — gather the sorted rows, `arrow_table`, `arrow_bytes`.
 
-Prints bytes, best-of-repeats wall milliseconds and the ratios (also gzip -6 bytes, for a
+Prints bytes, median wall milliseconds and the time ratios (medians of per-pair ratios, each
+body timed alternating with Arrow) (also gzip -6 bytes, for a
 server behind a compressing proxy), and the Arrow read-back time with pyarrow.
 
-    python benchmarks/bench_arrow.py [--instances 100000] [--classes 100] [--repeats 3]
+    python benchmarks/bench_arrow.py [--instances 100000] [--classes 100] [--repeats 5]
 """
 
 from __future__ import annotations
 
 import argparse
 import gzip
-import time
-from collections.abc import Callable
 from types import SimpleNamespace
 from typing import Any
 
@@ -36,17 +35,7 @@ from compresslens.evaluate.outputs import instance_outputs
 from compresslens.jsonable import jsonable
 from compresslens.server.arrow import arrow_bytes, arrow_table
 from compresslens.workspace.comparison import Comparison
-
-
-def timed(work: Callable[[], Any], repeats: int) -> tuple[float, Any]:
-    """Best wall seconds over `repeats` runs (after one warm-up) and the last result."""
-    result = work()
-    best = float("inf")
-    for _ in range(repeats):
-        start = time.perf_counter()
-        result = work()
-        best = min(best, time.perf_counter() - start)
-    return best, result
+from timing import alternating, load_line, median_timed
 
 
 class StandIn:
@@ -115,7 +104,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--instances", type=int, default=100_000)
     parser.add_argument("--classes", type=int, default=100)
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args()
     torch.set_num_threads(1)
 
@@ -133,19 +122,30 @@ def main() -> None:
     n = args.instances
     print(f"instances table: {n:,} rows × {len(table)} columns ({', '.join(table)})")
 
-    json_s, json_bytes = timed(lambda: json_body(table, order, context), args.repeats)
-    columnar_s, columnar_bytes = timed(
-        lambda: columnar_json_body(table, order, context), args.repeats
+    json_pair = alternating(
+        lambda: arrow_body(table, order, context),
+        lambda: json_body(table, order, context),
+        args.repeats,
     )
-    arrow_s, arrow_buffer = timed(lambda: arrow_body(table, order, context), args.repeats)
+    columnar_pair = alternating(
+        lambda: arrow_body(table, order, context),
+        lambda: columnar_json_body(table, order, context),
+        args.repeats,
+    )
+    arrow_s, json_s = json_pair.first.wall, json_pair.second.wall
+    columnar_s = columnar_pair.second.wall
+    arrow_buffer, json_bytes = json_pair.results
+    columnar_bytes = columnar_pair.results[1]
     arrow_bytes_ = arrow_buffer.to_pybytes()
-    read_s, read_back = timed(
+    read, read_back = median_timed(
         lambda: pyarrow.ipc.open_stream(arrow_bytes_).read_all(), args.repeats
     )
+    read_s = read.wall
     assert read_back.num_rows == n
     json_gz, arrow_gz = len(gzip.compress(json_bytes, 6)), len(gzip.compress(arrow_bytes_, 6))
     columnar_gz = len(gzip.compress(columnar_bytes, 6))
 
+    print(f"{load_line()}; medians of {args.repeats}")
     print(f"{'':22} {'bytes':>12} {'gzip -6 bytes':>14} {'ms':>9}")
     for name, body, gz, seconds in (
         ("JSON rows (the route)", json_bytes, json_gz, json_s),
@@ -155,9 +155,9 @@ def main() -> None:
         print(f"{name:22} {len(body):>12,} {gz:>14,} {seconds * 1e3:>9.1f}")
     print(
         f"JSON rows / Arrow: {len(json_bytes) / len(arrow_bytes_):.1f}× bytes, "
-        f"{json_gz / arrow_gz:.1f}× gzip bytes, {json_s / arrow_s:.0f}× time "
+        f"{json_gz / arrow_gz:.1f}× gzip bytes, {json_pair.ratio:.0f}× time "
         f"(JSON columns / Arrow: {len(columnar_bytes) / len(arrow_bytes_):.1f}× bytes, "
-        f"{columnar_s / arrow_s:.0f}× time)"
+        f"{columnar_pair.ratio:.0f}× time)"
     )
     print(
         f"Arrow read-back with pyarrow: {read_s * 1e6:.0f} µs (zero-copy); "

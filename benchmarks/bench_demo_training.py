@@ -19,6 +19,7 @@ from torch.utils.flop_counter import FlopCounterMode
 from compresslens.data.fashion_mnist import images_to_tensor, load_fashion_mnist
 from compresslens.models import zoo
 from compresslens.ops.training import train_classifier
+from timing import load_line
 
 THREADS = 2
 EVAL_BATCH = 1000
@@ -100,6 +101,7 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(THREADS)
     train, test = load_tensors()
+    print(f"{load_line()}; one training run per model (seconds are wall time)")
     header = f"{'model':<14}{'train s':>9}{'cores':>7}{'eval s':>8}{'test acc':>10}"
     print(f"{header}{'MACs/img':>12}{'params':>10}")
     for name in args.models:
@@ -111,6 +113,7 @@ def main() -> None:
             f"{m.macs_per_image:>12,}{m.parameters:>10,}",
             flush=True,
         )
+    print(load_line())
 
 
 if __name__ == "__main__":

@@ -17,7 +17,7 @@ from compresslens.analysis.behaviour_aggregates import (
 )
 from compresslens.analysis.predictions import pairwise_agreement
 from compresslens.errors import IncompatibleDatasetError, InvalidOutputError
-from compresslens.evaluate.metrics import _bin_index, expected_calibration_error, reliability_bins
+from compresslens.evaluate.metrics import bin_index, expected_calibration_error, reliability_bins
 from compresslens.jsonable import jsonable
 
 
@@ -83,7 +83,7 @@ def test_bin_index_equals_a_binary_search_on_the_edges(dtype) -> None:
             ]
         )
         got = behaviour_aggregates._bin_index(values[None, :], edges)[0]
-        np.testing.assert_array_equal(got, _bin_index(values.astype(np.float64), edges))
+        np.testing.assert_array_equal(got, bin_index(values.astype(np.float64), edges))
 
 
 def test_one_model_keeps_the_model_axis_and_no_instances_is_nan() -> None:

@@ -6,17 +6,14 @@ import math
 
 import numpy as np
 import pytest
-from scipy.spatial.distance import jensenshannon
-from scipy.special import rel_entr, softmax
 
-from compresslens.analysis import predictions
+from compresslens.analysis import group_change, predictions
 from compresslens.analysis.predictions import (
     EXCESS_MEANING,
     agreement_rate,
     calibration_change,
     flip_counts,
     flip_masks,
-    output_divergence,
     pairwise_agreement,
     per_group_accuracy_change,
     top_transitions,
@@ -29,7 +26,8 @@ from compresslens.evaluate.metrics import expected_calibration_error, reliabilit
 @pytest.fixture
 def small_blocks(monkeypatch: pytest.MonkeyPatch) -> None:
     """Blocks of a few dozen elements, so every chunked path runs over many blocks."""
-    monkeypatch.setattr(predictions, "BLOCK_ELEMENTS", 48)
+    for module in (predictions, group_change):
+        monkeypatch.setattr(module, "BLOCK_ELEMENTS", 48)
 
 
 def random_predictions(seed: int, models: int, instances: int, classes: int) -> np.ndarray:
@@ -288,72 +286,6 @@ def test_per_group_accuracy_change_refuses_bad_inputs() -> None:
         )
     with pytest.raises(ValueError, match="ci must lie"):
         per_group_accuracy_change(labels, np.array([True, False]), np.ones(2, dtype=bool), ci=1.0)
-
-
-# ------------------------------------------------------------------ output divergence
-
-
-@pytest.fixture
-def logits() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    rng = np.random.default_rng(2)
-    base = rng.normal(size=(30, 6)) * 3
-    models = base[None] + rng.normal(size=(3, 30, 6))
-    models[0, 4] = base[4] + 100.0  # the same distribution: zero divergence
-    return base, models, rng.integers(0, 6, 30)
-
-
-def test_output_divergence_matches_scipy(
-    logits: tuple[np.ndarray, np.ndarray, np.ndarray], small_blocks: None
-) -> None:
-    base, models, labels = logits
-    result = output_divergence(base.astype(np.float32), models.astype(np.float32), labels)
-    p, q = softmax(base, axis=1), softmax(models, axis=2)
-    kl = rel_entr(p[None], q).sum(axis=2)
-    with np.errstate(invalid="ignore"):
-        distance = [[jensenshannon(p[n], q[m, n]) for n in range(30)] for m in range(3)]
-    js = np.nan_to_num(np.array(distance)) ** 2  # scipy: NaN (√ of −0.0) for equal rows
-    np.testing.assert_allclose(result["kl"], kl, atol=2e-6)
-    np.testing.assert_allclose(result["js"], js, atol=2e-6)
-    assert result["kl"][0, 4] == pytest.approx(0.0, abs=1e-6)
-    true_prob_change = np.abs(q[:, np.arange(30), labels] - p[np.arange(30), labels])
-    np.testing.assert_allclose(result["abs_true_prob_change"], true_prob_change, atol=1e-6)
-    ranked_model, ranked_base = np.sort(models, axis=2), np.sort(base, axis=1)
-    margin_change = (ranked_model[..., -1] - ranked_model[..., -2]) - (
-        ranked_base[:, -1] - ranked_base[:, -2]
-    )
-    np.testing.assert_allclose(result["margin_change"], margin_change, atol=1e-4)
-
-
-def test_output_divergence_of_one_float16_model_and_a_subset_of_measures(
-    logits: tuple[np.ndarray, np.ndarray, np.ndarray],
-) -> None:
-    base, models, labels = logits
-    half = output_divergence(
-        base.astype(np.float16), models[1].astype(np.float16), labels, measures=["kl"]
-    )
-    full = output_divergence(base.astype(np.float16), models.astype(np.float16), labels)
-    assert list(half) == ["kl"] and half["kl"].shape == (1, 30)
-    np.testing.assert_allclose(half["kl"][0], full["kl"][1], rtol=1e-6)
-
-
-def test_tied_top_logits_have_zero_margin() -> None:
-    base = np.array([[2.0, 2.0, 0.0], [3.0, 1.0, 0.0]], dtype=np.float32)
-    result = output_divergence(base, base, np.array([0, 1]), measures=["margin_change"])
-    np.testing.assert_array_equal(result["margin_change"], [[0.0, 0.0]])
-    one_class = np.zeros((2, 1), dtype=np.float32)
-    assert not output_divergence(one_class, one_class, np.array([0, 0]))["margin_change"].any()
-
-
-def test_output_divergence_refuses_nan_logits_and_mismatched_shapes() -> None:
-    base = np.zeros((3, 2), dtype=np.float32)
-    bad = base.copy()
-    bad[2, 0] = np.nan
-    with pytest.raises(InvalidOutputError, match=r"first: 2.*NaN or infinite values"):
-        output_divergence(base, bad, np.array([0, 1, 0]), measures=["kl"])
-    with pytest.raises(InvalidOutputError, match="do not match"):
-        output_divergence(base, np.zeros((1, 3, 4), dtype=np.float32), np.array([0, 1, 0]))
-    with pytest.raises(ValueError, match="unknown measures"):
-        output_divergence(base, base, np.array([0, 1, 0]), measures=["l2"])
 
 
 # ------------------------------------------------------------------------ calibration

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike
 
-from compresslens.analysis.predictions import _as_ids, _as_model_rows, _check_length
+from compresslens.analysis.inputs import as_ids, as_model_rows, check_length
 from compresslens.errors import IncompatibleDatasetError, InvalidOutputError
 from compresslens.evaluate.metrics import ratio_or_nan
 from compresslens.evaluate.outputs import first_indices
@@ -36,7 +36,7 @@ def equality_agreement(preds_all: ArrayLike) -> np.ndarray:
     disagree, so it suits a selection of tens of models (`pairwise_agreement`'s dense matrix
     product scales better to hundreds of models that mostly agree).
     """
-    preds_all = _as_model_rows("preds_all", preds_all)
+    preds_all = as_model_rows("preds_all", preds_all)
     models, instances = preds_all.shape
     if instances == 0:
         return np.full((models, models), math.nan)
@@ -80,17 +80,17 @@ def reliability_batch(
             f"got {confidence.dtype} {confidence.shape}"
         )
     models, instances = confidence.shape
-    prediction = _as_model_rows("prediction", prediction, instances)
+    prediction = as_model_rows("prediction", prediction, instances)
     if prediction.shape[0] != models:
         raise InvalidOutputError(
             f"prediction has {prediction.shape[0]} models but confidence has {models}"
         )
     labels = np.asarray(labels)
     if labels.ndim == 1:
-        labels = _as_ids("labels", labels, IncompatibleDatasetError)
-        _check_length("labels", labels, instances)
+        labels = as_ids("labels", labels, IncompatibleDatasetError)
+        check_length("labels", labels, instances)
     else:
-        labels = _as_model_rows("labels", labels, instances)
+        labels = as_model_rows("labels", labels, instances)
         if labels.shape != prediction.shape:
             raise InvalidOutputError(
                 f"labels have shape {labels.shape} but prediction has {prediction.shape}"
@@ -148,7 +148,7 @@ def reliability_dicts(batch: dict[str, Any]) -> list[dict[str, list]]:
 
 
 def _bin_index(confidence: np.ndarray, edges: np.ndarray) -> np.ndarray:
-    """Bin b holds edges[b] < c <= edges[b+1], 0 joining bin 0 (evaluate.metrics._bin_index):
+    """Bin b holds edges[b] < c <= edges[b+1], 0 joining bin 0 (`evaluate.metrics.bin_index`):
     for c in [0, 1] that is the number of inner edges below c.
 
     The comparisons run in the confidences' own dtype against each edge rounded down to that

@@ -20,14 +20,16 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike
 
-from compresslens.analysis.predictions import (
-    _as_ids,
-    _as_model_rows,
-    _check_bootstrap_parameters,
-    _check_ids_in_range,
-    _check_length,
-    _fraction,
+from compresslens.analysis.group_change import (
+    check_bootstrap_parameters,
     group_change_from_counts,
+)
+from compresslens.analysis.inputs import (
+    as_ids,
+    as_model_rows,
+    check_ids_in_range,
+    check_length,
+    fraction,
 )
 from compresslens.errors import IncompatibleDatasetError, InvalidOutputError
 
@@ -150,17 +152,17 @@ def behaviour_batch(
     by the models in order, so a model's interval depends slightly on the others in the batch
     (Monte Carlo noise only; its delta never does).
     """
-    _check_bootstrap_parameters(n_boot, ci)
-    labels = _as_ids("labels", labels, IncompatibleDatasetError)
-    base_pred = _as_ids("base_pred", base_pred)
-    _check_length("base_pred", base_pred, labels.size)
-    preds = _as_model_rows("preds", preds, labels.size)
+    check_bootstrap_parameters(n_boot, ci)
+    labels = as_ids("labels", labels, IncompatibleDatasetError)
+    base_pred = as_ids("base_pred", base_pred)
+    check_length("base_pred", base_pred, labels.size)
+    preds = as_model_rows("preds", preds, labels.size)
     for name, ids in (("labels", labels), ("base_pred", base_pred), ("preds", preds)):
-        _check_ids_in_range(name, ids, num_classes, InvalidOutputError)
+        check_ids_in_range(name, ids, num_classes, InvalidOutputError)
     subgroups = dict(subgroups or {})
     for name, grouping in subgroups.items():
-        _check_length(f"subgroup {name!r}", grouping.codes, labels.size)
-        _check_ids_in_range(
+        check_length(f"subgroup {name!r}", grouping.codes, labels.size)
+        check_ids_in_range(
             f"subgroup {name!r}", grouping.codes, len(grouping.levels), IncompatibleDatasetError
         )
     models, instances = preds.shape
@@ -173,10 +175,10 @@ def behaviour_batch(
     }
     changed = by_kind.sum(axis=1)
     base_hits = np.count_nonzero(base_right)
-    accuracy = _fraction(
+    accuracy = fraction(
         base_hits + flips["incorrect_to_correct"] - flips["correct_to_incorrect"], instances
     )
-    base_accuracy = float(_fraction(base_hits, instances))
+    base_accuracy = float(fraction(base_hits, instances))
     classes = Grouping(codes=labels, levels=[str(c) for c in range(num_classes)])
     codes, counts = _sparse_transitions(changes, base_pred, models, num_classes)
     return {
@@ -184,7 +186,7 @@ def behaviour_batch(
         "base_accuracy": base_accuracy,
         "accuracy": accuracy,
         "accuracy_change": accuracy - base_accuracy,
-        "agreement": _fraction(instances - changed, instances),
+        "agreement": fraction(instances - changed, instances),
         "flips": flips,
         "changed": changed,
         "top_transitions": top_transitions_per_model(codes, counts, models, num_classes, top_k),

@@ -16,15 +16,14 @@ import numpy as np
 from numpy.typing import ArrayLike
 from scipy.special import stdtr
 
-from compresslens.analysis.predictions import (
-    BLOCK_ELEMENTS,
-    _as_ids,
-    _as_mask,
-    _as_model_rows,
-    _check_ids_in_range,
-    _check_length,
-    _count_by_group,
-    _slices,
+from compresslens.analysis.group_change import BLOCK_ELEMENTS, count_by_group
+from compresslens.analysis.inputs import (
+    as_ids,
+    as_mask,
+    as_model_rows,
+    check_ids_in_range,
+    check_length,
+    slices,
 )
 from compresslens.errors import CompressLensError, IncompatibleDatasetError, InvalidOutputError
 
@@ -77,7 +76,7 @@ def _vote_counts(block: np.ndarray, num_classes: int) -> np.ndarray:
 
 def _vote_blocks(shape: tuple[int, int], num_classes: int) -> list[slice]:
     """Instance slices whose [n, C] vote table and [K, n] codes stay within the block budget."""
-    return list(_slices(shape[1], max(1, BLOCK_ELEMENTS // max(num_classes, shape[0]))))
+    return list(slices(shape[1], max(1, BLOCK_ELEMENTS // max(num_classes, shape[0]))))
 
 
 # ----------------------------------------------------------------------------- PIE
@@ -95,7 +94,7 @@ def pruning_identified_exemplars(
     """
     baseline = _population("baseline_preds", baseline_preds, num_classes)
     compressed = _population("compressed_preds", compressed_preds, num_classes)
-    _check_length("compressed_preds", compressed, baseline.shape[1], axis=1)
+    check_length("compressed_preds", compressed, baseline.shape[1], axis=1)
     return modal_label(baseline, num_classes, tie_break) != modal_label(
         compressed, num_classes, tie_break
     )
@@ -113,10 +112,10 @@ def pie_summary(
     (ddof 1; NaN for one model) of per-model accuracy; `non_pie` is the accuracy with PIEs
     removed. `gap` = compressed mean − baseline mean. An empty subset gives NaN.
     """
-    labels = _as_ids("labels", labels, IncompatibleDatasetError)
-    baseline = _as_model_rows("baseline_preds", baseline_preds, labels.size)
-    compressed = _as_model_rows("compressed_preds", compressed_preds, labels.size)
-    pie = _as_mask("pie_mask", pie_mask, labels.size)
+    labels = as_ids("labels", labels, IncompatibleDatasetError)
+    baseline = as_model_rows("baseline_preds", baseline_preds, labels.size)
+    compressed = as_model_rows("compressed_preds", compressed_preds, labels.size)
+    pie = as_mask("pie_mask", pie_mask, labels.size)
     subsets = {"all": np.ones_like(pie), "pie": pie, "non_pie": ~pie}
     summary: dict[str, Any] = {
         "num_instances": int(labels.size),
@@ -179,8 +178,8 @@ def class_disparate_impact(
         raise ValueError(f"correction must be 'none' or 'bh', got {correction!r}")
     if untestable not in ("raise", "nan"):
         raise ValueError(f"untestable must be 'raise' or 'nan', got {untestable!r}")
-    labels = _as_ids("labels", labels, IncompatibleDatasetError)
-    _check_ids_in_range("labels", labels, num_classes, IncompatibleDatasetError)
+    labels = as_ids("labels", labels, IncompatibleDatasetError)
+    check_ids_in_range("labels", labels, num_classes, IncompatibleDatasetError)
     baseline = _normalized_recall(labels, baseline_preds, num_classes, "baseline_preds")
     compressed = _normalized_recall(labels, compressed_preds, num_classes, "compressed_preds")
     single = [
@@ -219,11 +218,11 @@ def _normalized_recall(
 ) -> dict[str, np.ndarray]:
     """Per model: recall [K, C], accuracy [K] and normalized recall = recall − accuracy."""
     preds = _population(name, preds, num_classes)
-    _check_length(name, preds, labels.size, axis=1)
+    check_length(name, preds, labels.size, axis=1)
     correct = preds == labels
     class_size = np.bincount(labels, minlength=num_classes).astype(np.float64)
     with np.errstate(invalid="ignore", divide="ignore"):
-        recall = _count_by_group(correct, labels, num_classes) / class_size
+        recall = count_by_group(correct, labels, num_classes) / class_size
         accuracy = np.count_nonzero(correct, axis=1) / labels.size
     return {"recall": recall, "accuracy": accuracy, "normalized": recall - accuracy[:, None]}
 
@@ -339,7 +338,7 @@ def population_distance_ranking(
     instances, classes = baseline.shape[1:]
     models = baseline.shape[0] + compressed.shape[0]
     distance = np.empty(instances, dtype=np.float32)
-    for rows in _slices(instances, max(1, BLOCK_ELEMENTS // (models * classes))):
+    for rows in slices(instances, max(1, BLOCK_ELEMENTS // (models * classes))):
         gap = _mean_probs("baseline_probs", baseline, rows)
         gap -= _mean_probs("compressed_probs", compressed, rows)
         distance[rows] = np.abs(gap).sum(axis=1)
@@ -367,8 +366,8 @@ def _as_probs(name: str, values: ArrayLike) -> np.ndarray:
 
 def _population(name: str, preds: ArrayLike, num_classes: int) -> np.ndarray:
     """A population's predictions as [K, N] (one model's [N] is K = 1), ids in range."""
-    preds = _as_model_rows(name, preds)
+    preds = as_model_rows(name, preds)
     if preds.shape[0] == 0:
         raise PopulationSizeError(f"{name} holds no models")
-    _check_ids_in_range(name, preds, num_classes, InvalidOutputError)
+    check_ids_in_range(name, preds, num_classes, InvalidOutputError)
     return preds

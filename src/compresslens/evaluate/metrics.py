@@ -145,7 +145,7 @@ def _bin_sums(
     _check_same_length(confidence=confidence, correct=correct)
     _check_probabilities(confidence)
     edges = np.linspace(0.0, 1.0, n_bins + 1)
-    bins = _bin_index(confidence, edges)
+    bins = bin_index(confidence, edges)
     return (
         edges,
         np.bincount(bins, minlength=n_bins),
@@ -154,7 +154,7 @@ def _bin_sums(
     )
 
 
-def _bin_index(confidence: np.ndarray, edges: np.ndarray) -> np.ndarray:
+def bin_index(confidence: np.ndarray, edges: np.ndarray) -> np.ndarray:
     """Bin b holds edges[b] < c <= edges[b+1]; a confidence of exactly 0 joins bin 0."""
     return np.clip(np.searchsorted(edges, confidence, side="left") - 1, 0, edges.size - 2)
 

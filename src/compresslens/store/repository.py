@@ -419,6 +419,7 @@ class WorkspaceStore:
             rows = session.execute(statement).all()
         return {(r.model_id, r.dataset_id): r.outputs_artifact for r in rows if r.outputs_artifact}
 
+
 def _snapshot(row: Model) -> ModelSnapshot:
     """A model row read with its relations, as plain values."""
     edge = row.produced_by

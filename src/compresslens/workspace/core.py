@@ -448,4 +448,3 @@ class Workspace(AnalysisMethods):
     def corruptions(self) -> dict[str, list[Any]]:
         """The corruptions and severities `robustness` generates (the names it accepts)."""
         return {"corruptions": list(CORRUPTIONS), "severities": list(SEVERITIES)}
-

@@ -170,6 +170,7 @@ export default async function ({ page, api, check, shot, report, timeout, expect
   // a selector that matches nothing: the server's 404 message, no stale charts
   const compressedText = view.locator("[data-testid=pies-compressed-text]");
   expectError("compressed=tag%3Ano-such-tag"); // answered 404 on purpose
+  expectError("selector=tag%3Ano-such-tag"); // the selector is resolved by the server: 404 too
   await compressedText.fill("tag:no-such-tag");
   await compressedText.press("Enter");
   const error = view.locator("[data-testid=pies-error]");
