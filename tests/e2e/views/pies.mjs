@@ -59,7 +59,9 @@ export default async function ({ page, api, check, shot, report, timeout, expect
   const slow = Math.max(timeout, 60000); // the first report computes 3 levels × 16 models
   const view = page.locator(VIEW);
 
-  // the populations, chosen as a user would: a preset, typed text, the `by` select
+  // the populations, chosen as a user would: a preset, typed text, the `by` select — once
+  // the defaults (resolved by the server) are in place, so they cannot land mid-typing
+  await page.locator(`${VIEW}[data-ready=true]`).waitFor({ timeout: slow });
   await view.locator("[data-testid=pies-compressed-preset]").selectOption(COMPRESSED);
   const text = view.locator("[data-testid=pies-baseline-text]");
   await text.fill(BASELINE);
