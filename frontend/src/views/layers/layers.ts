@@ -81,15 +81,10 @@ export type WeightHistogram = Refine<
   { edges: number[]; counts: Record<string, number[]>; numel: Record<string, number>; zeros: Record<string, number> }
 >;
 
-export interface SensitivityRow {
-  layer: string;
-  baseline: number;
-  score: number;
-  drop: number | null; // ±inf (a broken layer) arrives as null
-  rank: number;
-}
+/** One layer of the sensitivity ranking (±inf, a broken layer, arrives as null). */
+export type SensitivityRow = Schemas["LayerSensitivity"];
 
-/** GET /api/sensitivity: the ranking refined, and the run's facts the server leaves to `extra`. */
+/** GET /api/sensitivity: the run's facts, which the server leaves to `extra`, refined. */
 export type SensitivityAnswer = Refine<
   Schemas["SensitivityAnswer"],
   {
@@ -97,7 +92,6 @@ export type SensitivityAnswer = Refine<
     dataset: string;
     operation: { name: string; params: Record<string, unknown> };
     instances: number;
-    ranking: SensitivityRow[];
   }
 >;
 

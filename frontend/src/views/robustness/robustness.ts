@@ -4,7 +4,7 @@ the accuracy drop versus the base. Pure functions, tested in robustness.test.ts.
 import { scaleDiverging } from "d3-scale";
 import { interpolateRdBu } from "d3-scale-chromatic";
 import { apiUrl } from "../../lib/api";
-import type { Refine, Schemas } from "../../lib/schema";
+import type { Schemas } from "../../lib/schema";
 import type { ApiModel, DatasetInfo } from "../../lib/types";
 
 /** What the server's sweep can generate and the view's first choice (GET api/robustness/corruptions):
@@ -16,19 +16,11 @@ export const DEFAULT_LIMIT = 500;
 /** one corruption sweep per model runs on the server: keep the table (and the wait) bounded */
 export const MAX_ROBUSTNESS_MODELS = 20;
 
-/** One model × condition of GET /api/robustness (the server's `rows` are `dict[str, Any]`). */
-export interface RobustnessRow {
-  model: string; // the model's name
-  corruption: string;
-  severity: number;
-  accuracy: number | null;
-  base_accuracy: number | null;
-  drop: number | null;
-  relative_drop: number | null;
-}
+/** One model × condition of GET /api/robustness (`model` is the model's name). */
+export type RobustnessRow = Schemas["RobustnessRow"];
 
-/** GET /api/robustness, its rows refined. */
-export type RobustnessAnswer = Refine<Schemas["RobustnessAnswer"], { rows: RobustnessRow[] | null }>;
+/** GET /api/robustness. */
+export type RobustnessAnswer = Schemas["RobustnessAnswer"];
 
 export interface RobustnessRequest {
   models: string[]; // ids, the base not among them
