@@ -74,6 +74,7 @@ test: install data frontend browser postgres
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/lint-imports
 	cd frontend && $(NPM) run check:api-types
+	cd frontend && $(NPM) run check
 	cd frontend && $(NPM) test
 	$(BIN)/python -m pytest
 

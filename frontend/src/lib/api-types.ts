@@ -891,6 +891,34 @@ export interface components {
         } & {
             [key: string]: unknown;
         };
+        /**
+         * LayerSensitivity
+         * @description One layer's row of the ranking (`analysis.sensitivity.layer_sensitivity`).
+         */
+        LayerSensitivity: {
+            /** Layer */
+            layer: string;
+            /**
+             * Baseline
+             * @description the metric of the uncompressed model
+             */
+            baseline: number | null;
+            /**
+             * Score
+             * @description the metric with only this layer compressed
+             */
+            score: number | null;
+            /**
+             * Drop
+             * @description baseline − score (±inf, a broken layer: null)
+             */
+            drop: number | null;
+            /**
+             * Rank
+             * @description 1 = the most sensitive layer
+             */
+            rank: number;
+        };
         /** LayersAnswer */
         LayersAnswer: {
             /** Base */
@@ -1134,9 +1162,36 @@ export interface components {
              * Rows
              * @description per model × condition: accuracy and the drop versus the base
              */
-            rows: {
-                [key: string]: unknown;
-            }[] | null;
+            rows: components["schemas"]["RobustnessRow"][] | null;
+        };
+        /**
+         * RobustnessRow
+         * @description One model under one condition (`analysis.robustness.robustness_table`).
+         */
+        RobustnessRow: {
+            /**
+             * Model
+             * @description the model's name
+             */
+            model: string;
+            /** Corruption */
+            corruption: string;
+            /** Severity */
+            severity: number;
+            /** Accuracy */
+            accuracy: number | null;
+            /** Base Accuracy */
+            base_accuracy: number | null;
+            /**
+             * Drop
+             * @description base accuracy − accuracy under the same condition
+             */
+            drop: number | null;
+            /**
+             * Relative Drop
+             * @description drop / base accuracy
+             */
+            relative_drop: number | null;
         };
         /** Selection */
         Selection: {
@@ -1162,9 +1217,7 @@ export interface components {
              * Ranking
              * @description per layer: its drop and rank
              */
-            ranking: {
-                [key: string]: unknown;
-            }[];
+            ranking: components["schemas"]["LayerSensitivity"][];
             /**
              * Exclude
              * @description layers that drop more than max_drop

@@ -6,12 +6,10 @@ result is ready (computed once, cached in the workspace), then 200 with the resu
 answer 4xx with `{"detail": ...}`.
 */
 
-// TODO(api-types): no response model yet (a 202 answer's progress; GET /api/jobs)
-export interface Progress {
-  done: number;
-  total: number;
-  message?: string;
-}
+import type { Schemas } from "./schema";
+
+/** The progress of a running analysis: a 202 answer's `progress` (a JobDescription's). */
+export type Progress = Schemas["JobProgress"];
 
 export class ApiError extends Error {
   constructor(
@@ -71,11 +69,7 @@ export async function fetchAnalysis<T>(
 /** What the server answers for a selector (GET api/select): the models it picks, in its order,
  * and the names of the datasets all of them are evaluated on. The selector language and the
  * shared-dataset rule live in Python only (compresslens.workspace.selectors). */
-export interface Selection {
-  selector: string;
-  ids: string[];
-  datasets: string[];
-}
+export type Selection = Schemas["Selection"];
 
 const selections = new Map<string, Promise<Selection>>();
 

@@ -1,4 +1,36 @@
-import type { ApiModel } from "./types";
+import type { ApiModel, DatasetInfo } from "./types";
+
+/** A model as GET /api/models answers it: the fields a test names, the rest empty. */
+export function apiModel(fields: Pick<ApiModel, "id"> & Partial<ApiModel>): ApiModel {
+  return {
+    name: fields.id,
+    source: "derived",
+    status: "ready",
+    operation: null,
+    efficiency: {},
+    metrics: {},
+    tags: [],
+    notes: [],
+    created_at: "2024-01-01T00:00:00",
+    ...fields,
+  };
+}
+
+/** A dataset as GET /api/datasets answers it: the fields a test names, the rest empty. */
+export function datasetInfo(fields: Pick<DatasetInfo, "id" | "name"> & Partial<DatasetInfo>): DatasetInfo {
+  return {
+    modality: "image",
+    num_instances: 0,
+    num_classes: 0,
+    class_names: [],
+    input_shape: [],
+    input_dtype: "float32",
+    attribute_names: [],
+    content_hash: "",
+    description: "",
+    ...fields,
+  };
+}
 
 /** A tiny hand-made workspace: base -> prune -> finetune, base -> quantize, distill with a teacher. */
 export function model(
@@ -7,13 +39,7 @@ export function model(
   parents: { id: string; role?: string }[] = [],
   metrics: Record<string, Record<string, number>> = {},
 ): ApiModel {
-  return {
-    id,
-    name: id,
-    operation: op ? { name: op, params: {}, parents } : null,
-    metrics,
-    tags: [],
-  };
+  return apiModel({ id, operation: op ? { name: op, params: {}, parents } : null, metrics });
 }
 
 export const SMALL: ApiModel[] = [

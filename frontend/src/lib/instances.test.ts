@@ -1,5 +1,6 @@
 import { describe, expect, it, vi } from "vitest";
 import { ApiError } from "./api";
+import { datasetInfo } from "./fixtures";
 import { datasetByKey, instanceUrl, loadInstanceText, previewKind, textOf } from "./instances";
 
 const answer = (status: number, body: unknown) =>
@@ -19,8 +20,8 @@ describe("previewKind", () => {
 
 describe("datasetByKey", () => {
   const datasets = [
-    { id: "d1", name: "reviews", modality: "text" },
-    { id: "reviews", name: "other", modality: "image" },
+    datasetInfo({ id: "d1", name: "reviews", modality: "text" }),
+    datasetInfo({ id: "reviews", name: "other", modality: "image" }),
   ];
   it("finds a dataset by the name the metric groups use, or by its id", () => {
     expect(datasetByKey(datasets, "d1")?.modality).toBe("text");

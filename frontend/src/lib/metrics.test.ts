@@ -13,6 +13,7 @@ import {
   suggestedBase,
 } from "./metrics";
 import { SMALL, model } from "./fixtures";
+import type { ApiModel } from "./types";
 
 describe("metric extraction", () => {
   it("reads model and dataset metrics by key", () => {
@@ -23,7 +24,9 @@ describe("metric extraction", () => {
     expect(metricValue(SMALL[4], "ds/accuracy")).toBeNull();
     const m = model("x", null, [], { model: { macs: NaN } });
     expect(metricValue(m, "model/macs")).toBeNull();
-    expect(metricValue({ ...m, metrics: null }, "model/macs")).toBeNull();
+    // never sent (the schema requires metrics), but a malformed answer must not throw
+    const noMetrics = { ...m, metrics: null as unknown as ApiModel["metrics"] };
+    expect(metricValue(noMetrics, "model/macs")).toBeNull();
   });
   it("lists every metric once, dataset metrics first, with directions", () => {
     const ms = availableMetrics(SMALL);

@@ -1,9 +1,13 @@
-/** The shapes returned by GET /api/models (only the fields the UI reads). */
+/** The answers of GET /api/models and GET /api/datasets, as the generated schema types them. */
+import type { Refine, Schemas } from "./schema";
+
 export interface ParentRef {
   id: string;
   role?: string;
 }
 
+/** The edge that produced a model (`ModelDescription.operation`, a `dict[str, Any]` on the
+ * server): the fields the UI reads. */
 export interface Operation {
   name: string;
   params?: Record<string, unknown>;
@@ -11,23 +15,8 @@ export interface Operation {
   seed?: number | null;
 }
 
-// TODO(api-types): no response model yet (GET /api/models)
-export interface ApiModel {
-  id: string;
-  name: string;
-  source?: string;
-  status?: string;
-  operation: Operation | null;
-  efficiency?: Record<string, unknown> | null;
-  metrics?: Record<string, Record<string, number | null | undefined>> | null;
-  tags?: string[];
-}
+/** One model of GET /api/models, its `operation` refined (the server types it `dict[str, Any]`). */
+export type ApiModel = Refine<Schemas["ModelDescription"], { operation: Operation | null }>;
 
-// TODO(api-types): no response model yet (GET /api/datasets)
-export interface DatasetInfo {
-  id: string;
-  name: string;
-  modality?: string;
-  num_instances?: number;
-  num_classes?: number;
-}
+/** One dataset of GET /api/datasets. */
+export type DatasetInfo = Schemas["DatasetDescription"];

@@ -70,6 +70,7 @@ describe("agreement matrix", () => {
 describe("calibration", () => {
   it("keeps non-empty bins as points", () => {
     const points = reliabilityPoints({
+      edges: [0, 1 / 3, 2 / 3, 1],
       count: [0, 3, 5],
       accuracy: [null, 0.5, 1],
       mean_confidence: [null, 0.4, 0.9],

@@ -1,6 +1,7 @@
 /** Data shaping of the Behaviours view's small charts: transition matrix, agreement matrix,
  * reliability (calibration) curves. Pure functions, so the SVG components stay thin. */
 import { interpolateBlues, interpolateViridis, schemeTableau10 } from "d3-scale-chromatic";
+import type { Schemas } from "../../lib/schema";
 
 export interface MatrixCell {
   row: number;
@@ -61,12 +62,8 @@ export function textOn(t: number, darkFrom = 0.55): string {
   return t >= darkFrom ? "#fff" : "#222";
 }
 
-export interface Reliability {
-  edges?: number[];
-  count: number[];
-  accuracy: (number | null)[];
-  mean_confidence: (number | null)[];
-}
+/** A reliability curve as the API answers it (per confidence bin: count, accuracy, confidence). */
+export type Reliability = Schemas["Reliability"];
 
 export interface CurvePoint {
   confidence: number;

@@ -1,8 +1,6 @@
 /** Behaviours view: per-class accuracy change of each selected model versus the base. */
-import type { components } from "../../lib/api-types";
+import type { Refine, Schemas } from "../../lib/schema";
 import type { ApiModel } from "../../lib/types";
-
-type Schemas = components["schemas"];
 
 /** Most models compared at once (GET /api/behaviours answers up to 50). */
 export const MAX_BEHAVIOUR_MODELS = 50;
@@ -33,6 +31,18 @@ export type ModelBehaviour = Schemas["ModelBehaviour"];
 
 /** GET /api/behaviours: the base against each model, in one answer. */
 export type BatchAnswer = Schemas["BehavioursAnswer"];
+
+/** GET /api/compare/transitions: base class × model class counts. */
+export type TransitionsAnswer = Schemas["TransitionsAnswer"];
+
+/** GET /api/agreement: the share of equal predictions of every pair of models. */
+export type AgreementAnswer = Schemas["AgreementAnswer"];
+
+/** GET /api/compare/calibration: the base's and each model's reliability curve and ECE. */
+export type CalibrationAnswer = Schemas["CalibrationAnswer"];
+
+/** One model's calibration (a series of the calibration chart). */
+export type ModelCalibration = Schemas["ModelCalibration"];
 
 export interface BehaviourCell {
   modelId: string;
@@ -322,6 +332,7 @@ export function instancesUrl(q: InstanceQuery): string {
   return `api/compare/instances?${p.toString()}`;
 }
 
+/** One row of GET /api/compare/instances (the server's rows are `dict[str, Any]`, keyed by `columns`). */
 export interface InstanceRow {
   instance: number;
   label: number;
@@ -336,14 +347,8 @@ export interface InstanceRow {
   js?: number;
 }
 
-// TODO(api-types): no response model yet (GET /api/compare/instances)
-export interface InstancesPage {
-  total: number;
-  offset: number;
-  limit: number;
-  class_names: string[];
-  rows: InstanceRow[];
-}
+/** GET /api/compare/instances, its rows refined. */
+export type InstancesPage = Refine<Schemas["InstancePage"], { rows: InstanceRow[] }>;
 
 /** "41–60 of 1,000" for a page; "none" when empty. */
 export function pageLabel(total: number, offset: number, shown: number): string {

@@ -5,59 +5,32 @@
  * groupStats, which averages a metric per variable level for the grouped bar charts of the
  * Selection details view. Pure: no Svelte, no fetch.
  */
+import type { Refine, Schemas } from "../../lib/schema";
 import type { ApiModel } from "../../lib/types";
 import { metricValue } from "../../lib/metrics";
 
 /** Label of a slot that a model's lineage does not have (as the server writes it). */
 export const NONE = "(none)";
 
-export interface Step {
-  slot: string;
-  op: string;
-  params: Record<string, unknown>;
-  seed: number | null;
-  teacher: string | null;
-  model_id: string;
-  model_name: string;
-}
+/** One operation of a model's lineage after the shared ancestor, in its slot. */
+export type Step = Schemas["Step"];
 
 export type VariableKind = "pipeline" | "presence" | "type" | "param" | "origin";
 
-export interface Level {
-  label: string;
-  ids: string[];
-}
+/** A level of a variable: its label and the models at it. */
+export type Level = Schemas["Level"];
 
-export interface Variable {
-  key: string;
-  label: string;
-  kind: VariableKind;
-  slot: string;
-  /** levels in display order (none/no first, numbers ascending) */
-  levels: Level[];
-  /** model id -> level label */
-  value_of: Record<string, string>;
-  /** labels of variables merged into this one because they split the models identically */
-  aliases: string[];
-}
+/** A way the models differ, its `kind` narrowed to the five the server writes (a `str` there).
+ * `levels` are in display order (none/no first, numbers ascending); `aliases` are the labels of
+ * variables merged into this one because they split the models identically. */
+export type Variable = Refine<Schemas["Variable"], { kind: VariableKind }>;
 
-export interface SharedFact {
-  label: string;
-  value: string;
-}
+export type SharedFact = Schemas["SharedFact"];
 
-export interface Differences {
-  /** the deepest model every selected lineage goes through, or null */
-  ancestor: { id: string; name: string } | null;
-  /** per model id: its steps after the shared ancestor */
-  chains: Record<string, Step[]>;
-  /** slots in the order they first appear */
-  slots: string[];
-  variables: Variable[];
-  shared: SharedFact[];
-  /** per slot: the parameters whose values differ among the models that have the slot */
-  varying: Record<string, string[]>;
-}
+/** GET /api/differences: the deepest model every lineage goes through (or null), per model its
+ * steps after it, the slots in first-seen order, the variables, what is shared and per slot the
+ * parameters whose values differ. */
+export type Differences = Refine<Schemas["Differences"], { variables: Variable[] }>;
 
 /** The answer for no models: nothing differs, nothing is shared. */
 export const NO_DIFFERENCES: Differences = { ancestor: null, chains: {}, slots: [], variables: [], shared: [], varying: {} };

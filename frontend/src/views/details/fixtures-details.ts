@@ -1,4 +1,5 @@
 /** Synthetic provenance for the differences tests: two seeds, pruning at several amounts, fine-tuning, int8. */
+import { apiModel } from "../../lib/fixtures";
 import type { ApiModel } from "../../lib/types";
 
 function m(
@@ -12,7 +13,7 @@ function m(
 ): ApiModel {
   const metrics: Record<string, Record<string, number>> = { model: { compressed_bytes: bytes } };
   if (acc !== null) metrics.ds = { accuracy: acc };
-  return { id, name: `${id}-name`, operation: op ? { name: op, params, parents, seed } : null, metrics, tags: [] };
+  return apiModel({ id, name: `${id}-name`, operation: op ? { name: op, params, parents, seed } : null, metrics });
 }
 
 const P = (amount: number, scope = "global") => ({ amount, scope, include: ["*"] });

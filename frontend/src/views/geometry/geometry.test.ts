@@ -21,6 +21,7 @@ import {
   type GeometryAnswer,
   type PartSummary,
 } from "./geometry";
+import { apiModel, datasetInfo } from "../../lib/fixtures";
 import type { ApiModel, DatasetInfo } from "../../lib/types";
 
 const summary = (mean: (number | null)[]): PartSummary => ({
@@ -44,13 +45,9 @@ const answer = (withBase: boolean): GeometryAnswer => ({
 });
 
 describe("model choice", () => {
-  const model = (id: string, datasets: string[]): ApiModel => ({
-    id,
-    name: id,
-    operation: null,
-    metrics: Object.fromEntries(datasets.map((d) => [d, { accuracy: 0.9 }])),
-  });
-  const ds = (name: string): DatasetInfo => ({ id: `id-${name}`, name });
+  const model = (id: string, datasets: string[]): ApiModel =>
+    apiModel({ id, metrics: Object.fromEntries(datasets.map((d) => [d, { accuracy: 0.9 }])) });
+  const ds = (name: string): DatasetInfo => datasetInfo({ id: `id-${name}`, name });
 
   it("puts the base first on the map, without repeats", () => {
     expect(mapModelIds("b", ["x", "b", "y", "x"])).toEqual(["b", "x", "y"]);

@@ -1,5 +1,6 @@
 /** Geometry view (Li et al.): shapes of /api/geometry*, and the pure data shaping its charts use. */
 import { interpolateRdBu, interpolateSinebow, schemeTableau10 } from "d3-scale-chromatic";
+import type { Refine, Schemas } from "../../lib/schema";
 import type { ApiModel, DatasetInfo } from "../../lib/types";
 
 /** Most models whose per-class angles are fetched for the parallel coordinates. */
@@ -65,40 +66,25 @@ export interface MarginHistogram {
   series: { model: HistogramSeries; base?: HistogramSeries };
 }
 
-// TODO(api-types): no response model yet (GET /api/geometry)
-export interface GeometryAnswer {
-  model: string;
-  dataset: string;
-  per_class: PerClass;
-  class_names: string[];
-  base?: { name: string; per_class: PerClass };
-  fragility?: Partial<Record<FragilityGroup, number[]>>;
-  fragility_counts?: Partial<Record<FragilityGroup, number>>;
-  fragility_samples?: Partial<Record<"robust_to_fragile" | "fragile_to_robust", FragileSample[]>>;
-  margin_histogram?: MarginHistogram;
-}
+/** GET /api/geometry, refined: the server types `per_class` as `dict[str, Any]` and leaves the
+ * parts that `base`, `bins` and `limit` add to `extra` (GeometryAnswer has extra="allow"). */
+export type GeometryAnswer = Refine<
+  Schemas["GeometryAnswer"],
+  {
+    per_class: PerClass;
+    base?: { name: string; per_class: PerClass };
+    fragility?: Partial<Record<FragilityGroup, number[]>>;
+    fragility_counts?: Partial<Record<FragilityGroup, number>>;
+    fragility_samples?: Partial<Record<"robust_to_fragile" | "fragile_to_robust", FragileSample[]>>;
+    margin_histogram?: MarginHistogram;
+  }
+>;
 
-// TODO(api-types): no response model yet (GET /api/geometry/map)
-export interface MapAnswer {
-  models: { id: string; name: string }[];
-  coordinates: [number, number][];
-  edges: { source: string; target: string; distance: number }[];
-  method: string;
-}
+/** GET /api/geometry/map. */
+export type MapAnswer = Schemas["GeometryMap"];
 
-// TODO(api-types): no response model yet (GET /api/geometry/occlusion)
-export interface OcclusionAnswer {
-  model: string;
-  dataset: string;
-  instance: number;
-  label: number;
-  patch: number;
-  stride: number;
-  shape: [number, number];
-  angle: Num[][];
-  length: Num[][];
-  margin: Num[][];
-}
+/** GET /api/geometry/occlusion. */
+export type OcclusionAnswer = Schemas["OcclusionAnswer"];
 
 const finite = (v: unknown): v is number => typeof v === "number" && Number.isFinite(v);
 
@@ -165,10 +151,11 @@ export function paddedExtent(values: Num[], pad = 0.06): [number, number] {
  * Pixel positions of 2-D coordinates in a width×height box with `pad` pixels around, one unit
  * the same length on both axes (distances on a map mean something) and the cloud centred.
  */
-export function fitPoints(coords: [number, number][], width: number, height: number, pad = 24): [number, number][] {
+export function fitPoints(coords: (number | null)[][], width: number, height: number, pad = 24): [number, number][] {
   if (!coords.length) return [];
-  const xs = coords.map((c) => c[0]);
-  const ys = coords.map((c) => c[1]);
+  // a missing coordinate (the schema allows null; the map's MDS gives none) counts as 0
+  const xs = coords.map((c) => c[0] ?? 0);
+  const ys = coords.map((c) => c[1] ?? 0);
   const [x0, x1] = [Math.min(...xs), Math.max(...xs)];
   const [y0, y1] = [Math.min(...ys), Math.max(...ys)];
   const spanX = x1 - x0;
@@ -180,13 +167,13 @@ export function fitPoints(coords: [number, number][], width: number, height: num
   const cx = (x0 + x1) / 2;
   const cy = (y0 + y1) / 2;
   // screen y grows downwards: flip so that "up" on the map is a larger second coordinate
-  return coords.map(([x, y]) => [width / 2 + (x - cx) * k, height / 2 - (y - cy) * k]);
+  return xs.map((x, i) => [width / 2 + (x - cx) * k, height / 2 - (ys[i] - cy) * k]);
 }
 
 /** The map's tree edges as pairs of point indices (edges name models; unknown names are skipped). */
-export function edgeIndices(answer: MapAnswer): { i: number; j: number; distance: number }[] {
+export function edgeIndices(answer: MapAnswer): { i: number; j: number; distance: Num }[] {
   const at = new Map(answer.models.map((m, i) => [m.name, i]));
-  const out: { i: number; j: number; distance: number }[] = [];
+  const out: { i: number; j: number; distance: Num }[] = [];
   for (const e of answer.edges) {
     const i = at.get(e.source);
     const j = at.get(e.target);

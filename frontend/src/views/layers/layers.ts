@@ -6,6 +6,7 @@
  * and Workspace.sensitivity (GET /api/sensitivity).
  */
 import type { Progress } from "../../lib/api";
+import type { Refine, Schemas } from "../../lib/schema";
 
 export interface SideSummary {
   numel: number;
@@ -52,20 +53,11 @@ export interface RollupRow {
   sqnr_db: number | null;
 }
 
-export interface LayersResult {
-  modules: ModuleRow[];
-  rollup: RollupRow[];
-  only_in_base: string[];
-  only_in_model: string[];
-  relative_change_edges: number[];
-}
+/** Comparison.layers() as GET /api/layers answers it; the server types its rows `dict[str, Any]`. */
+export type LayersResult = Refine<Schemas["LayerComparison"], { modules: ModuleRow[]; rollup: RollupRow[] }>;
 
-// TODO(api-types): no response model yet (GET /api/layers)
-export interface LayersAnswer {
-  base: string;
-  model: string;
-  layers: LayersResult;
-}
+/** GET /api/layers. */
+export type LayersAnswer = Refine<Schemas["LayersAnswer"], { layers: LayersResult }>;
 
 export interface ActivationRow {
   module: string;
@@ -76,49 +68,32 @@ export interface ActivationRow {
   sqnr_db: number | null;
 }
 
-// TODO(api-types): no response model yet (GET /api/layers/activations)
-export interface ActivationsAnswer {
-  base: string;
-  model: string;
-  dataset: string;
-  sample: number;
-  modules: ActivationRow[];
-  only_in_base: string[];
-  only_in_model: string[];
-  threshold: number;
-  first_divergent_layer: string | null;
-  /** per offered CKA threshold (as the server writes it, "0.95"): the first module below it */
-  first_divergent_layers: Record<string, string | null>;
-}
+/** GET /api/layers/activations: the rows refined, and the module lists the server leaves to
+ * `extra`. `first_divergent_layers` is per offered CKA threshold, as the server writes it ("0.95"). */
+export type ActivationsAnswer = Refine<
+  Schemas["ActivationsAnswer"],
+  { modules: ActivationRow[]; only_in_base: string[]; only_in_model: string[] }
+>;
 
-// TODO(api-types): no response model yet (GET /api/layers/histogram)
-export interface WeightHistogram {
-  module: string;
-  edges: number[];
-  counts: Record<string, number[]>;
-  numel: Record<string, number>;
-  zeros: Record<string, number>;
-  missing: string[];
-}
+/** GET /api/layers/histogram: the bins and per-model counts the server leaves to `extra`. */
+export type WeightHistogram = Refine<
+  Schemas["WeightHistograms"],
+  { edges: number[]; counts: Record<string, number[]>; numel: Record<string, number>; zeros: Record<string, number> }
+>;
 
-export interface SensitivityRow {
-  layer: string;
-  baseline: number;
-  score: number;
-  drop: number | null; // ±inf (a broken layer) arrives as null
-  rank: number;
-}
+/** One layer of the sensitivity ranking (±inf, a broken layer, arrives as null). */
+export type SensitivityRow = Schemas["LayerSensitivity"];
 
-// TODO(api-types): no response model yet (GET /api/sensitivity)
-export interface SensitivityAnswer {
-  model: string;
-  dataset: string;
-  operation: { name: string; params: Record<string, unknown> };
-  instances: number;
-  ranking: SensitivityRow[];
-  exclude: string[];
-  mixed_precision: Record<string, number>;
-}
+/** GET /api/sensitivity: the run's facts, which the server leaves to `extra`, refined. */
+export type SensitivityAnswer = Refine<
+  Schemas["SensitivityAnswer"],
+  {
+    model: string;
+    dataset: string;
+    operation: { name: string; params: Record<string, unknown> };
+    instances: number;
+  }
+>;
 
 // ------------------------------------------------------------------ module tree
 

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { apiModel } from "../../lib/fixtures";
 import type { ApiModel } from "../../lib/types";
 import {
   accuracyBars,
@@ -18,12 +19,12 @@ import {
 } from "./pies";
 
 function m(id: string, op: string | null, params: Record<string, unknown> = {}, tags: string[] = [], parents: string[] = []): ApiModel {
-  return {
+  return apiModel({
     id,
     name: `${id}-name`,
     operation: op ? { name: op, params, parents: parents.map((p) => ({ id: p })) } : null,
     tags,
-  };
+  });
 }
 
 /** Two seeds trained from scratch, each pruned to 50% and 90%, plus an int8 copy of each. */

@@ -4,6 +4,7 @@ Selectors are resolved only by the server (`GET api/select`, `Workspace.select`)
 selector strings and works with the ids it gets back; levels are addressed by the `key` the
 answer gives each one. Pure functions, tested in pies.test.ts.
 */
+import type { Refine, Schemas } from "../../lib/schema";
 import type { ApiModel } from "../../lib/types";
 
 export interface MeanSd {
@@ -61,18 +62,9 @@ export interface PieRow {
 
 export type GallerySort = "instance" | "baseline_vote" | "compressed_vote";
 
-export interface PieGallery {
-  level: LevelValue | null;
-  /** the shown level as `?level=` names it */
-  level_key: string;
-  label: string | null;
-  sort: GallerySort;
-  descending: boolean;
-  total: number;
-  offset: number;
-  limit: number;
-  rows: PieRow[];
-}
+/** One page of a level's PIE gallery (GET /api/pies `gallery`), refined: the server types the
+ * level as `Any`, the sort as `str` and the rows as `dict[str, Any]`. */
+export type PieGallery = Refine<Schemas["GalleryPage"], { level: LevelValue | null; sort: GallerySort; rows: PieRow[] }>;
 
 /** What the gallery's controls change (the rest of the query stays). */
 export interface GalleryQuery {
@@ -83,17 +75,9 @@ export interface GalleryQuery {
   offset: number;
 }
 
-// TODO(api-types): no response model yet (GET /api/pies)
-export interface PieResponse {
-  by: string | null;
-  dataset: string;
-  baseline: string[];
-  class_names: string[];
-  levels: PieLevel[];
-  gallery: PieGallery;
-  /** every level's warnings, once each */
-  warnings: string[];
-}
+/** GET /api/pies, refined: the server types `levels` as `dict[str, Any]`; `warnings` holds
+ * every level's warnings, once each. */
+export type PieResponse = Refine<Schemas["PiesAnswer"], { levels: PieLevel[]; gallery: PieGallery }>;
 
 /** A parameter value as a level key: what tells two levels apart (the server keys levels by
  * their JSON, so 0.5 and "0.5" are two levels). */

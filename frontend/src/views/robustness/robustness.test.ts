@@ -16,7 +16,7 @@ import {
   type RobustnessAnswer,
   type RobustnessRow,
 } from "./robustness";
-import type { ApiModel } from "../../lib/types";
+import { apiModel, datasetInfo } from "../../lib/fixtures";
 
 function row(model: string, corruption: string, severity: number, accuracy: number, base: number): RobustnessRow {
   const drop = base - accuracy;
@@ -155,12 +155,12 @@ describe("formatting", () => {
 
 describe("imageDatasets", () => {
   it("keeps image datasets, the base's evaluated ones first", () => {
-    const base = { id: "b", name: "b", operation: null, metrics: { test: { accuracy: 0.9 } } } as ApiModel;
+    const base = apiModel({ id: "b", metrics: { test: { accuracy: 0.9 } } });
     const got = imageDatasets(
       [
-        { id: "1", name: "train", modality: "image" },
-        { id: "2", name: "text", modality: "text" },
-        { id: "3", name: "test", modality: "image" },
+        datasetInfo({ id: "1", name: "train", modality: "image" }),
+        datasetInfo({ id: "2", name: "text", modality: "text" }),
+        datasetInfo({ id: "3", name: "test", modality: "image" }),
       ],
       base,
     );

@@ -4,41 +4,23 @@ the accuracy drop versus the base. Pure functions, tested in robustness.test.ts.
 import { scaleDiverging } from "d3-scale";
 import { interpolateRdBu } from "d3-scale-chromatic";
 import { apiUrl } from "../../lib/api";
+import type { Schemas } from "../../lib/schema";
 import type { ApiModel, DatasetInfo } from "../../lib/types";
 
 /** What the server's sweep can generate and the view's first choice (GET api/robustness/corruptions):
  * the list lives in Python (compresslens.analysis.robustness), not here. */
-export interface Corruptions {
-  corruptions: string[];
-  severities: number[];
-  default_corruptions: string[];
-  default_severities: number[];
-}
+export type Corruptions = Schemas["Corruptions"];
 export const CORRUPTIONS_URL = "api/robustness/corruptions";
 export const LIMITS = [200, 500, 1000, 2000, 5000, 10000] as const;
 export const DEFAULT_LIMIT = 500;
 /** one corruption sweep per model runs on the server: keep the table (and the wait) bounded */
 export const MAX_ROBUSTNESS_MODELS = 20;
 
-export interface RobustnessRow {
-  model: string; // the model's name
-  corruption: string;
-  severity: number;
-  accuracy: number | null;
-  base_accuracy: number | null;
-  drop: number | null;
-  relative_drop: number | null;
-}
+/** One model × condition of GET /api/robustness (`model` is the model's name). */
+export type RobustnessRow = Schemas["RobustnessRow"];
 
-// TODO(api-types): no response model yet (GET /api/robustness)
-export interface RobustnessAnswer {
-  corruptions: string[];
-  severities: number[];
-  limit: number;
-  seed: number;
-  computed: boolean;
-  rows: RobustnessRow[] | null;
-}
+/** GET /api/robustness. */
+export type RobustnessAnswer = Schemas["RobustnessAnswer"];
 
 export interface RobustnessRequest {
   models: string[]; // ids, the base not among them

@@ -33,13 +33,25 @@ class Corruptions(BaseModel):
     default_severities: list[int]
 
 
+class RobustnessRow(BaseModel):
+    """One model under one condition (`analysis.robustness.robustness_table`)."""
+
+    model: str = Field(description="the model's name")
+    corruption: str
+    severity: int
+    accuracy: float | None
+    base_accuracy: float | None
+    drop: float | None = Field(description="base accuracy − accuracy under the same condition")
+    relative_drop: float | None = Field(description="drop / base accuracy")
+
+
 class RobustnessAnswer(BaseModel):
     corruptions: list[str]
     severities: list[int]
     limit: int
     seed: int
     computed: bool = Field(description="false (with peek) when nothing is stored yet")
-    rows: list[dict[str, Any]] | None = Field(
+    rows: list[RobustnessRow] | None = Field(
         description="per model × condition: accuracy and the drop versus the base"
     )
 

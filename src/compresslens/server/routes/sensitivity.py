@@ -39,11 +39,21 @@ def _operation_params(value: str | None) -> dict[str, Any]:
     return params
 
 
+class LayerSensitivity(BaseModel):
+    """One layer's row of the ranking (`analysis.sensitivity.layer_sensitivity`)."""
+
+    layer: str
+    baseline: float | None = Field(description="the metric of the uncompressed model")
+    score: float | None = Field(description="the metric with only this layer compressed")
+    drop: float | None = Field(description="baseline − score (±inf, a broken layer: null)")
+    rank: int = Field(description="1 = the most sensitive layer")
+
+
 class SensitivityAnswer(BaseModel):
     """Workspace.sensitivity: the ranking and what the ops would do with each layer."""
 
     model_config = ConfigDict(extra="allow")
-    ranking: list[dict[str, Any]] = Field(description="per layer: its drop and rank")
+    ranking: list[LayerSensitivity] = Field(description="per layer: its drop and rank")
     exclude: list[str] = Field(description="layers that drop more than max_drop")
     mixed_precision: dict[str, int] = Field(description="layer → bits")
 
