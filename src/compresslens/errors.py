@@ -58,6 +58,10 @@ class DatabaseValueError(CompressLensError):
     """A value the database refused (SQLite forgives more than PostgreSQL); nothing written."""
 
 
+class InvalidChoiceError(CompressLensError, ValueError):
+    """A level, class or sort key that the answer asked for does not offer."""
+
+
 class PopulationSizeWarning(UserWarning):
     """Populations the PIE rule was not made for: of different sizes, or of a single model.
 

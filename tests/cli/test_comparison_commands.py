@@ -71,3 +71,13 @@ def test_layer_histogram_overlays_both_models_weights_of_one_module(
     assert numel["base"] == numel["model"] > 0
     assert document["zeros"]["model"] == numel["model"] // 2
     assert sum(document["counts"]["model"]) == numel["model"]
+
+
+def test_instances_filter_sort_and_page_as_the_view_does(one_class_lost: cl.Workspace) -> None:
+    document = as_json(
+        "instances", "base", "lossy", "--flip", "unchanged", "--label", "2", "--descending",
+        "--offset", "1", "--limit", "3", "-w", one_class_lost.location,
+    )  # fmt: skip
+    assert document["total"] == 10  # instances 110-119 of class c kept their prediction
+    assert [row["instance"] for row in document["rows"]] == [118, 117, 116]
+    assert (document["base"]["name"], document["model"]["name"]) == ("base", "lossy")

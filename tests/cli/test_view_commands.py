@@ -43,3 +43,36 @@ def test_differences_print_variables_and_shared_facts(prunings: cl.Workspace) ->
 
 def test_an_unknown_model_is_a_clean_refusal(prunings: cl.Workspace) -> None:
     assert "ghost" in fails("differences", "p5,ghost", "-w", str(prunings.location))
+
+
+def test_pie_gallery_json_is_the_python_view(prunings: cl.Workspace) -> None:
+    where = str(prunings.location)
+    arguments = ("--baseline", "base", "--compressed", "op:prune.magnitude", "--by", "amount")
+    out = succeeds("pie-gallery", *arguments, "--label", "c", "--limit", "2", "-w", where, "--json")
+    document = json.loads(out)
+    assert document == prunings.pies_view(
+        "base", "op:prune.magnitude", "amount", label="c", limit=2
+    )
+    gallery = document["gallery"]
+    assert (gallery["level_key"], gallery["total"]) == ("0.8", 4)
+    assert [row["instance"] for row in gallery["rows"]] == [8, 9]
+
+
+def test_pie_gallery_names_the_levels_of_an_unknown_one(prunings: cl.Workspace) -> None:
+    where = str(prunings.location)
+    arguments = ("--baseline", "base", "--compressed", "op:prune.magnitude", "--by", "amount")
+    message = fails("pie-gallery", *arguments, "--level", "0.7", "-w", where)
+    assert "no level '0.7' of 'amount'; the levels are: 0.5, 0.8" in message
+
+
+def test_calibrations_json_is_the_python_answer(prunings: cl.Workspace) -> None:
+    out = succeeds("calibrations", "base", "p5", "p8", "-w", str(prunings.location), "--json")
+    document = json.loads(out)
+    assert document == prunings.calibration("base", ["p5", "p8"])
+    assert [row["name"] for row in document["models"]] == ["p5", "p8"]
+
+
+def test_select_json_gives_ids_and_shared_datasets(prunings: cl.Workspace) -> None:
+    out = succeeds("select", "op:prune.magnitude", "-w", str(prunings.location), "--json")
+    ids = [prunings.model(name).id for name in ("p5", "p8")]
+    assert json.loads(out) == {"selector": "op:prune.magnitude", "ids": ids, "datasets": ["abc"]}

@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 import compresslens as cl
 from compresslens.jsonable import jsonable
 from compresslens.server.app import create_app
-from compresslens.workspace.divergence import first_divergent_layers
+from compresslens.workspace.layers import first_divergent_layers
 
 ACTIVATIONS = "/api/layers/activations?base=mlp&model=mlp-70&sample=64"
 

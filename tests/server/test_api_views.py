@@ -21,7 +21,12 @@ def test_layers_match_the_python_comparison(client: TestClient, pruned: cl.Works
     histogram = client.get("/api/layers/histogram?base=mlp&model=mlp-70&module=body.0&bins=10")
     assert histogram.status_code == 200
     expected = pruned.compare("mlp", "mlp-70").weight_histograms("body.0", bins=10)
-    assert histogram.json() == jsonable(expected)
+    about = {
+        "base": {"id": pruned.model("mlp").id, "name": "mlp"},
+        "model": {"id": pruned.model("mlp-70").id, "name": "mlp-70"},
+        "dataset": "digits",
+    }
+    assert histogram.json() == jsonable({**about, **expected})
 
 
 @pytest.mark.parametrize(

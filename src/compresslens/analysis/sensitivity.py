@@ -1,23 +1,18 @@
 """Per-layer sensitivity: compress one layer at a time and see how much the metric drops.
 
-The ranking turns into inputs the compression operations already take: an exclude list of
-module names (e.g. `prune.magnitude`'s ``exclude``) and a layer → bits map for mixed
-precision. The model runs only through the caller's `compress_one` and `evaluate`.
+Pure functions over measured scores: the ranking, and what it turns into for the compression
+operations: an exclude list of module names (e.g. `prune.magnitude`'s ``exclude``) and a
+layer → bits map for mixed precision. The sweep that runs the models is the facade's
+(`compresslens.workspace.sensitivity.layer_sensitivity`).
 """
 
 from __future__ import annotations
 
-import copy
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
-from torch import nn
-
 from compresslens.errors import CompressLensError
-
-CompressOne = Callable[[nn.Module, str], nn.Module]
-Evaluate = Callable[[nn.Module], float]
 
 
 class SensitivityError(CompressLensError, ValueError):
@@ -27,44 +22,35 @@ class SensitivityError(CompressLensError, ValueError):
 # ------------------------------------------------------------------------ ranking
 
 
-def _check_layers(model: nn.Module, layers: Sequence[str]) -> None:
-    """Fail before any evaluation: names must be unique modules of the model."""
+def check_layer_names(layers: Sequence[str]) -> None:
+    """Fail before any evaluation: at least one layer, none listed twice."""
     if not layers:
         raise SensitivityError("no layers given to measure")
     if len(set(layers)) != len(layers):
         raise SensitivityError(f"layers are listed more than once: {list(layers)}")
-    for layer in layers:
-        try:
-            model.get_submodule(layer)
-        except AttributeError:
-            raise SensitivityError(f"the model has no module {layer!r}") from None
 
 
-def _drop(baseline: float, score: float, higher_is_better: bool) -> float:
+def score_drop(baseline: float, score: float, higher_is_better: bool = True) -> float:
     """How much worse the score got; a non-finite score (a broken model) is an infinite drop."""
     if not math.isfinite(score):
         return math.inf
     return baseline - score if higher_is_better else score - baseline
 
 
-def layer_sensitivity(
-    model: nn.Module,
-    layers: Sequence[str],
-    compress_one: CompressOne,
-    evaluate: Evaluate,
-    higher_is_better: bool = True,
+def rank_layers(
+    baseline: float, scores: Sequence[tuple[str, float]], higher_is_better: bool = True
 ) -> list[dict[str, Any]]:
-    """Rows {layer, baseline, score, drop, rank}, most sensitive (largest drop) first.
-
-    Each layer is compressed alone in a deep copy; `model` itself is never changed.
-    """
-    _check_layers(model, layers)
-    baseline = float(evaluate(model))
-    rows = []
-    for layer in layers:
-        score = float(evaluate(compress_one(copy.deepcopy(model), layer)))
-        drop = _drop(baseline, score, higher_is_better)
-        rows.append({"layer": layer, "baseline": baseline, "score": score, "drop": drop})
+    """Rows {layer, baseline, score, drop, rank} from each layer's score with it compressed
+    alone, most sensitive (largest drop) first; equal drops keep the given order."""
+    rows = [
+        {
+            "layer": layer,
+            "baseline": float(baseline),
+            "score": float(score),
+            "drop": score_drop(float(baseline), float(score), higher_is_better),
+        }
+        for layer, score in scores
+    ]
     rows.sort(key=lambda row: -row["drop"])  # stable: ties keep the given order
     return [{**row, "rank": rank} for rank, row in enumerate(rows, start=1)]
 

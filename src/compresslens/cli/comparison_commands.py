@@ -1,8 +1,8 @@
 """One pair's views that the UI shows and `compare` summarises: transitions, calibration, the
 per-instance table and one module's weight histogram (all with --json).
 
-Each command is one `Workspace.compare(...)` call and one `Comparison` method, the same ones
-the server's routes answer with.
+Each command is one `Workspace` call, the same one the server's route answers with
+(`calibration` here is the pair's `Comparison.calibration`; `calibrations` the view's).
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ ModelArgument = Annotated[str, typer.Argument(help="Compressed model id or name.
 
 
 def names(comparison: Any) -> dict[str, Any]:
-    """Who was compared on what, at the head of every document."""
+    """Who was compared on what, at the head of a pair's document."""
     return {
         "base": {"id": comparison.base.id, "name": comparison.base.name},
         "model": {"id": comparison.model.id, "name": comparison.model.name},
@@ -47,12 +47,7 @@ def transitions(
 ) -> None:
     """Prediction transitions [C, C]: row = the base's predicted class, column = the model's."""
     try:
-        comparison = open_workspace(workspace).compare(base, model, dataset, n_boot=0)
-        document = {
-            **names(comparison),
-            "class_names": comparison.dataset.class_names,
-            "matrix": comparison.transitions(),
-        }
+        document = open_workspace(workspace).transitions(base, model, dataset)
     except CompressLensError as exc:
         fail(exc)
     emit(document, as_json, render_transitions)
@@ -99,22 +94,45 @@ def instances(
     model: ModelArgument,
     dataset: DatasetOption = None,
     changed: Annotated[bool, typer.Option(help="Only the instances whose flip changed.")] = False,
+    flip: Annotated[
+        str,
+        typer.Option(help="any, changed, unchanged, or a flip kind (e.g. correct_to_incorrect)."),
+    ] = "any",
+    label: Annotated[int | None, typer.Option(min=0, help="Only this true class.")] = None,
+    sort: Annotated[str, typer.Option(help="instance, kl, js, confidence, … column.")] = "instance",
+    descending: Annotated[bool, typer.Option("--descending")] = False,
+    by_magnitude: Annotated[bool, typer.Option(help="Sort by |value|.")] = True,
+    offset: Annotated[int, typer.Option(min=0)] = 0,
+    limit: Annotated[int | None, typer.Option(min=1, help="At most N rows (default all).")] = None,
     workspace: WorkspaceOption = DEFAULT_WORKSPACE,
     as_json: JsonOption = False,
 ) -> None:
     """One row per instance: both predictions, the flip kind, confidence (and divergence when
-    both evaluations kept logits); `compare --export` writes the same table to a file."""
+    both evaluations kept logits), filtered and sorted as the Behaviours view's table;
+    `compare --export` writes the whole table to a file."""
     try:
-        comparison = open_workspace(workspace).compare(base, model, dataset, n_boot=0)
-        table = comparison.instances()
+        table = open_workspace(workspace).instances(
+            base,
+            model,
+            dataset,
+            flip="changed" if changed else flip,
+            label=label,
+            sort=sort,
+            descending=descending,
+            by_magnitude=by_magnitude,
+        )
     except CompressLensError as exc:
         fail(exc)
-    columns = list(table)
-    values = [table[column].tolist() for column in columns]  # numpy → plain, once per column
-    rows = [dict(zip(columns, row, strict=True)) for row in zip(*values, strict=True)]
-    if changed:
-        rows = [row for row in rows if row["flip"] != "unchanged"]
-    emit({**names(comparison), "columns": columns, "rows": rows}, as_json, render_instances)
+    about = table.context
+    document = {
+        "base": {"id": about["base_id"], "name": about["base"]},
+        "model": {"id": about["model_id"], "name": about["model"]},
+        "dataset": about["dataset"],
+        "total": table.total,
+        "columns": list(table.columns),
+        "rows": table.rows(offset, limit),
+    }
+    emit(document, as_json, render_instances)
 
 
 def render_instances(document: dict[str, Any]) -> None:
@@ -137,8 +155,9 @@ def layer_histogram(
 ) -> None:
     """Both models' weights of one module on shared bins, to overlay."""
     try:
-        comparison = open_workspace(workspace).compare(base, model, dataset, n_boot=0)
-        document = {**names(comparison), **comparison.weight_histograms(module, bins=bins)}
+        document = open_workspace(workspace).layer_histogram(
+            base, model, module, dataset, bins=bins
+        )
     except CompressLensError as exc:
         fail(exc)
     emit(document, as_json, render_layer_histogram)

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from compresslens.data.corruptions import CORRUPTIONS, SEVERITIES
 from compresslens.records import DatasetInfo, ModelInfo
-from compresslens.workspace import populations, robustness, sensitivity
+from compresslens.workspace import behaviours, populations, robustness, sensitivity
 from compresslens.workspace.comparison import Comparison
 from compresslens.workspace.models import ModelCatalog
 from compresslens.workspace.selectors import common_dataset, select_models
@@ -24,6 +24,10 @@ if TYPE_CHECKING:
 ModelRef = str | ModelInfo
 DatasetRef = str | DatasetInfo
 Progress = Callable[[int, int], None]
+
+
+def _ref(value: ModelRef | DatasetRef) -> str:
+    return value if isinstance(value, str) else value.id
 
 
 class AnalysisMethods:
@@ -126,10 +130,12 @@ class AnalysisMethods:
     def agreement(
         self, models: str | Sequence[ModelRef], dataset: DatasetRef | None = None
     ) -> dict[str, Any]:
-        """The pairwise prediction-agreement matrix [M, M] of the selected models."""
-        chosen = self.select(models)
-        reader = DatasetEvaluations(self._models, self._dataset_of(chosen, dataset))
-        return populations.agreement(reader, chosen)
+        """The pairwise prediction-agreement matrix [M, M] of the selected models:
+        {dataset, models (names), matrix (nested lists, JSON-ready)}. Reads only the cached
+        prediction columns (`workspace.behaviours.agreement`, the one implementation)."""
+        selector = models if isinstance(models, str) else ",".join(_ref(m) for m in models)
+        data = None if dataset is None else _ref(dataset)
+        return behaviours.agreement(self, selector, data)  # type: ignore[arg-type]
 
     def pies_by_level(
         self,

@@ -30,16 +30,24 @@ from compresslens.analysis.behaviour_batch import (
 )
 from compresslens.analysis.instance_order import instance_order
 from compresslens.analysis.predictions import EXCESS_MEANING, pairwise_agreement
-from compresslens.errors import CompressLensError, IncompatibleDatasetError, NotFoundError
+from compresslens.errors import (
+    CompressLensError,
+    IncompatibleDatasetError,
+    InvalidChoiceError,
+    NotFoundError,
+)
 from compresslens.jsonable import jsonable
 from compresslens.records import DatasetInfo
 from compresslens.workspace.array_cache import ARRAYS
 from compresslens.workspace.selectors import common_dataset, reads_only_names, select_models
+from compresslens.workspace.tables import ColumnTable
 
 if TYPE_CHECKING:
     from compresslens.workspace.core import Workspace
 
-__all__ = ["EXCESS_MEANING", "FLIP_KINDS", "SORT_KEYS"]
+__all__ = ["EXCESS_MEANING", "FLIP_FILTERS", "FLIP_KINDS", "SORT_KEYS"]
+
+FLIP_FILTERS = ("any", "changed", "unchanged", *FLIP_KINDS)
 
 SORT_KEYS = (
     "instance",
@@ -285,15 +293,6 @@ def comparison(
     )
 
 
-@dataclass(frozen=True)
-class InstanceRows:
-    """The filtered, sorted per-instance table of one comparison and what it is about."""
-
-    context: dict[str, Any]
-    columns: dict[str, np.ndarray]
-    total: int
-
-
 def instances(
     ws: Workspace,
     base: str,
@@ -305,9 +304,13 @@ def instances(
     sort: str = "instance",
     descending: bool = True,
     by_magnitude: bool = True,
-) -> InstanceRows:
+) -> ColumnTable:
     """Every row of Comparison.instances kept by flip kind and true class, in the chosen
     order (analysis.instance_order); `context` names the models and the dataset."""
+    if flip not in FLIP_FILTERS:
+        raise InvalidChoiceError(f"no flip filter {flip!r}; choose from {', '.join(FLIP_FILTERS)}")
+    if sort not in SORT_KEYS:
+        raise InvalidChoiceError(f"no sort key {sort!r}; choose from {', '.join(SORT_KEYS)}")
     compared = ws.compare(base, model, dataset, n_boot=0)
     table = compared.instances()
     order = instance_order(
@@ -315,13 +318,14 @@ def instances(
     )
     context = {
         "base": compared.base.name,
+        "base_id": compared.base.id,
         "model": compared.model.name,
+        "model_id": compared.model.id,
         "dataset": compared.dataset.name,
         "class_names": compared.dataset.class_names,
         "total": int(order.shape[0]),
     }
-    columns = {c: values[order] for c, values in table.items()}
-    return InstanceRows(context, columns, int(order.shape[0]))
+    return ColumnTable(context, {c: values[order] for c, values in table.items()})
 
 
 def transitions(ws: Workspace, base: str, model: str, dataset: str | None = None) -> dict[str, Any]:

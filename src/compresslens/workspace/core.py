@@ -17,19 +17,16 @@ import torch
 from torch import nn
 
 from compresslens.data.arrays import DatasetArrays
-from compresslens.data.corruptions import CORRUPTIONS, SEVERITIES
 from compresslens.models.hf import HF_FACTORY, load_pretrained
 from compresslens.records import DatasetInfo, EvaluationInfo, ModelInfo
 from compresslens.store.repository import WorkspaceStore
-from compresslens.workspace import behaviours as behaviour_views
 from compresslens.workspace import derive, evaluation
-from compresslens.workspace import differences as difference_views
 from compresslens.workspace import geometry as geometry_views
 from compresslens.workspace.analyses import AnalysisMethods
 from compresslens.workspace.datasets import DatasetCatalog
 from compresslens.workspace.models import ModelCatalog
-from compresslens.workspace.selectors import common_datasets
 from compresslens.workspace.stored_outputs import read_features, read_logits, read_outputs
+from compresslens.workspace.views import ViewMethods
 
 ModelRef = str | ModelInfo
 DatasetRef = str | DatasetInfo
@@ -40,11 +37,13 @@ def _ref(value: ModelRef | DatasetRef) -> str:
     return value if isinstance(value, str) else value.id
 
 
-class Workspace(AnalysisMethods):
+class Workspace(AnalysisMethods, ViewMethods):
     """A folder (SQLite + artifacts) or a database URL plus an artifacts folder.
 
     The analysis methods (select, compare, pies, agreement, robustness, sensitivity, …)
-    come from `AnalysisMethods` in `compresslens.workspace.analyses`.
+    come from `AnalysisMethods` in `compresslens.workspace.analyses`; the views the UI shows
+    (behaviours, calibration, instances, pies_view, layers, geometry_view, …) from
+    `ViewMethods` in `compresslens.workspace.views`.
     """
 
     def __init__(
@@ -412,39 +411,3 @@ class Workspace(AnalysisMethods):
         Features that were not stored are computed once (re-evaluating with features=True).
         """
         return geometry_views.geometry_inputs(self, model, dataset)
-
-    # -- views the UI shows ----------------------------------------------------------------
-    def behaviours(
-        self,
-        base: ModelRef,
-        models: str | Sequence[ModelRef],
-        dataset: DatasetRef | None = None,
-        *,
-        n_boot: int = 200,
-    ) -> dict[str, Any]:
-        """Per model versus `base`: {model, summary, per_class, per_subgroup}, in one pass
-        (the Behaviours view). `models` are ids, names or id prefixes (a comma list or a
-        sequence); the dataset is the named one or the first all are evaluated on."""
-        refs = [models] if isinstance(models, str) else [_ref(m) for m in models]
-        data = None if dataset is None else _ref(dataset)
-        return behaviour_views.behaviours(self, _ref(base), ",".join(refs), data, n_boot=n_boot)
-
-    def differences(self, models: str | Sequence[ModelRef]) -> dict[str, Any]:
-        """What differs between the selected models' provenance, and what they share
-        (Selection details): {ancestor, chains, slots, variables, shared, varying}."""
-        return difference_views.differences(self, models)
-
-    def selection(self, selector: str) -> dict[str, Any]:
-        """The ids `select(selector)` picks and the names of the datasets every one of them
-        is evaluated on (in registration order): what a client needs to offer choices."""
-        chosen = self.select(selector)
-        shared = common_datasets(self.datasets(), chosen)
-        return {
-            "selector": selector,
-            "ids": [m.id for m in chosen],
-            "datasets": [d.name for d in shared],
-        }
-
-    def corruptions(self) -> dict[str, list[Any]]:
-        """The corruptions and severities `robustness` generates (the names it accepts)."""
-        return {"corruptions": list(CORRUPTIONS), "severities": list(SEVERITIES)}

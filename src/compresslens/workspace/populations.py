@@ -1,4 +1,4 @@
-"""Populations of models: PIEs, class-level disparate impact, prediction agreement.
+"""Populations of models: PIEs and class-level disparate impact, and the PIE view.
 
 The facade resolves the populations and the dataset once; these functions read the
 stored evaluations through `DatasetEvaluations` and hand arrays to
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from typing import Any
 
 import numpy as np
@@ -24,25 +24,17 @@ from compresslens.analysis.populations import (
     pruning_identified_exemplars,
     vote_fractions,
 )
-from compresslens.analysis.predictions import pairwise_agreement
 from compresslens.errors import (
     CompressLensError,
     IncompatibleDatasetError,
+    InvalidChoiceError,
     NotFoundError,
     PopulationSizeWarning,
 )
 from compresslens.records import ModelInfo
+from compresslens.workspace.array_cache import ARRAYS
 from compresslens.workspace.selectors import level_order
 from compresslens.workspace.sources import DatasetEvaluations
-
-
-def agreement(evaluations: DatasetEvaluations, chosen: list[ModelInfo]) -> dict[str, Any]:
-    """See `Workspace.agreement`."""
-    return {
-        "dataset": evaluations.dataset.name,
-        "models": [m.name for m in chosen],
-        "matrix": pairwise_agreement(population_predictions(evaluations, chosen)),
-    }
 
 
 def pies_by_level(
@@ -159,3 +151,128 @@ def _distance_ranking(
         return None  # some member was evaluated without logits=True
     order, distance = population_distance_ranking(*probs)
     return [{"instance": int(i), "distance": float(distance[i])} for i in order[:top]]
+
+
+# -- the PIE view: aggregates per level and one page of one level's gallery -----------------
+
+GALLERY_SORTS = ("instance", "baseline_vote", "compressed_vote")
+ROW_BYTES = 400  # about what one PIE row of a report holds (a dict of ~8 small values)
+
+
+def cached_reports(
+    key: Hashable, compute: Callable[[], list[dict[str, Any]]]
+) -> list[dict[str, Any]]:
+    """The per-level reports of a query, kept in the facade's in-memory cache so that paging
+    through the gallery does not recompute them (about a second on the demo workspace)."""
+    return ARRAYS.get(
+        ("pies", key),
+        compute,
+        lambda reports: ROW_BYTES * sum(1 + len(report["pies"]) for report in reports),
+    )
+
+
+def reports_key(chosen: tuple[list[ModelInfo], list[ModelInfo]]) -> tuple[Any, ...]:
+    """What a report depends on among the models: their ids and metrics, so a model that is
+    added or re-evaluated gives a fresh report."""
+    return tuple(tuple((m.id, repr(sorted(m.metrics.items()))) for m in group) for group in chosen)
+
+
+def pies_view(
+    reports: list[dict[str, Any]],
+    by: str | None,
+    *,
+    level: str | None = None,
+    label: str | None = None,
+    sort: str = "instance",
+    descending: bool = False,
+    offset: int = 0,
+    limit: int = 40,
+) -> dict[str, Any]:
+    """Per level its aggregates (no per-instance rows) and one page of one level's PIEs."""
+    if sort not in GALLERY_SORTS:
+        choices = ", ".join(GALLERY_SORTS)
+        raise InvalidChoiceError(f"no gallery sort {sort!r}; choose from {choices}")
+    shown = reports[gallery_level(reports, by, level)]
+    return {
+        "by": by,
+        "dataset": reports[0]["dataset"],
+        "baseline": reports[0]["baseline"],
+        "class_names": [row["class"] for row in reports[0]["classes"]],
+        "levels": [level_aggregate(report) for report in reports],
+        "warnings": list(dict.fromkeys(m for report in reports for m in report["warnings"])),
+        "gallery": gallery_page(shown, by, label, sort, descending, offset=offset, limit=limit),
+    }
+
+
+def level_aggregate(report: dict[str, Any]) -> dict[str, Any]:
+    """What the charts and the class table need of one level: no per-instance rows."""
+    return {
+        "level": report["level"],
+        "key": level_key(report["level"]),
+        "compressed": report["compressed"],
+        "summary": report["summary"],
+        "impacted_classes": report["impacted_classes"],
+        "classes": report["classes"],
+        "warnings": report["warnings"],
+    }
+
+
+def gallery_level(reports: list[dict[str, Any]], by: str | None, level: str | None) -> int:
+    """Index of the level the gallery pages: the one named, else the last (most compressed)."""
+    if level is None:
+        return len(reports) - 1
+    values = [r["level"][by] if by and r["level"] else None for r in reports]
+    for index, value in enumerate(values):
+        if value is not None and is_level(value, level):
+            return index
+    known = ", ".join(str(v) for v in values if v is not None) or "none (no `by` given)"
+    raise InvalidChoiceError(f"no level {level!r} of {by!r}; the levels are: {known}")
+
+
+def level_key(level: dict[str, Any] | None) -> str:
+    """The text that names a level in `level=` (Python's str() of its value; "" without `by`),
+    so a client addresses levels without imitating str()."""
+    return "" if not level else str(next(iter(level.values())))
+
+
+def is_level(value: Any, text: str) -> bool:
+    """A level named as text: by its text, or a number by value (JavaScript writes 1.0 as 1)."""
+    if str(value) == text:
+        return True
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return False
+    try:
+        return float(text) == value
+    except ValueError:
+        return False
+
+
+def gallery_page(
+    report: dict[str, Any],
+    by: str | None,
+    label: str | None,
+    sort: str,
+    descending: bool,
+    *,
+    offset: int,
+    limit: int,
+) -> dict[str, Any]:
+    """One page of a level's PIEs, optionally of one true class, in the chosen order."""
+    rows = report["pies"]
+    if label is not None:
+        names = [row["class"] for row in report["classes"]]
+        if label not in names:
+            raise InvalidChoiceError(f"no class {label!r}; the classes are: {', '.join(names)}")
+        rows = [row for row in rows if row["label"] == label]
+    rows = sorted(rows, key=lambda row: (row[sort], row["instance"]), reverse=descending)
+    return {
+        "level": report["level"][by] if by and report["level"] else None,
+        "level_key": level_key(report["level"]),
+        "label": label,
+        "sort": sort,
+        "descending": descending,
+        "total": len(rows),
+        "offset": offset,
+        "limit": limit,
+        "rows": rows[offset : offset + limit],
+    }

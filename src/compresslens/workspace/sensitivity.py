@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import torch
 from torch import nn
 
 from compresslens.analysis.sensitivity import (
-    layer_sensitivity,
+    SensitivityError,
+    check_layer_names,
+    rank_layers,
     sensitivity_to_exclude_list,
     sensitivity_to_mixed_precision,
 )
@@ -23,6 +25,8 @@ from compresslens.workspace.models import ModelCatalog
 from compresslens.workspace.results import plain_floats, result_key, stored_result
 
 SENSITIVITY_VERSION = 1  # bump when the stored sensitivity sweep changes its output
+CompressOne = Callable[[nn.Module, str], nn.Module]
+Evaluate = Callable[[nn.Module], float]
 
 
 def sensitivity(
@@ -131,3 +135,26 @@ def measure_sweep(
         "ranking": layer_sensitivity(module, layers, compress_one, accuracy),
         "linear": [name for name, m in module.named_modules() if isinstance(m, nn.Linear)],
     }
+
+
+def layer_sensitivity(
+    model: nn.Module,
+    layers: Sequence[str],
+    compress_one: CompressOne,
+    evaluate: Evaluate,
+    higher_is_better: bool = True,
+) -> list[dict[str, Any]]:
+    """Rows {layer, baseline, score, drop, rank}, most sensitive (largest drop) first
+    (`analysis.sensitivity.rank_layers`). Each layer is compressed alone in a deep copy;
+    `model` itself is never changed. Bad layer names fail before any evaluation."""
+    check_layer_names(layers)
+    for layer in layers:
+        try:
+            model.get_submodule(layer)
+        except AttributeError:
+            raise SensitivityError(f"the model has no module {layer!r}") from None
+    baseline = float(evaluate(model))
+    scores = [
+        (layer, float(evaluate(compress_one(copy.deepcopy(model), layer)))) for layer in layers
+    ]
+    return rank_layers(baseline, scores, higher_is_better)

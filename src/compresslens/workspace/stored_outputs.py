@@ -106,3 +106,12 @@ def split_metrics(
         k: {n: float(x) for n, x in v.items()} for k, v in metrics.items() if isinstance(v, Mapping)
     }
     return model_level, per_dataset
+
+
+def output_columns(outputs: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """The stored columns with `correct` (prediction == label) after label and prediction."""
+    first = ("instance", "label", "prediction")
+    columns = {name: outputs[name] for name in first if name in outputs}
+    columns["correct"] = outputs["prediction"] == outputs["label"]
+    columns.update((name, values) for name, values in outputs.items() if name not in columns)
+    return columns

@@ -12,15 +12,14 @@ from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from compresslens.jsonable import jsonable
 from compresslens.server.arrow import arrow_response
 from compresslens.server.routes.deps import ARROW_ANSWER, WorkspaceDep
 from compresslens.workspace import behaviours as views
-from compresslens.workspace.behaviours import EXCESS_MEANING, FLIP_KINDS, SORT_KEYS
+from compresslens.workspace.behaviours import EXCESS_MEANING, FLIP_FILTERS, SORT_KEYS
 
 router = APIRouter(tags=["behaviour"])
 
-FlipFilter = Literal["any", "changed", "unchanged", *FLIP_KINDS]  # type: ignore[valid-type]
+FlipFilter = Literal[FLIP_FILTERS]  # type: ignore[valid-type]
 SortKey = Literal[SORT_KEYS]  # type: ignore[valid-type]
 MAX_BATCH_MODELS = 50
 
@@ -141,7 +140,7 @@ def compare(
     n_boot: Annotated[int, Query(ge=1, le=10_000, description="bootstrap resamples")] = 1000,
 ) -> dict[str, Any]:
     """Headline changes, per-class and per-subgroup accuracy change with 95% intervals."""
-    return views.comparison(ws, base, model, dataset, n_boot=n_boot)
+    return ws.compare_view(base, model, dataset, n_boot=n_boot)
 
 
 @router.get("/compare/instances", response_model=InstancePage, responses=ARROW_ANSWER)
@@ -176,8 +175,7 @@ def compare_instances(
                 status_code=400,
                 detail=f"format=arrow returns every filtered row; drop {' and '.join(paging)}",
             )
-    found = views.instances(
-        ws,
+    found = ws.instances(
         base,
         model,
         dataset,
@@ -192,11 +190,7 @@ def compare_instances(
         return arrow_response(
             found.columns, {**found.context, **setup, "flip": flip, "label": label}
         )
-    page = {c: values[offset : offset + limit] for c, values in found.columns.items()}
-    rows = [dict(zip(page, values, strict=True)) for values in zip(*page.values(), strict=True)]
-    columns = list(page)
-    setup = {"offset": offset, "limit": limit, "sort": sort, "columns": columns}
-    return jsonable({**found.context, **setup, "rows": rows})
+    return found.page(offset, limit, sort=sort)
 
 
 @router.get("/compare/transitions", response_model=TransitionsAnswer)
@@ -207,7 +201,7 @@ def compare_transitions(
     dataset: Annotated[str | None, Query(min_length=1)] = None,
 ) -> dict[str, Any]:
     """Counts [C, C]: row = the base's predicted class, column = the model's."""
-    return views.transitions(ws, base, model, dataset)
+    return ws.transitions(base, model, dataset)
 
 
 ModelList = Annotated[
@@ -255,7 +249,7 @@ def compare_calibration(
 ) -> JSONResponse:
     """ECE and 15-bin reliability curves of the base and each model (Comparison.calibration's
     numbers, from the confidence, prediction and label columns only)."""
-    return JSONResponse(views.calibration(ws, base, model_refs(models), dataset))
+    return JSONResponse(ws.calibration(base, model_refs(models), dataset))
 
 
 @router.get("/agreement", response_model=AgreementAnswer)
@@ -266,4 +260,4 @@ def agreement(
 ) -> JSONResponse:
     """The pairwise prediction-agreement matrix of the selected models (ws.agreement's
     answer, from the prediction columns only)."""
-    return JSONResponse(views.agreement(ws, models, dataset))
+    return JSONResponse(ws.agreement(models, dataset))

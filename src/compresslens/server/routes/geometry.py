@@ -103,9 +103,10 @@ def geometry(
                 status_code=400,
                 detail="bins and limit shape the JSON answer; format=arrow returns every sample",
             )
-        return arrow_response(*views.sample_table(ws, model, base, dataset, deltas))
-    return views.geometry_view(
-        ws, model, base=base, dataset=dataset, bins=bins, limit=limit, deltas=deltas
+        table = ws.geometry_samples(model, base=base, dataset=dataset, deltas=deltas)
+        return arrow_response(table.columns, table.context)
+    return ws.geometry_view(
+        model, base=base, dataset=dataset, bins=bins, limit=limit, deltas=deltas
     )
 
 
@@ -159,4 +160,4 @@ def occlusion(
 ) -> dict[str, Any]:
     """How hiding each patch of one image changes θ_y, ‖f‖ and the margin: small [H', W']
     maps, plus the image's [H, W] so a page can lay them over its thumbnail."""
-    return views.occlusion_view(ws, model, dataset, index, patch=patch, stride=stride)
+    return ws.occlusion_view(model, dataset, index, patch=patch, stride=stride)

@@ -6,15 +6,14 @@ and so follows the long-analysis protocol (202 with progress, then 200).
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field
 
-from compresslens.jsonable import jsonable
 from compresslens.server.jobs import Report
 from compresslens.server.routes.deps import JOB_RUNNING, JobsDep, WorkspaceDep
-from compresslens.workspace.divergence import DIVERGENCE_THRESHOLDS, first_divergent_layers
 
 router = APIRouter(tags=["layers"])
 
@@ -70,14 +69,7 @@ def layers(
     dataset: Annotated[str | None, Query(min_length=1)] = None,
 ) -> dict[str, Any]:
     """Sparsity, zero overlap, relative weight change and SQNR per module (cached)."""
-    comparison = ws.compare(base, model, dataset, n_boot=0)
-    return jsonable(
-        {
-            "base": comparison.base.name,
-            "model": comparison.model.name,
-            "layers": comparison.layers(),
-        }
-    )
+    return ws.layers(base, model, dataset)
 
 
 @router.get("/layers/histogram", response_model=WeightHistograms)
@@ -90,8 +82,7 @@ def layer_histogram(
     bins: Annotated[int, Query(ge=2, le=200)] = 50,
 ) -> dict[str, Any]:
     """Both models' weights of one module on shared bins, to overlay."""
-    comparison = ws.compare(base, model, dataset, n_boot=0)
-    return jsonable(comparison.weight_histograms(module, bins=bins))
+    return ws.layer_histogram(base, model, module, dataset, bins=bins)
 
 
 @router.get("/layers/activations", response_model=ActivationsAnswer, responses=JOB_RUNNING)
@@ -112,30 +103,22 @@ def layer_activations(
     progress (the long-analysis protocol of `compresslens.server.jobs`); the comparison
     stores its result, so later asks, even after a restart, answer 200 at once.
     """
-    comparison = ws.compare(base, model, dataset, n_boot=0)
-    names = {"base": comparison.base.name, "model": comparison.model.name}
-
-    def answer(result: dict[str, Any]) -> dict[str, Any]:
-        divergent = first_divergent_layers(result["modules"], {*DIVERGENCE_THRESHOLDS, threshold})
-        context = {**names, "dataset": comparison.dataset.name, "sample": sample}
-        return jsonable({**context, **result, "first_divergent_layers": divergent})
-
-    def stored() -> dict[str, Any]:
-        found = comparison.activations(sample=sample, threshold=threshold, cached_only=True)
-        return answer(found)
+    pair = ws.compare(base, model, dataset, n_boot=0)  # resolved once: the job's key
+    ids = {"base": pair.base.id, "model": pair.model.id, "dataset": pair.dataset.id}
+    activations = partial(ws.activations, **ids, sample=sample, threshold=threshold)
 
     def compute(report: Report) -> dict[str, Any]:
         report(0, 1)
-        result = comparison.activations(sample=sample, threshold=threshold)
+        result = activations()
         report(1, 1)
-        return answer(result)
+        return result
 
-    key = {
-        "base": comparison.base.id,
-        "model": comparison.model.id,
-        "dataset": comparison.dataset.id,
-        "sample": sample,
-        "threshold": threshold,
-    }
-    message = f"activations of {names['base']} and {names['model']} on {sample} instances"
-    return jobs.answer("layer-activations", key, stored=stored, compute=compute, message=message)
+    key = {**ids, "sample": sample, "threshold": threshold}
+    message = f"activations of {pair.base.name} and {pair.model.name} on {sample} instances"
+    return jobs.answer(
+        "layer-activations",
+        key,
+        stored=lambda: activations(cached_only=True),
+        compute=compute,
+        message=message,
+    )

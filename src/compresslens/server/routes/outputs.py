@@ -1,37 +1,26 @@
 """A model's stored per-instance outputs on one dataset: JSON pages or one Arrow stream.
 
-The columns are those `Workspace.outputs` reads back (instance, label, prediction,
-confidence, true_prob, loss, margin, top_classes, top_probs) plus `correct` (prediction ==
-label), after label and prediction; `logits=true` adds the stored logits (float16 on disk,
-float32 here) when the evaluation kept them. JSON answers a page of rows (`offset`, `limit`
-≤ MAX_PAGE); `format=arrow` answers every row as an Arrow IPC stream, 2-D columns
-(top_classes, top_probs, logits) as fixed-size lists.
+`Workspace.output_table`'s answer: the columns `Workspace.outputs` reads back (instance,
+label, prediction, confidence, true_prob, loss, margin, top_classes, top_probs) plus
+`correct` (prediction == label) after label and prediction; `logits=true` adds the stored
+logits (float16 on disk, float32 here) when the evaluation kept them. JSON answers a page of
+rows (`offset`, `limit` ≤ MAX_PAGE); `format=arrow` answers every row as an Arrow IPC
+stream, 2-D columns (top_classes, top_probs, logits) as fixed-size lists.
 """
 
 from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-import numpy as np
 from fastapi import APIRouter, HTTPException, Query, Request
 from pydantic import BaseModel
 
-from compresslens.jsonable import jsonable
 from compresslens.server.arrow import arrow_response
 from compresslens.server.routes.deps import ARROW_ANSWER, WorkspaceDep
 
 router = APIRouter(tags=["outputs"])
 
 MAX_PAGE = 1000
-
-
-def output_columns(outputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """The stored columns with `correct` placed after label and prediction."""
-    first = ("instance", "label", "prediction")
-    columns = {name: outputs[name] for name in first if name in outputs}
-    columns["correct"] = outputs["prediction"] == outputs["label"]
-    columns.update((name, values) for name, values in outputs.items() if name not in columns)
-    return columns
 
 
 class OutputsPage(BaseModel):
@@ -70,20 +59,7 @@ def model_outputs(
                 status_code=400,
                 detail=f"format=arrow returns every row; drop {' and '.join(paging)}",
             )
-    model, data = ws.model(key), ws.dataset(dataset)
-    columns = output_columns(ws.outputs(model.id, data.id))
-    if logits:  # NotFoundError (404) when the evaluation kept none
-        columns["logits"] = ws.logits(model.id, data.id).float().numpy()
-    total = int(columns["label"].shape[0])
-    context = {
-        "model": model.name,
-        "model_id": model.id,
-        "dataset": data.name,
-        "class_names": data.class_names,
-        "total": total,
-    }
+    table = ws.output_table(key, dataset, logits=logits)
     if format == "arrow":
-        return arrow_response(columns, context)
-    page = {name: jsonable(values[offset : offset + limit]) for name, values in columns.items()}
-    rows = [dict(zip(page, values, strict=True)) for values in zip(*page.values(), strict=True)]
-    return {**context, "offset": offset, "limit": limit, "columns": list(columns), "rows": rows}
+        return arrow_response(table.columns, table.context)
+    return table.page(offset, limit)
