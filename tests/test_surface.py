@@ -31,12 +31,12 @@ SURFACE = [
     ("/api/robustness", "robustness", "robustness"),
     ("/api/differences", "differences", "differences"),
     ("/api/select", "selection", "select"),
+    ("/api/models/{key}/outputs", "output_table", "outputs"),
 ]
-# routes that are not an analysis: lists, one record, thumbnails, raw outputs, jobs
+# routes that are not an analysis: lists, one record, thumbnails, jobs
 NOT_ANALYSES = {
     "/api/models",
     "/api/models/{key}",
-    "/api/models/{key}/outputs",
     "/api/datasets",
     "/api/datasets/{key}/instances/{index}",
     "/api/robustness/corruptions",

@@ -76,3 +76,22 @@ def test_select_json_gives_ids_and_shared_datasets(prunings: cl.Workspace) -> No
     out = succeeds("select", "op:prune.magnitude", "-w", str(prunings.location), "--json")
     ids = [prunings.model(name).id for name in ("p5", "p8")]
     assert json.loads(out) == {"selector": "op:prune.magnitude", "ids": ids, "datasets": ["abc"]}
+
+
+def test_outputs_json_is_the_python_page(prunings: cl.Workspace) -> None:
+    where = str(prunings.location)
+    out = succeeds(
+        "outputs", "p8", "-d", "abc", "--offset", "2", "--limit", "3", "-w", where, "--json"
+    )
+    document = json.loads(out)
+    assert document == prunings.output_table("p8", "abc").page(2, 3)
+    assert [row["instance"] for row in document["rows"]] == [2, 3, 4]
+    assert all(row["correct"] == (row["prediction"] == row["label"]) for row in document["rows"])
+
+
+def test_outputs_print_a_header_and_one_line_per_row(prunings: cl.Workspace) -> None:
+    out = succeeds("outputs", "p8", "-d", "abc", "--limit", "4", "-w", str(prunings.location))
+    lines = out.splitlines()
+    assert lines[0].startswith("p8 on abc: rows 0–3 of ")
+    assert lines[1].split()[:4] == ["instance", "label", "prediction", "correct"]
+    assert len(lines) == 2 + 4

@@ -230,3 +230,41 @@ def render_selection(document: dict[str, Any]) -> None:
     out = stdout()
     out.print(escape(f"{len(document['ids'])} models: {', '.join(document['ids'])}"))
     out.print(escape(f"evaluated on: {', '.join(document['datasets']) or 'no shared dataset'}"))
+
+
+@app.command()
+def outputs(
+    model: Annotated[str, typer.Argument(help="Model id or name.")],
+    dataset: Annotated[str, typer.Option("--dataset", "-d", help="Dataset id or name.")],
+    offset: Annotated[int, typer.Option(min=0, help="First row.")] = 0,
+    limit: Annotated[int, typer.Option(min=1, help="Rows.")] = 20,
+    logits: Annotated[bool, typer.Option(help="Add the stored logits per instance.")] = False,
+    workspace: WorkspaceOption = DEFAULT_WORKSPACE,
+    as_json: JsonOption = False,
+) -> None:
+    """A model's stored per-instance outputs on a dataset (label, prediction, correct, …): one
+    page, as `GET /api/models/{key}/outputs` answers it."""
+    try:
+        table = open_workspace(workspace).output_table(model, dataset, logits=logits)
+        document = table.page(offset, limit)
+    except CompressLensError as exc:
+        fail(exc)
+    emit(document, as_json, render_outputs)
+
+
+def render_outputs(document: dict[str, Any]) -> None:
+    out = stdout()
+    shown = [c for c in document["columns"] if c != "logits"]
+    first, count = document["offset"], len(document["rows"])
+    out.print(
+        escape(
+            f"{document['model']} on {document['dataset']}: rows {first}–{first + count - 1} "
+            f"of {document['total']}"
+        )
+    )
+    out.print(escape("  ".join(f"{name:>10}" for name in shown)))
+    for row in document["rows"]:
+        cells = (
+            f"{v:>10.4f}" if isinstance(v, float) else f"{v!s:>10}" for v in (row[n] for n in shown)
+        )
+        out.print(escape("  ".join(cells)))
