@@ -15,6 +15,7 @@ from factories import (  # tests/ is on sys.path: pytest puts conftest's folder 
     digits_mlp,
 )
 from postgres_server import pg_server, pg_url  # noqa: F401  (fixtures: a PostgreSQL server)
+from s3_server import s3_server, s3_url  # noqa: F401  (fixtures: a local S3 server)
 
 E2E_TESTS = Path(__file__).parent / "e2e"
 

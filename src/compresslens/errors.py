@@ -67,3 +67,11 @@ class PopulationSizeWarning(UserWarning):
 
     Hooker et al. compare populations of equal size K; the answer is given, with this warning.
     """
+
+
+class ArtifactStoreUnavailableError(CompressLensError):
+    """An artifact location that cannot be used: an unknown protocol, no bucket, no access."""
+
+
+class MissingExtraError(ArtifactStoreUnavailableError):
+    """A URL whose file system needs a package not installed (e.g. `compresslens[s3]`)."""

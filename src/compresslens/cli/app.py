@@ -29,6 +29,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 console = Console(stderr=True)
+artifacts_option: str | None = None  # --artifacts of the command running now
 
 
 @app.callback()
@@ -47,10 +48,23 @@ def _before_every_command(
             ),
         ),
     ] = None,
+    artifacts: Annotated[
+        str | None,
+        typer.Option(
+            "--artifacts",
+            metavar="FOLDER|URL",
+            help=(
+                "Where the workspace's files live: a folder or a URL such as "
+                "s3://bucket/prefix (also $COMPRESSLENS_ARTIFACTS). Give it before the command."
+            ),
+        ),
+    ] = None,
 ) -> None:
     """Make the user's modules importable; hide torch.ao / torchao noise a user cannot act on."""
     from compresslens.quiet import quiet_library_noise
 
+    global artifacts_option
+    artifacts_option = artifacts
     prepend_to_sys_path(user_module_folders(map(str, path or []), os.environ.get(PATH_ENV)))
     quiet_library_noise()
 
@@ -100,8 +114,9 @@ def check_exists(location: str, must_exist: bool) -> None:
 
 
 def artifacts_folder() -> str | None:
-    """A database URL keeps its files in a folder of their own, named by the environment."""
-    return os.environ.get("COMPRESSLENS_ARTIFACTS") or None
+    """A database URL keeps its files in a folder or at a URL of their own (s3://bucket/prefix),
+    named by --artifacts or the environment; a workspace folder may too."""
+    return artifacts_option or os.environ.get("COMPRESSLENS_ARTIFACTS") or None
 
 
 @contextmanager

@@ -11,7 +11,6 @@ import os
 from collections.abc import Iterator
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 from weakref import WeakKeyDictionary
 
@@ -50,7 +49,7 @@ class TaskPool:
             initargs=(
                 os.getpid(),
                 self.ws.location,
-                str(Path(self.ws.store.artifacts.root).resolve()),
+                self.ws.store.artifacts.location,
                 threads_per_worker(self.workers),
                 list(self.recipe.plugins),
             ),

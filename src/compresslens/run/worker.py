@@ -13,7 +13,6 @@ import time
 import traceback
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import torch
@@ -128,7 +127,7 @@ def init_worker(
     torch.set_num_threads(threads)
     for module in plugins:
         importlib.import_module(module)
-    _WORKSPACE = Workspace(location, artifacts=Path(artifacts))
+    _WORKSPACE = Workspace(location, artifacts=artifacts)
 
 
 def _exit_with_parent(parent: int, every_s: float = 0.5) -> None:

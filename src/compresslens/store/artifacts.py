@@ -1,13 +1,14 @@
-"""Content-addressed artifact folder: written atomically, verified on every read."""
+"""Content-addressed artifacts on any file system: written atomically, verified on every read."""
 
 from __future__ import annotations
 
 import hashlib
-import os
-import tempfile
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from compresslens.errors import CorruptArtifactError, NotFoundError
+from compresslens.store.filesystems import Folder, open_folder
 
 CHUNK = 1 << 20
 
@@ -19,58 +20,63 @@ def sha256_bytes(data: bytes) -> str:
 class ArtifactStore:
     """Files named by the sha256 of their bytes, under `root/ab/abcdef…`.
 
-    A write goes to a temporary file in the same folder, is fsynced, then renamed into
-    place, so a killed process never leaves a half-written artifact under a real name.
+    `root` is a local folder, or a URL such as `s3://bucket/prefix` (any fsspec file system;
+    `storage_options` go to it). A write never leaves a partial file under a real name, so a
+    killed process cannot corrupt an artifact; two writers of the same bytes both succeed.
     """
 
-    def __init__(self, root: str | Path) -> None:
-        self.root = Path(root)
-        self.root.mkdir(parents=True, exist_ok=True)
+    def __init__(self, root: str | Path, storage_options: Mapping[str, Any] | None = None) -> None:
+        self.folder: Folder = open_folder(root, storage_options)
+        self.root: Path | str = self.folder.root  # a Path for a local folder, else the URL
 
-    def path_of(self, digest: str) -> Path:
-        if len(digest) != 64 or any(c not in "0123456789abcdef" for c in digest):
-            raise NotFoundError(f"{digest!r} is not an artifact hash")
-        return self.root / digest[:2] / digest
+    @property
+    def location(self) -> str:
+        """An absolute path or URL that opens this store from another process."""
+        return self.folder.location
+
+    def path_of(self, digest: str) -> Path | str:
+        return self.folder.path_of(name_of(digest))
 
     def exists(self, digest: str) -> bool:
-        return self.path_of(digest).is_file()
+        return self.folder.is_file(name_of(digest))
 
     def put(self, data: bytes) -> tuple[str, bool]:
-        """Store `data`; return its hash and whether this call created the file."""
+        """Store `data`; return its hash and whether this call wrote it.
+
+        Without a lock: two writers that both find it missing both write the same bytes,
+        and whichever lands last replaces identical content.
+        """
         digest = sha256_bytes(data)
-        target = self.path_of(digest)
-        if target.is_file():
+        name = name_of(digest)
+        if self.folder.is_file(name):
             return digest, False
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(data)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(tmp, target)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        self.folder.write(name, data)
         return digest, True
 
     def get(self, digest: str) -> bytes:
         """The artifact's bytes, after checking they still hash to `digest`."""
-        path = self.path_of(digest)
+        name = name_of(digest)
         try:
-            data = path.read_bytes()
+            data = self.folder.read(name)
         except FileNotFoundError:
             raise NotFoundError(f"artifact {digest[:12]}… is missing from {self.root}") from None
         actual = sha256_bytes(data)
         if actual != digest:
             raise CorruptArtifactError(
-                f"artifact {path} is corrupt: its bytes hash to {actual[:12]}…, "
-                f"not {digest[:12]}… (the file was changed or truncated on disk)"
+                f"artifact {self.folder.path_of(name)} is corrupt: its bytes hash to "
+                f"{actual[:12]}…, not {digest[:12]}… (the file was changed or truncated)"
             )
         return data
 
     def delete(self, digest: str) -> None:
-        self.path_of(digest).unlink(missing_ok=True)
+        self.folder.remove(name_of(digest))
 
     def list_hashes(self) -> list[str]:
-        return sorted(p.name for p in self.root.glob("??/*") if not p.name.startswith(".tmp-"))
+        return sorted(name.split("/")[1] for name in self.folder.names())
+
+
+def name_of(digest: str) -> str:
+    """`ab/abcdef…` for a sha256 hex digest; anything else (a path, `..`) is refused."""
+    if len(digest) != 64 or any(c not in "0123456789abcdef" for c in digest):
+        raise NotFoundError(f"{digest!r} is not an artifact hash")
+    return f"{digest[:2]}/{digest}"

@@ -68,23 +68,28 @@ def _columns(table: type[Any], snapshot: type[Any], *relations: str) -> list[Any
 class WorkspaceStore:
     """Metadata in SQL (SQLite file or any SQLAlchemy URL), artifacts in a folder."""
 
-    def __init__(self, location: str | Path, artifacts: str | Path | None = None) -> None:
+    def __init__(
+        self, location: str | Path, artifacts: str | Path | ArtifactStore | None = None
+    ) -> None:
+        """`artifacts`: a folder, a URL (`s3://bucket/prefix`) or a configured ArtifactStore."""
         location = str(location)
         if is_database_url(location):
             if artifacts is None:
                 raise DatabaseUnavailableError(
-                    "a workspace given by database URL needs a folder for its files: "
-                    "artifacts=<folder> (Python) or $COMPRESSLENS_ARTIFACTS (command line)"
+                    "a workspace given by database URL needs a folder or URL for its files: "
+                    "artifacts=<folder or URL> (Python) or $COMPRESSLENS_ARTIFACTS (command line)"
                 )
-            url, artifacts_root = location, Path(artifacts)
+            url = location
         else:
             root = Path(location)
             root.mkdir(parents=True, exist_ok=True)
             url = f"sqlite:///{(root / DATABASE_FILE).resolve()}"
-            artifacts_root = Path(artifacts) if artifacts is not None else root / ARTIFACTS_DIR
+            artifacts = root / ARTIFACTS_DIR if artifacts is None else artifacts
         self.location = location
         self.db = Database(url)
-        self.artifacts = ArtifactStore(artifacts_root)
+        self.artifacts = (
+            artifacts if isinstance(artifacts, ArtifactStore) else ArtifactStore(artifacts)
+        )
 
     # -- units of work -------------------------------------------------------------------
     @contextmanager
