@@ -165,3 +165,47 @@ def test_the_command_line_reads_artifacts_from_s3(
     monkeypatch.setenv("COMPRESSLENS_ARTIFACTS", s3_url)
     outputs = runner.invoke(app, ["outputs", "mlp", "-d", "digits", "-w", location, "--json"])
     assert outputs.exit_code == 0, outputs.output
+
+
+SWEEP = """\
+name: pruned-in-s3
+datasets:
+  digits: {}
+base:
+  model: mlp
+evaluate:
+  datasets: [digits]
+  latency: false
+stages:
+  - name: pruned
+    op: prune.magnitude
+    grid: {amount: [0.3, 0.6]}
+"""
+
+
+@pytest.mark.slow
+def test_a_sweep_s_worker_processes_write_their_artifacts_to_s3(
+    s3_url: str, tmp_path: Path, digits, trained_mlp: torch.nn.Module
+) -> None:  # type: ignore[no-untyped-def]
+    """Workers open the store by its URL, the endpoint and credentials from the environment."""
+    from compresslens.run import load_recipe, run_recipe
+
+    recipe_file = tmp_path / "recipe.yaml"
+    recipe_file.write_text(SWEEP)
+    inputs, labels = digits
+    ws = cl.Workspace(tmp_path / "ws", artifacts=s3_url)
+    try:
+        ws.add_dataset("digits", inputs, labels, class_names=[str(i) for i in range(10)])
+        ws.add_model(trained_mlp, name="mlp", factory=MLP_FACTORY)
+        summary = run_recipe(load_recipe(recipe_file), ws, workers=2)
+        # the base (evaluated) and two pruned children
+        assert summary.counts == {"done": 3, "cached": 0, "failed": 0, "skipped": 0}
+        pruned = [m for m in ws.models() if m.name != "mlp"]
+        assert len(pruned) == 2
+        for model in pruned:
+            row = ws.store.get_model(model.id)
+            ws.store.artifacts.get(row.weights_artifact)  # present and verified
+            assert model.metrics["digits"]["accuracy"] > 0.1
+    finally:
+        ws.close()
+    assert not (tmp_path / "ws" / "artifacts").exists()
