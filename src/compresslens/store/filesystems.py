@@ -191,7 +191,7 @@ class FsspecFolder:
                 self.fs.pipe_file(tmp, data)
                 self.fs.mv(tmp, path)
             except BaseException:
-                if self.fs.exists(tmp):
+                with suppress(Exception):  # the first error is the one to report
                     self.fs.rm_file(tmp)
                 raise
 
