@@ -103,6 +103,20 @@ def test_storage_options_replace_the_environment(
     assert ArtifactStore(s3_url, storage_options=options).get(digest) == b"explicit"
 
 
+def test_a_workspace_takes_a_configured_store(
+    s3_url: str, s3_server: S3Server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Options the environment cannot give (keys for this bucket only) reach the workspace."""
+    monkeypatch.delenv("COMPRESSLENS_S3_ENDPOINT")
+    options = {"endpoint_url": s3_server.endpoint, "key": "testing", "secret": "testing"}
+    ws = cl.Workspace(tmp_path / "ws", artifacts=ArtifactStore(s3_url, storage_options=options))
+    try:
+        ws.add_dataset("toy", np.zeros((6, 2), dtype=np.float32), np.arange(6) % 2)
+        assert len(s3_server.filesystem().find(s3_url)) == 2  # its arrays and its table
+    finally:
+        ws.close()
+
+
 def test_a_missing_bucket_is_a_clear_error(s3_url: str) -> None:
     store = ArtifactStore("s3://no-such-bucket-anywhere/artifacts")
     with pytest.raises(ArtifactStoreUnavailableError, match="no-such-bucket-anywhere"):
