@@ -67,3 +67,11 @@ class PopulationSizeWarning(UserWarning):
 
     Hooker et al. compare populations of equal size K; the answer is given, with this warning.
     """
+
+
+class UntrustedCodeError(FactoryError):
+    """A factory or plugin module the user has not trusted: it is never imported."""
+
+
+class TrustFileError(CompressLensError):
+    """A trust file (the modules a user trusts) that cannot be read or written."""

@@ -17,7 +17,7 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 
-from compresslens.errors import CompressLensError, NotFoundError
+from compresslens.errors import CompressLensError, NotFoundError, UntrustedCodeError
 from compresslens.server import routes
 from compresslens.workspace import Workspace
 
@@ -49,6 +49,10 @@ def create_app(workspace: Workspace) -> FastAPI:
     @app.exception_handler(NotFoundError)
     async def not_found(_request: Request, exc: NotFoundError) -> JSONResponse:
         return JSONResponse(status_code=404, content={"detail": str(exc)})
+
+    @app.exception_handler(UntrustedCodeError)  # the model names code the user has not trusted
+    async def untrusted(_request: Request, exc: UntrustedCodeError) -> JSONResponse:
+        return JSONResponse(status_code=403, content={"detail": str(exc)})
 
     @app.exception_handler(CompressLensError)
     async def bad_request(_request: Request, exc: CompressLensError) -> JSONResponse:
