@@ -159,3 +159,9 @@ def test_a_model_added_in_python_loads_in_a_fresh_cli_process(
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert 0 <= json.loads(done.stdout)["metrics"]["accuracy"] <= 1
+
+
+def test_trust_commands_start_without_torch(fresh_trust: Path) -> None:
+    from test_startup import imported_after, run_cli
+
+    assert imported_after(run_cli("--trust", "my_models", "trust", "ls")) == set()

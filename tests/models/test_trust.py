@@ -277,13 +277,17 @@ def bert_with_remote_code(tmp_path: Path) -> tuple[Path, Path]:
 
 
 def test_a_hugging_face_folder_never_runs_its_remote_code(
-    bert_with_remote_code: tuple[Path, Path], workspace: cl.Workspace
+    bert_with_remote_code: tuple[Path, Path],
+    workspace: cl.Workspace,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     folder, sentinel = bert_with_remote_code
+    monkeypatch.syspath_prepend(str(folder))  # even where its code could be imported by name
     info = workspace.add_hf_model(folder, name="bert")
-    assert type(workspace.load_model("bert")).__name__ == "BertForSequenceClassification"
     assert info.factory == "compresslens.models.hf:from_config"
-    assert not sentinel.exists()
+    assert info.factory_kwargs["config"]["auto_map"] == REMOTE_CODE  # stored, as data only
+    assert type(workspace.load_model("bert")).__name__ == "BertForSequenceClassification"
+    assert not sentinel.exists() and "remote_code_xyz" not in sys.modules
 
 
 def test_a_hugging_face_folder_of_an_unknown_type_with_remote_code_is_refused(
