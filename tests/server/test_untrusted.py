@@ -58,3 +58,14 @@ def test_records_still_list_without_importing_anything(client: TestClient, senti
     assert names == ["mlp", "mlp-70"]
     assert client.get("/api/models/mlp").json()["model"]["factory"] == "os:system"
     assert not sentinel.exists()
+
+
+def test_every_api_route_documents_the_403(client: TestClient) -> None:
+    paths = client.get("/openapi.json").json()["paths"]
+    undocumented = [
+        path
+        for path, operations in paths.items()
+        for operation in operations.values()
+        if "403" not in operation["responses"]
+    ]
+    assert paths and undocumented == []
