@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +21,10 @@ from s3_server import s3_server, s3_url  # noqa: F401  (fixtures: a local S3 ser
 E2E_TESTS = Path(__file__).parent / "e2e"
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
+# A trust file of the test run's own (never the user's), and the test helper modules trusted as
+# a user who wrote them would (recipes name them without registering a model from them first)
+os.environ["COMPRESSLENS_CONFIG_DIR"] = tempfile.mkdtemp(prefix="compresslens-config-")
+os.environ["COMPRESSLENS_TRUST"] = "factories,user_models,sweep_ops"
 # Tiny test models run fastest and steadiest on one thread (two threads on two busy cores
 # made a small conv backward ~200x slower); the demo and benchmarks set their own counts.
 torch.set_num_threads(1)

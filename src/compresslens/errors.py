@@ -75,3 +75,11 @@ class ArtifactStoreUnavailableError(CompressLensError):
 
 class MissingExtraError(ArtifactStoreUnavailableError):
     """A URL whose file system needs a package not installed (e.g. `compresslens[s3]`)."""
+
+
+class UntrustedCodeError(FactoryError):
+    """A factory or plugin module the user has not trusted: it is never imported."""
+
+
+class TrustFileError(CompressLensError):
+    """A trust file (the modules a user trusts) that cannot be read or written."""

@@ -23,7 +23,10 @@ def test_other_factories_pass_untouched(factory: str) -> None:
     refuse_main_module_factory(factory)
 
 
-def test_a_module_that_is_not_found_says_how_to_make_it_importable() -> None:
+def test_a_module_that_is_not_found_says_how_to_make_it_importable(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("COMPRESSLENS_TRUST", "my_nets_absent")
     with pytest.raises(FactoryError, match=r"cannot import 'my_nets_absent'.*--path DIR"):
         resolve_factory("my_nets_absent:tiny")
 
@@ -31,6 +34,7 @@ def test_a_module_that_is_not_found_says_how_to_make_it_importable() -> None:
 def test_an_import_error_inside_the_module_is_reported_as_it_is(tmp_path, monkeypatch) -> None:
     (tmp_path / "broken_nets_mod.py").write_text("import no_such_dependency_xyz\n")
     monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setenv("COMPRESSLENS_TRUST", "broken_nets_mod")
     with pytest.raises(FactoryError, match="no_such_dependency_xyz") as raised:
         resolve_factory("broken_nets_mod:tiny")
     assert "--path" not in str(raised.value)

@@ -206,7 +206,10 @@ def test_a_teacher_must_exist_for_every_seed(tmp_path: Path) -> None:
     expect_error(tmp_path, text, "teacher stage 't' has no model for seeds [1]")
 
 
-def test_a_plugin_that_cannot_be_imported_is_named(tmp_path: Path) -> None:
+def test_a_plugin_that_cannot_be_imported_is_named(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COMPRESSLENS_TRUST", "no_such_plugin_xyz", prepend=",")  # trusted, absent
     text = BASE_RECIPE.replace("[sweep_ops]", "[sweep_ops, no_such_plugin_xyz]")
     expect_error(tmp_path, text, "plugins[1]", "cannot import plugin 'no_such_plugin_xyz'")
 

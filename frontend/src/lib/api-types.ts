@@ -1317,6 +1317,14 @@ export interface components {
              */
             matrix: number[][];
         };
+        /**
+         * UntrustedCodeAnswer
+         * @description A 403: which model's factory needs which untrusted module, and how to trust it.
+         */
+        UntrustedCodeAnswer: {
+            /** Detail */
+            detail: string;
+        };
         /** ValidationError */
         ValidationError: {
             /** Location */
@@ -1411,6 +1419,15 @@ export interface operations {
                     "application/json": components["schemas"]["CompareAnswer"];
                 };
             };
+            /** @description A model's factory names a module you have not trusted, so it was not imported; the detail names the model and the module, and how to trust it (`compresslens trust add MODULE`, or `compresslens --trust MODULE serve`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UntrustedCodeAnswer"];
+                };
+            };
             /** @description Validation Error */
             422: {
                 headers: {
@@ -1458,6 +1475,15 @@ export interface operations {
                     "application/vnd.apache.arrow.stream": string;
                 };
             };
+            /** @description A model's factory names a module you have not trusted, so it was not imported; the detail names the model and the module, and how to trust it (`compresslens trust add MODULE`, or `compresslens --trust MODULE serve`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UntrustedCodeAnswer"];
+                };
+            };
             /** @description Validation Error */
             422: {
                 headers: {
@@ -1489,6 +1515,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["TransitionsAnswer"];
+                };
+            };
+            /** @description A model's factory names a module you have not trusted, so it was not imported; the detail names the model and the module, and how to trust it (`compresslens trust add MODULE`, or `compresslens --trust MODULE serve`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UntrustedCodeAnswer"];
                 };
             };
             /** @description Validation Error */
@@ -1528,6 +1563,15 @@ export interface operations {
                     "application/json": components["schemas"]["BehavioursAnswer"];
                 };
             };
+            /** @description A model's factory names a module you have not trusted, so it was not imported; the detail names the model and the module, and how to trust it (`compresslens trust add MODULE`, or `compresslens --trust MODULE serve`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UntrustedCodeAnswer"];
+                };
+            };
             /** @description Validation Error */
             422: {
                 headers: {
@@ -1560,6 +1604,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["CalibrationAnswer"];
+                };
+            };
+            /** @description A model's factory names a module you have not trusted, so it was not imported; the detail names the model and the module, and how to trust it (`compresslens trust add MODULE`, or `compresslens --trust MODULE serve`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UntrustedCodeAnswer"];
                 };
             };
             /** @description Validation Error */
@@ -1595,6 +1648,15 @@ export interface operations {
                     "application/json": components["schemas"]["AgreementAnswer"];
                 };
             };
+            /** @description A model's factory names a module you have not trusted, so it was not imported; the detail names the model and the module, and how to trust it (`compresslens trust add MODULE`, or `compresslens --trust MODULE serve`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UntrustedCodeAnswer"];
+                };
+            };
             /** @description Validation Error */
             422: {
                 headers: {
@@ -1624,6 +1686,15 @@ export interface operations {
                     "application/json": components["schemas"]["DatasetList"];
                 };
             };
+            /** @description A model's factory names a module you have not trusted, so it was not imported; the detail names the model and the module, and how to trust it (`compresslens trust add MODULE`, or `compresslens --trust MODULE serve`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UntrustedCodeAnswer"];
+                };
+            };
         };
     };
     render_instance_api_datasets__key__instances__index__get: {
@@ -1646,6 +1717,15 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["InstanceText"];
                     "image/png": string;
+                };
+            };
+            /** @description A model's factory names a module you have not trusted, so it was not imported; the detail names the model and the module, and how to trust it (`compresslens trust add MODULE`, or `compresslens --trust MODULE serve`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UntrustedCodeAnswer"];
                 };
             };
             /** @description Validation Error */
@@ -1678,6 +1758,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Differences"];
+                };
+            };
+            /** @description A model's factory names a module you have not trusted, so it was not imported; the detail names the model and the module, and how to trust it (`compresslens trust add MODULE`, or `compresslens --trust MODULE serve`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UntrustedCodeAnswer"];
                 };
             };
             /** @description Validation Error */
@@ -1721,6 +1810,15 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["GeometryAnswer"];
                     "application/vnd.apache.arrow.stream": string;
+                };
+            };
+            /** @description A model's factory names a module you have not trusted, so it was not imported; the detail names the model and the module, and how to trust it (`compresslens trust add MODULE`, or `compresslens --trust MODULE serve`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UntrustedCodeAnswer"];
                 };
             };
             /** @description Validation Error */
@@ -1767,6 +1865,15 @@ export interface operations {
                     "application/json": components["schemas"]["JobDescription"];
                 };
             };
+            /** @description A model's factory names a module you have not trusted, so it was not imported; the detail names the model and the module, and how to trust it (`compresslens trust add MODULE`, or `compresslens --trust MODULE serve`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UntrustedCodeAnswer"];
+                };
+            };
             /** @description Validation Error */
             422: {
                 headers: {
@@ -1804,6 +1911,15 @@ export interface operations {
                     "application/json": components["schemas"]["OcclusionAnswer"];
                 };
             };
+            /** @description A model's factory names a module you have not trusted, so it was not imported; the detail names the model and the module, and how to trust it (`compresslens trust add MODULE`, or `compresslens --trust MODULE serve`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UntrustedCodeAnswer"];
+                };
+            };
             /** @description Validation Error */
             422: {
                 headers: {
@@ -1833,6 +1949,15 @@ export interface operations {
                     "application/json": components["schemas"]["JobList"];
                 };
             };
+            /** @description A model's factory names a module you have not trusted, so it was not imported; the detail names the model and the module, and how to trust it (`compresslens trust add MODULE`, or `compresslens --trust MODULE serve`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UntrustedCodeAnswer"];
+                };
+            };
         };
     };
     layers_api_layers_get: {
@@ -1855,6 +1980,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["LayersAnswer"];
+                };
+            };
+            /** @description A model's factory names a module you have not trusted, so it was not imported; the detail names the model and the module, and how to trust it (`compresslens trust add MODULE`, or `compresslens --trust MODULE serve`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UntrustedCodeAnswer"];
                 };
             };
             /** @description Validation Error */
@@ -1891,6 +2025,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["WeightHistograms"];
+                };
+            };
+            /** @description A model's factory names a module you have not trusted, so it was not imported; the detail names the model and the module, and how to trust it (`compresslens trust add MODULE`, or `compresslens --trust MODULE serve`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UntrustedCodeAnswer"];
                 };
             };
             /** @description Validation Error */
@@ -1939,6 +2082,15 @@ export interface operations {
                     "application/json": components["schemas"]["JobDescription"];
                 };
             };
+            /** @description A model's factory names a module you have not trusted, so it was not imported; the detail names the model and the module, and how to trust it (`compresslens trust add MODULE`, or `compresslens --trust MODULE serve`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UntrustedCodeAnswer"];
+                };
+            };
             /** @description Validation Error */
             422: {
                 headers: {
@@ -1968,6 +2120,15 @@ export interface operations {
                     "application/json": components["schemas"]["ModelList"];
                 };
             };
+            /** @description A model's factory names a module you have not trusted, so it was not imported; the detail names the model and the module, and how to trust it (`compresslens trust add MODULE`, or `compresslens --trust MODULE serve`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UntrustedCodeAnswer"];
+                };
+            };
         };
     };
     get_model_api_models__key__get: {
@@ -1988,6 +2149,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ModelDetails"];
+                };
+            };
+            /** @description A model's factory names a module you have not trusted, so it was not imported; the detail names the model and the module, and how to trust it (`compresslens trust add MODULE`, or `compresslens --trust MODULE serve`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UntrustedCodeAnswer"];
                 };
             };
             /** @description Validation Error */
@@ -2031,6 +2201,15 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["OutputsPage"];
                     "application/vnd.apache.arrow.stream": string;
+                };
+            };
+            /** @description A model's factory names a module you have not trusted, so it was not imported; the detail names the model and the module, and how to trust it (`compresslens trust add MODULE`, or `compresslens --trust MODULE serve`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UntrustedCodeAnswer"];
                 };
             };
             /** @description Validation Error */
@@ -2081,6 +2260,15 @@ export interface operations {
                     "application/json": components["schemas"]["PiesAnswer"];
                 };
             };
+            /** @description A model's factory names a module you have not trusted, so it was not imported; the detail names the model and the module, and how to trust it (`compresslens trust add MODULE`, or `compresslens --trust MODULE serve`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UntrustedCodeAnswer"];
+                };
+            };
             /** @description Validation Error */
             422: {
                 headers: {
@@ -2108,6 +2296,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Corruptions"];
+                };
+            };
+            /** @description A model's factory names a module you have not trusted, so it was not imported; the detail names the model and the module, and how to trust it (`compresslens trust add MODULE`, or `compresslens --trust MODULE serve`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UntrustedCodeAnswer"];
                 };
             };
         };
@@ -2154,6 +2351,15 @@ export interface operations {
                     "application/json": components["schemas"]["JobDescription"];
                 };
             };
+            /** @description A model's factory names a module you have not trusted, so it was not imported; the detail names the model and the module, and how to trust it (`compresslens trust add MODULE`, or `compresslens --trust MODULE serve`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UntrustedCodeAnswer"];
+                };
+            };
             /** @description Validation Error */
             422: {
                 headers: {
@@ -2184,6 +2390,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Selection"];
+                };
+            };
+            /** @description A model's factory names a module you have not trusted, so it was not imported; the detail names the model and the module, and how to trust it (`compresslens trust add MODULE`, or `compresslens --trust MODULE serve`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UntrustedCodeAnswer"];
                 };
             };
             /** @description Validation Error */
@@ -2238,6 +2453,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["JobDescription"];
+                };
+            };
+            /** @description A model's factory names a module you have not trusted, so it was not imported; the detail names the model and the module, and how to trust it (`compresslens trust add MODULE`, or `compresslens --trust MODULE serve`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UntrustedCodeAnswer"];
                 };
             };
             /** @description Validation Error */

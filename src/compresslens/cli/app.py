@@ -59,6 +59,18 @@ def _before_every_command(
             ),
         ),
     ] = None,
+    trust: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--trust",
+            metavar="MODULE",
+            help=(
+                "Trust a module for this run: factories and recipe plugins may import it "
+                "(repeatable; also $COMPRESSLENS_TRUST, comma-separated; for good: "
+                "`compresslens trust add MODULE`). Give it before the command."
+            ),
+        ),
+    ] = None,
 ) -> None:
     """Make the user's modules importable; hide torch.ao / torchao noise a user cannot act on."""
     from compresslens.quiet import quiet_library_noise
@@ -66,7 +78,22 @@ def _before_every_command(
     global artifacts_option
     artifacts_option = artifacts
     prepend_to_sys_path(user_module_folders(map(str, path or []), os.environ.get(PATH_ENV)))
+    trust_for_this_run(trust or [])
     quiet_library_noise()
+
+
+def trust_for_this_run(modules: list[str]) -> None:
+    """--trust joins $COMPRESSLENS_TRUST, so sweep workers (child processes) trust them too."""
+    from compresslens.models.trust import TRUST_ENV, check_module_name
+
+    if not modules:
+        return
+    try:
+        named = [check_module_name(module) for module in modules]
+    except CompressLensError as exc:
+        fail(exc)
+    before = [part for part in os.environ.get(TRUST_ENV, "").split(",") if part.strip()]
+    os.environ[TRUST_ENV] = ",".join(dict.fromkeys([*before, *named]))
 
 
 def stdout() -> Console:

@@ -99,9 +99,9 @@ def add_factory_model(ws: Any, request: ModelRequest) -> ModelInfo:
     """The user's own factory, with the weights of a file or (without one) its own, seeded."""
     import torch
 
-    from compresslens.models.factory import build_from_factory, refuse_main_module_factory
+    from compresslens.models.factory import build_from_factory, trust_factory
 
-    refuse_main_module_factory(request.factory or "")  # before it is looked up there
+    trust_factory(request.factory or "")  # named by the user: checked, then trusted
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(FACTORY_SEED)
         model = build_from_factory(request.factory or "", request.factory_kwargs)

@@ -52,7 +52,8 @@ def rebuild_model(lineage: Sequence[NodeRecipe], replay: ReplayFn) -> nn.Module:
         raise InvalidWeightsError(
             f"model {target.name!r} cannot be rebuilt: no model in its lineage has a factory"
         )
-    model = build_from_factory(lineage[start].factory or "", lineage[start].factory_kwargs)
+    root = lineage[start]
+    model = build_from_factory(root.factory or "", root.factory_kwargs, root.name)
     for node in lineage[start + 1 :]:
         model = replay(model, node)
     restore_state(model, target.load_weights())

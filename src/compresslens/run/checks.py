@@ -10,7 +10,9 @@ import difflib
 import importlib
 from collections.abc import Iterable
 
-from compresslens.errors import OperationError
+from compresslens.errors import FactoryError, OperationError, UntrustedCodeError
+from compresslens.models.factory import split_factory
+from compresslens.models.trust import check_trusted
 from compresslens.ops.registry import get_operation
 from compresslens.run.recipe_schema import BASE, Recipe
 from compresslens.run.stages import find_cycle, models_per_seed, stage_seeds
@@ -29,6 +31,7 @@ def check_recipe(recipe: Recipe) -> None:
 
 def import_plugins(recipe: Recipe) -> None:
     """Import the modules that register a recipe's extra operations or factories."""
+    check_recipe_trusted(recipe)
     for index, module in enumerate(recipe.plugins):
         try:
             importlib.import_module(module)
@@ -36,6 +39,26 @@ def import_plugins(recipe: Recipe) -> None:
             raise recipe.source.error(
                 ("plugins", index), f"cannot import plugin {module!r}: {exc}"
             ) from None
+
+
+def check_recipe_trusted(recipe: Recipe) -> None:
+    """A recipe may come from anyone: its plugins and base factory must name trusted modules
+    (`compresslens trust add`, `--trust`), checked before anything is imported."""
+    named: list[tuple[tuple[str | int, ...], str, str]] = [
+        (("plugins", index), module, f"the plugin {module!r}")
+        for index, module in enumerate(recipe.plugins)
+    ]
+    if recipe.base.factory is not None:
+        try:
+            module = split_factory(recipe.base.factory)[0]
+        except FactoryError as exc:
+            raise recipe.source.error(("base", "factory"), str(exc)) from None
+        named.append((("base", "factory"), module, f"the factory {recipe.base.factory!r}"))
+    for path, module, what in named:
+        try:
+            check_trusted(module, what)
+        except UntrustedCodeError as exc:
+            raise UntrustedCodeError(f"{recipe.source.where(path)}: {exc}") from None
 
 
 def _hint(name: str, known: Iterable[str]) -> str:

@@ -18,6 +18,7 @@ from typing import Any
 import torch
 
 from compresslens.errors import NotFoundError
+from compresslens.models.trust import check_trusted
 from compresslens.run.plan import PlanNode
 from compresslens.run.recipe import EvaluateSpec
 from compresslens.threads import intra_op_threads
@@ -126,6 +127,7 @@ def init_worker(
     watchdog.start()
     torch.set_num_threads(threads)
     for module in plugins:
+        check_trusted(module, f"the plugin {module!r}")  # checked by the recipe, and again here
         importlib.import_module(module)
     _WORKSPACE = Workspace(location, artifacts=artifacts)
 

@@ -11,13 +11,15 @@ import importlib
 import os
 import pkgutil
 from pathlib import Path
+from typing import Any
 
 import uvicorn
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
+from pydantic import BaseModel
 
-from compresslens.errors import CompressLensError, NotFoundError
+from compresslens.errors import CompressLensError, NotFoundError, UntrustedCodeError
 from compresslens.server import routes
 from compresslens.workspace import Workspace
 
@@ -27,6 +29,25 @@ FRONT_END_MISSING = (
     "<!doctype html><title>compresslens</title><p>The compresslens front end is not built: "
     "run <code>make frontend</code> (or <code>make demo</code>). The API is at /api/models.</p>"
 )
+
+
+class UntrustedCodeAnswer(BaseModel):
+    """A 403: which model's factory needs which untrusted module, and how to trust it."""
+
+    detail: str
+
+
+# any API route may rebuild a model: one whose factory names a module the user has not trusted
+UNTRUSTED_CODE_ANSWER: dict[int | str, dict[str, Any]] = {
+    403: {
+        "model": UntrustedCodeAnswer,
+        "description": (
+            "A model's factory names a module you have not trusted, so it was not imported; "
+            "the detail names the model and the module, and how to trust it "
+            "(`compresslens trust add MODULE`, or `compresslens --trust MODULE serve`)"
+        ),
+    }
+}
 
 
 def route_modules() -> list[APIRouter]:
@@ -50,12 +71,16 @@ def create_app(workspace: Workspace) -> FastAPI:
     async def not_found(_request: Request, exc: NotFoundError) -> JSONResponse:
         return JSONResponse(status_code=404, content={"detail": str(exc)})
 
+    @app.exception_handler(UntrustedCodeError)  # the model names code the user has not trusted
+    async def untrusted(_request: Request, exc: UntrustedCodeError) -> JSONResponse:
+        return JSONResponse(status_code=403, content={"detail": str(exc)})
+
     @app.exception_handler(CompressLensError)
     async def bad_request(_request: Request, exc: CompressLensError) -> JSONResponse:
         return JSONResponse(status_code=400, content={"detail": str(exc)})
 
     for router in route_modules():
-        app.include_router(router, prefix="/api")
+        app.include_router(router, prefix="/api", responses=UNTRUSTED_CODE_ANSWER)
     if (STATIC_DIR / "index.html").is_file():
         app.mount("/", StaticFiles(directory=STATIC_DIR, html=True), name="static")
     else:  # a source checkout before `make frontend`: the API works, the page says why not

@@ -20,7 +20,7 @@ from compresslens.ids import derived_model_id, trained_model_id
 from compresslens.models.factory import (
     build_from_factory,
     check_json_kwargs,
-    refuse_main_module_factory,
+    trust_factory,
 )
 from compresslens.models.state_codec import export_state
 from compresslens.models.weights import state_dict_to_bytes
@@ -51,7 +51,7 @@ def train(
     train_params: Mapping[str, Any],
 ) -> ModelInfo:
     """See `Workspace.train`."""
-    refuse_main_module_factory(factory)
+    trust_factory(factory)  # the user names it here: its module is trusted from now on
     kwargs = check_json_kwargs(factory_kwargs or {})
     params = validate_params(
         ScratchTrainParams, {**train_params, "dataset": data_info.name}, "train.scratch"

@@ -22,7 +22,7 @@ from compresslens.models.calling import model_output
 from compresslens.models.factory import (
     build_from_factory,
     check_json_kwargs,
-    refuse_main_module_factory,
+    trust_factory,
 )
 from compresslens.models.hf import HF_FACTORY, factory_kwargs_of, is_hf_model, keyword_input_spec
 from compresslens.models.rebuild import NodeRecipe, rebuild_model
@@ -83,7 +83,7 @@ class ModelCatalog:
                     "where the workspace is opened) that builds this architecture"
                 )
             factory, factory_kwargs = HF_FACTORY, factory_kwargs_of(model)
-        refuse_main_module_factory(factory)
+        trust_factory(factory)  # the user names it here: its module is trusted from now on
         kwargs = check_json_kwargs(factory_kwargs or {})
         if weights is not None:
             load_state_into(model, read_weights_file(weights))
@@ -151,6 +151,8 @@ class ModelCatalog:
         op = dict(operation or {})
         if parent_ids and not op.get("name"):
             raise OperationError("a logged model with parents needs operation={'name': …}")
+        if factory is not None:
+            trust_factory(factory)  # the user names it here: its module is trusted from now on
         kwargs = check_json_kwargs(factory_kwargs or {})
         op_params = check_json_kwargs(op.get("params", {}))
         state_bytes: bytes | None = None
