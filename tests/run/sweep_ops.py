@@ -5,8 +5,11 @@ Spawned pool workers import it too, so every process knows the same operations.
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import os
 import time
+from pathlib import Path
 
 import torch
 from pydantic import Field
@@ -36,6 +39,12 @@ class SlowParams(OperationParams):
 
 class CrashParams(OperationParams):
     crash: bool = False
+
+
+class HoldGilParams(OperationParams):
+    seconds: int = Field(default=1, ge=0)
+    marker: str = ""  # a file created once the call has started
+    tag: int = 0
 
 
 class BlendParams(OperationParams):
@@ -71,6 +80,14 @@ def crash(model: nn.Module, params: CrashParams, _context: OperationContext) -> 
     return _scale(model, 0.98)
 
 
+def hold_gil(model: nn.Module, params: HoldGilParams, _context: OperationContext) -> nn.Module:
+    """Sleep in C *holding the GIL*, as a long native call can: no Python thread runs meanwhile."""
+    if params.marker:
+        Path(f"{params.marker}.{params.tag}.{os.getpid()}").touch()
+    ctypes.PyDLL(ctypes.util.find_library("c")).sleep(params.seconds)
+    return _scale(model, 1.0)
+
+
 def blend(model: nn.Module, params: BlendParams, context: OperationContext) -> nn.Module:
     """Move the student's weights toward the teacher's: proves the teacher is the right one."""
     teacher = dict(context.teacher.named_parameters())
@@ -86,5 +103,6 @@ for _operation in (
     Operation("sweep.slow", apply=slow, params=SlowParams),
     Operation("sweep.blend", apply=blend, params=BlendParams),
     Operation("sweep.crash", apply=crash, params=CrashParams),
+    Operation("sweep.hold_gil", apply=hold_gil, params=HoldGilParams),
 ):
     register_operation(_operation, replace=True)

@@ -32,7 +32,11 @@ CLI = "from compresslens.cli.main import main; main()"
 
 def start_run(recipe: Path, location: Path, workers: int) -> subprocess.Popen[bytes]:
     """`compresslens run` in its own process group, so cleanup can reach all it started."""
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(TESTS), str(TESTS / "run")])}
+    source = Path(cl.__file__).resolve().parents[1]  # this checkout's, not an installed copy
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(source), str(TESTS), str(TESTS / "run")]),
+    }
     arguments = ["run", str(recipe), "--workspace", str(location), "--workers", str(workers)]
     return subprocess.Popen(
         [sys.executable, "-c", CLI, *arguments],
