@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import json
 import os
 import time
 from pathlib import Path
@@ -39,6 +40,14 @@ class SlowParams(OperationParams):
 
 class CrashParams(OperationParams):
     crash: bool = False
+
+
+class CrashOnceParams(OperationParams):
+    marker: str  # the first try creates it, then kills its process; a retry succeeds
+
+
+class RecordResourcesParams(OperationParams):
+    marker: str  # where the Ray resources assigned to this node are written, as JSON
 
 
 class HoldGilParams(OperationParams):
@@ -80,6 +89,25 @@ def crash(model: nn.Module, params: CrashParams, _context: OperationContext) -> 
     return _scale(model, 0.98)
 
 
+def crash_once(model: nn.Module, params: CrashOnceParams, _context: OperationContext) -> nn.Module:
+    """Die on the first try only, as a node on a flaky machine would."""
+    marker = Path(params.marker)
+    if not marker.exists():
+        marker.touch()
+        os._exit(3)
+    return _scale(model, 0.97)
+
+
+def record_resources(
+    model: nn.Module, params: RecordResourcesParams, _context: OperationContext
+) -> nn.Module:
+    """Write what Ray gave this node: proves a stage's resources reach its tasks."""
+    import ray
+
+    Path(params.marker).write_text(json.dumps(ray.get_runtime_context().get_assigned_resources()))
+    return _scale(model, 1.0)
+
+
 def hold_gil(model: nn.Module, params: HoldGilParams, _context: OperationContext) -> nn.Module:
     """Sleep in C *holding the GIL*, as a long native call can: no Python thread runs meanwhile."""
     if params.marker:
@@ -104,5 +132,7 @@ for _operation in (
     Operation("sweep.blend", apply=blend, params=BlendParams),
     Operation("sweep.crash", apply=crash, params=CrashParams),
     Operation("sweep.hold_gil", apply=hold_gil, params=HoldGilParams),
+    Operation("sweep.crash_once", apply=crash_once, params=CrashOnceParams),
+    Operation("sweep.record_resources", apply=record_resources, params=RecordResourcesParams),
 ):
     register_operation(_operation, replace=True)
