@@ -35,14 +35,18 @@ SLOW_RECIPE = BASE_RECIPE.replace("seeds: 2", "seeds: 1") + (
 CLI = "from compresslens.cli.main import main; main()"
 
 
-def start_run(recipe: Path, location: Path, workers: int) -> subprocess.Popen[bytes]:
+def start_run(
+    recipe: Path, location: Path, workers: int, *options: str, **environment: str
+) -> subprocess.Popen[bytes]:
     """`compresslens run` in its own process group, so cleanup can reach all it started."""
     source = Path(cl.__file__).resolve().parents[1]  # this checkout's, not an installed copy
     env = {
         **os.environ,
         "PYTHONPATH": os.pathsep.join([str(source), str(TESTS), str(TESTS / "run")]),
+        **environment,
     }
     arguments = ["run", str(recipe), "--workspace", str(location), "--workers", str(workers)]
+    arguments += options
     return subprocess.Popen(
         [sys.executable, "-c", CLI, *arguments],
         env=env,
