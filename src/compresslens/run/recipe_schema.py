@@ -75,6 +75,13 @@ class ResourceSpec(Strict):
     cpus: float | None = Field(default=None, gt=0)
     gpus: float = Field(default=0, ge=0)
 
+    @field_validator("cpus", "gpus")
+    @classmethod
+    def _whole_above_one(cls, amount: float | None) -> float | None:
+        if amount is not None and amount > 1 and amount != int(amount):
+            raise ValueError("a share of a CPU or GPU must be at most 1; above 1, a whole number")
+        return amount
+
 
 def _check_seed_list(seeds: list[int]) -> None:
     if not seeds or len(set(seeds)) != len(seeds):
