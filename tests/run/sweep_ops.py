@@ -5,8 +5,12 @@ Spawned pool workers import it too, so every process knows the same operations.
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
+import json
 import os
 import time
+from pathlib import Path
 
 import torch
 from pydantic import Field
@@ -36,6 +40,20 @@ class SlowParams(OperationParams):
 
 class CrashParams(OperationParams):
     crash: bool = False
+
+
+class CrashOnceParams(OperationParams):
+    marker: str  # the first try creates it, then kills its process; a retry succeeds
+
+
+class RecordResourcesParams(OperationParams):
+    marker: str  # where the Ray resources assigned to this node are written, as JSON
+
+
+class HoldGilParams(OperationParams):
+    seconds: int = Field(default=1, ge=0)
+    marker: str = ""  # a file created once the call has started
+    tag: int = 0
 
 
 class BlendParams(OperationParams):
@@ -71,6 +89,33 @@ def crash(model: nn.Module, params: CrashParams, _context: OperationContext) -> 
     return _scale(model, 0.98)
 
 
+def crash_once(model: nn.Module, params: CrashOnceParams, _context: OperationContext) -> nn.Module:
+    """Die on the first try only, as a node on a flaky machine would."""
+    marker = Path(params.marker)
+    if not marker.exists():
+        marker.touch()
+        os._exit(3)
+    return _scale(model, 0.97)
+
+
+def record_resources(
+    model: nn.Module, params: RecordResourcesParams, _context: OperationContext
+) -> nn.Module:
+    """Write what Ray gave this node: proves a stage's resources reach its tasks."""
+    import ray
+
+    Path(params.marker).write_text(json.dumps(ray.get_runtime_context().get_assigned_resources()))
+    return _scale(model, 1.0)
+
+
+def hold_gil(model: nn.Module, params: HoldGilParams, _context: OperationContext) -> nn.Module:
+    """Sleep in C *holding the GIL*, as a long native call can: no Python thread runs meanwhile."""
+    if params.marker:
+        Path(f"{params.marker}.{params.tag}.{os.getpid()}").touch()
+    ctypes.PyDLL(ctypes.util.find_library("c")).sleep(params.seconds)
+    return _scale(model, 1.0)
+
+
 def blend(model: nn.Module, params: BlendParams, context: OperationContext) -> nn.Module:
     """Move the student's weights toward the teacher's: proves the teacher is the right one."""
     teacher = dict(context.teacher.named_parameters())
@@ -86,5 +131,8 @@ for _operation in (
     Operation("sweep.slow", apply=slow, params=SlowParams),
     Operation("sweep.blend", apply=blend, params=BlendParams),
     Operation("sweep.crash", apply=crash, params=CrashParams),
+    Operation("sweep.hold_gil", apply=hold_gil, params=HoldGilParams),
+    Operation("sweep.crash_once", apply=crash_once, params=CrashOnceParams),
+    Operation("sweep.record_resources", apply=record_resources, params=RecordResourcesParams),
 ):
     register_operation(_operation, replace=True)

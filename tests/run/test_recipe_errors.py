@@ -240,3 +240,20 @@ def test_every_problem_of_the_schema_is_listed(tmp_path: Path) -> None:
 def test_write_recipe_dedents(tmp_path: Path) -> None:
     path = write_recipe(tmp_path, "    a: 1\n")
     assert path.read_text() == "a: 1\n"
+
+
+def test_resources_a_ray_node_cannot_get_are_refused(tmp_path: Path) -> None:
+    text = BASE_RECIPE.replace("stages:\n", "resources: {gpus: 1.5}\nstages:\n")
+    expect_error(tmp_path, text, "resources.gpus", "above 1, a whole number", line_with="gpus")
+    text = BASE_RECIPE.replace("stages:\n", "retries: -1\nstages:\n")
+    expect_error(tmp_path, text, "retries", line_with="retries")
+
+
+def test_a_stage_asks_for_its_own_resources_else_the_recipes(tmp_path: Path) -> None:
+    text = BASE_RECIPE.replace("stages:\n", "threads: 2\nresources: {gpus: 1}\nstages:\n") + (
+        "  - {name: wide, op: sweep.scale, params: {factor: 2.0}, resources: {cpus: 4}}\n"
+    )
+    recipe = recipe_from(tmp_path, text)
+    assert recipe.resources_for("base").model_dump() == {"cpus": 2, "gpus": 1}  # cpus: threads
+    assert recipe.resources_for("scaled").model_dump() == {"cpus": 2, "gpus": 1}
+    assert recipe.resources_for("wide").model_dump() == {"cpus": 4, "gpus": 0}

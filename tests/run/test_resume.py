@@ -6,14 +6,19 @@ Only the run's own process is killed; with a pool, its workers must then exit by
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
+import random
+import shutil
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 import pytest
+import torch
 from sweep_helpers import BASE_RECIPE, recipe_from
 
 import compresslens as cl
@@ -30,10 +35,18 @@ SLOW_RECIPE = BASE_RECIPE.replace("seeds: 2", "seeds: 1") + (
 CLI = "from compresslens.cli.main import main; main()"
 
 
-def start_run(recipe: Path, location: Path, workers: int) -> subprocess.Popen[bytes]:
+def start_run(
+    recipe: Path, location: Path, workers: int, *options: str, **environment: str
+) -> subprocess.Popen[bytes]:
     """`compresslens run` in its own process group, so cleanup can reach all it started."""
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(TESTS), str(TESTS / "run")])}
+    source = Path(cl.__file__).resolve().parents[1]  # this checkout's, not an installed copy
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(source), str(TESTS), str(TESTS / "run")]),
+        **environment,
+    }
     arguments = ["run", str(recipe), "--workspace", str(location), "--workers", str(workers)]
+    arguments += options
     return subprocess.Popen(
         [sys.executable, "-c", CLI, *arguments],
         env=env,
@@ -120,3 +133,141 @@ def test_a_killed_run_resumes_without_recomputing_finished_nodes(
     assert len(after) == len(digits_workspace.store.list_models())
     assert all(after[i] == created for i, created in before.items())
     assert run_recipe(recipe, digits_workspace).counts["cached"] == len(plan)
+
+
+# -- many kills at random moments --------------------------------------------------------
+SOAK_KILLS = 20
+SOAK_RECIPE = BASE_RECIPE + (
+    "  - name: pruned\n"
+    "    op: prune.magnitude\n"
+    "    grid: {amount: [0.3, 0.6]}\n"
+    "  - name: slow\n"
+    "    parent: pruned\n"
+    "    op: sweep.slow\n"
+    "    params: {seconds: 0.05}\n"
+    "    grid: {tag: [0, 1]}\n"
+    "    seeds: [0]\n"
+)
+
+
+def model_rows(database: Path) -> int:
+    with contextlib.closing(sqlite3.connect(database, timeout=30)) as db:
+        return db.execute("SELECT count(*) FROM models").fetchone()[0]
+
+
+def check_store(location: Path) -> tuple[list[str], list[str]]:
+    """Assert the database is sound and every artifact row's file exists and verifies;
+    return the files under the artifacts folder that no row names, and temporary files."""
+    with contextlib.closing(sqlite3.connect(location / "compresslens.db", timeout=30)) as db:
+        assert db.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
+        assert db.execute("PRAGMA foreign_key_check").fetchall() == []
+        rows = {digest for (digest,) in db.execute("SELECT sha256 FROM artifacts")}
+    root = location / "artifacts"
+    for digest in rows:
+        path = root / digest[:2] / digest
+        assert path.is_file(), f"artifact row {digest[:12]}… has no file"
+        assert hashlib.sha256(path.read_bytes()).hexdigest() == digest, f"{path} is corrupt"
+    files = [p for p in root.rglob("*") if p.is_file()]
+    partial = [str(p) for p in files if p.name.startswith(".tmp")]
+    orphans = [str(p) for p in files if not p.name.startswith(".tmp") and p.name not in rows]
+    return orphans, partial
+
+
+def fresh_copy(template: Path, folder: Path) -> Path:
+    shutil.copytree(template, folder)
+    return folder
+
+
+def kill_at_a_random_moment(
+    recipe: Path, location: Path, chance: random.Random
+) -> tuple[str, bool]:
+    """Start `compresslens run`, SIGKILL it after a random delay or just after a new model
+    row appears; check its workers are gone. Returns (how it was killed, ran to the end)."""
+    workers = chance.choice([1, 1, 2])
+    just_after_a_row = chance.random() < 0.5
+    delay = chance.uniform(0.2, 3.0)
+    database = location / "compresslens.db"
+    rows = model_rows(database)
+    process = start_run(recipe, location, workers)
+    started: set[int] = set()
+    try:
+        began = time.monotonic()
+        while process.poll() is None:
+            started |= children_of(process.pid)
+            if just_after_a_row and model_rows(database) > rows:
+                break
+            if not just_after_a_row and time.monotonic() - began > delay:
+                break
+            time.sleep(0.005)
+        how = f"workers={workers} " + ("after a row" if just_after_a_row else f"{delay:.1f} s")
+        if process.poll() is not None:
+            assert process.returncode == 0, process.stderr.read()
+            return how, True
+        started |= children_of(process.pid)
+        process.kill()
+        process.wait()
+        deadline = time.monotonic() + 10
+        while any(alive(pid) for pid in started) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not [pid for pid in started if alive(pid)], f"a worker outlived the run ({how})"
+        return how, False
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+        process.stderr.close()
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc")
+def test_twenty_kills_at_random_moments_each_resume_makes_the_same_models(
+    tmp_path: Path, digits: tuple[torch.Tensor, torch.Tensor]
+) -> None:
+    """Kill `compresslens run` (and so its workers) again and again; after every kill the
+    store is sound, and a resume ends with the uninterrupted run's models, bit for bit."""
+    template = tmp_path / "template"
+    ws = cl.Workspace(template)
+    ws.add_dataset("digits", *digits, class_names=[str(i) for i in range(10)])
+    ws.close()
+    recipe_path = tmp_path / "soak.yaml"
+    recipe_path.write_text(SOAK_RECIPE)
+    recipe = recipe_from(tmp_path, SOAK_RECIPE)
+    planned = {n.id for n in build_plan(recipe)}
+
+    reference = cl.Workspace(fresh_copy(template, tmp_path / "reference"))
+    assert run_recipe(recipe, reference).ok
+    weights = {m.id: m.weights_artifact for m in reference.store.list_models()}
+    reference.close()
+    assert set(weights) == planned
+
+    chance = random.Random(11)
+    kills: list[str] = []
+    rounds = 0
+    while len(kills) < SOAK_KILLS:
+        location = fresh_copy(template, tmp_path / f"round{rounds}")
+        rounds += 1
+        while len(kills) < SOAK_KILLS:
+            how, finished = kill_at_a_random_moment(recipe_path, location, chance)
+            if finished:
+                break
+            kills.append(how)
+            check_store(location)  # sound after every kill; stray files are judged at the end
+            with contextlib.closing(sqlite3.connect(location / "compresslens.db")) as db:
+                rows = db.execute("SELECT id, weights_artifact, status FROM models").fetchall()
+            # whatever was stored before the kill is one of the planned models, and a ready
+            # one holds exactly the weights the uninterrupted run made
+            assert {row[0] for row in rows} <= planned
+            assert all(weights[i] == digest for i, digest, status in rows if status == "ready")
+        resumed = cl.Workspace(location)
+        summary = run_recipe(recipe, resumed)
+        assert summary.ok, summary.failures
+        stored = {m.id: m.weights_artifact for m in resumed.store.list_models()}
+        assert stored == weights  # the same model ids, and the same weights bit for bit
+        assert all(resumed.evaluations(i) for i in stored)
+        resumed.close()
+        orphans, partial = check_store(location)
+        assert not partial, f"partially written files left behind: {partial}"
+        assert not orphans, f"files no row refers to: {orphans}"
+    after_a_row = sum("after a row" in how for how in kills)
+    print(f"\n{len(kills)} kills in {rounds} rounds, {after_a_row} just after a row: {kills}")
+    assert after_a_row >= 1

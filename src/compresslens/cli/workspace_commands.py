@@ -183,18 +183,39 @@ def run_sweep(
         int, typer.Option(min=1, help="Worker processes (each gets cores // workers threads).")
     ] = 1,
     as_json: JsonOption = False,
+    executor: Annotated[
+        str, typer.Option(help="Where nodes run: local (this machine) or ray.")
+    ] = "local",
+    address: Annotated[
+        str | None,
+        typer.Option(help="Ray cluster address (default: start a local instance for the run)."),
+    ] = None,
+    cpus_per_node: Annotated[
+        float | None, typer.Option(min=0.01, help="Ray: CPUs per node (default: the recipe's).")
+    ] = None,
+    gpus_per_node: Annotated[
+        float | None, typer.Option(min=0, help="Ray: GPUs per node (default: the recipe's).")
+    ] = None,
+    retries: Annotated[
+        int | None,
+        typer.Option(min=0, help="Ray: reruns of a node whose worker died (default: 2)."),
+    ] = None,
 ) -> None:
     """Run a sweep recipe: train, compress and evaluate each model it lists that is missing."""
     from rich.markup import escape
     from rich.table import Table
 
     from compresslens.run import load_recipe, run_recipe
+    from compresslens.run.ray_executor import RayOptions
 
     try:
         plan = load_recipe(recipe)
         ws = open_workspace(workspace, must_exist=False)
+        ray = RayOptions(address, cpus_per_node, gpus_per_node, retries)
         with progress_bars() as update:
-            summary = run_recipe(plan, ws, workers=workers, progress=update)
+            summary = run_recipe(
+                plan, ws, workers=workers, progress=update, executor=executor, ray=ray
+            )
     except CompressLensError as exc:
         fail(exc)
     if as_json:

@@ -1,4 +1,4 @@
-"""The error a bad recipe raises: it names the file, the line and the place in the recipe."""
+"""The errors of sweeps: a bad recipe (naming its file, line and place), an unusable executor."""
 
 from __future__ import annotations
 
@@ -7,3 +7,7 @@ from compresslens.errors import CompressLensError
 
 class RecipeError(CompressLensError):
     """A recipe that cannot be read, validated or planned; nothing has run yet."""
+
+
+class ExecutorError(CompressLensError):
+    """An executor that cannot run here: unknown, not installed, or its cluster unreachable."""

@@ -4,34 +4,54 @@ A node already in the workspace (status ready, evaluated) is skipped, so a kille
 resumes where it stopped; a node is submitted as soon as its parents are done and a worker
 is free; a failure is recorded with its traceback and skips the node's descendants, while
 its siblings go on. When a worker process dies, every node it may have taken down is run
-again alone, so only the node that kills its worker fails.
+again alone, so only the node that kills its worker fails. The nodes run in this process or
+a local pool (`local`), or as Ray tasks (`ray`, run/ray_executor.py); the rest is the same.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from concurrent.futures.process import BrokenProcessPool
-from typing import Any
+from contextlib import contextmanager
+from typing import Any, Protocol
 
 from compresslens.errors import NotFoundError
 from compresslens.run.datasets import prepare_datasets
+from compresslens.run.errors import ExecutorError
 from compresslens.run.plan import Plan, PlanNode, build_plan
-from compresslens.run.pool import TaskPool, task_pool
+from compresslens.run.pool import task_pool
+from compresslens.run.ray_executor import RayOptions, ray_pool
 from compresslens.run.recipe import Recipe
 from compresslens.run.summary import NodeOutcome, RunSummary, Status
 from compresslens.run.worker import NodeTask, TaskResult, missing_evaluations
 
 ProgressFn = Callable[[str, int, int], None]
+EXECUTORS = ("local", "ray")
+
+
+class NodeRunner(Protocol):
+    """Runs one node's task somewhere: a local pool, this process, or a Ray cluster."""
+
+    def submit(self, task: NodeTask) -> Future[TaskResult]: ...
+
+    def restart_after(self, future: Future[TaskResult]) -> None: ...
 
 
 def run_recipe(
-    recipe: Recipe, workspace: Any, *, workers: int = 1, progress: ProgressFn | None = None
+    recipe: Recipe,
+    workspace: Any,
+    *,
+    workers: int = 1,
+    progress: ProgressFn | None = None,
+    executor: str = "local",
+    ray: RayOptions | None = None,
 ) -> RunSummary:
     """Register the recipe's datasets, plan it against the workspace, and run what is missing."""
     from compresslens.workspace import Workspace
 
+    check_executor(executor)
     ws = workspace if isinstance(workspace, Workspace) else Workspace(workspace)
     prepare_datasets(ws, recipe)
     base_id = None
@@ -41,7 +61,14 @@ def run_recipe(
         except NotFoundError as exc:
             raise recipe.source.error(("base", "model"), str(exc)) from None
     plan = build_plan(recipe, base_id)
-    return execute_plan(ws, recipe, plan, workers=workers, progress=progress)
+    return execute_plan(
+        ws, recipe, plan, workers=workers, progress=progress, executor=executor, ray=ray
+    )
+
+
+def check_executor(executor: str) -> None:
+    if executor not in EXECUTORS:
+        raise ExecutorError(f"unknown executor {executor!r}: use one of {', '.join(EXECUTORS)}")
 
 
 def execute_plan(
@@ -51,14 +78,30 @@ def execute_plan(
     *,
     workers: int = 1,
     progress: ProgressFn | None = None,
+    executor: str = "local",
+    ray: RayOptions | None = None,
 ) -> RunSummary:
     """Run the plan's missing nodes; a plan that is all cache starts no worker processes."""
+    check_executor(executor)
     started = time.perf_counter()
     run = _Run(ws, recipe, plan, progress)
     if run.waiting:
-        with task_pool(ws, recipe, workers) as executor:
-            run.drive(executor, max(1, workers))
+        with node_runner(ws, recipe, workers, executor, ray or RayOptions()) as (runner, slots):
+            run.drive(runner, slots)
     return RunSummary(run.outcomes_in_order(), max(1, workers), time.perf_counter() - started)
+
+
+@contextmanager
+def node_runner(
+    ws: Any, recipe: Recipe, workers: int, executor: str, ray: RayOptions
+) -> Iterator[tuple[NodeRunner, int]]:
+    """The executor's runner, and how many nodes to keep running on it at once."""
+    if executor == "ray":
+        with ray_pool(ws, recipe, workers, ray) as on_ray:
+            yield on_ray, max(workers, on_ray.slots())
+    else:
+        with task_pool(ws, recipe, workers) as pool:
+            yield pool, max(1, workers)
 
 
 class _Run:
@@ -139,7 +182,7 @@ class _Run:
             return suspects[:1] if not running else []
         return ready[:free]
 
-    def drive(self, executor: TaskPool, slots: int) -> None:
+    def drive(self, executor: NodeRunner, slots: int) -> None:
         """Keep up to `slots` ready nodes running until every node has an outcome."""
         running: dict[Future[TaskResult], PlanNode] = {}
         while self.waiting or running:

@@ -16,8 +16,9 @@ from weakref import WeakKeyDictionary
 
 import torch
 
+from compresslens.run.pool_start import start_pool_worker
 from compresslens.run.recipe import Recipe
-from compresslens.run.worker import NodeTask, TaskResult, init_worker, run_in_worker, run_task
+from compresslens.run.worker import NodeTask, TaskResult, run_in_worker, run_task
 
 START_METHOD = "spawn"  # a fresh interpreter per worker: no forked torch or SQLite state
 
@@ -45,7 +46,7 @@ class TaskPool:
         return ProcessPoolExecutor(
             max_workers=self.workers,
             mp_context=multiprocessing.get_context(START_METHOD),
-            initializer=init_worker,
+            initializer=start_pool_worker,
             initargs=(
                 os.getpid(),
                 self.ws.location,

@@ -20,6 +20,7 @@ from compresslens.run.recipe_schema import (
     DatasetSpec,
     EvaluateSpec,
     Recipe,
+    ResourceSpec,
     StageSpec,
     Strict,
 )
@@ -32,6 +33,7 @@ __all__ = [
     "DatasetSpec",
     "EvaluateSpec",
     "Recipe",
+    "ResourceSpec",
     "StageSpec",
     "Strict",
     "load_recipe",

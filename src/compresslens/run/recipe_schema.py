@@ -66,6 +66,23 @@ class EvaluateSpec(Strict):
     batch_size: int = Field(default=256, ge=1)
 
 
+class ResourceSpec(Strict):
+    """What one node asks of a Ray cluster; the local executor shares the cores instead.
+
+    `cpus` defaults to the recipe's `threads` (the node computes with that many).
+    """
+
+    cpus: float | None = Field(default=None, gt=0)
+    gpus: float = Field(default=0, ge=0)
+
+    @field_validator("cpus", "gpus")
+    @classmethod
+    def _whole_above_one(cls, amount: float | None) -> float | None:
+        if amount is not None and amount > 1 and amount != int(amount):
+            raise ValueError("a share of a CPU or GPU must be at most 1; above 1, a whole number")
+        return amount
+
+
 def _check_seed_list(seeds: list[int]) -> None:
     if not seeds or len(set(seeds)) != len(seeds):
         raise ValueError("seeds must be a non-empty list of distinct seeds")
@@ -119,6 +136,7 @@ class StageSpec(Strict):
     teacher: str | None = None
     seeds: list[int] | None = None
     evaluate: EvaluateSpec | None = None
+    resources: ResourceSpec | None = None
 
     @field_validator("name")
     @classmethod
@@ -172,7 +190,8 @@ class Recipe(Strict):
     `threads` is the torch intra-op thread count every node's computation (training,
     compression, evaluation) runs with, whatever the executor and however many workers:
     the float reduction order depends on it, so it fixes the weights a recipe makes. It is
-    recorded in each model's provenance.
+    recorded in each model's provenance. `resources` and `retries` apply on Ray (`--executor
+    ray`): what each node asks for, and how often a node whose worker died is run again.
     """
 
     name: str | None = None
@@ -182,6 +201,8 @@ class Recipe(Strict):
     base: BaseSpec
     evaluate: EvaluateSpec = Field(default_factory=EvaluateSpec)
     stages: list[StageSpec] = Field(default_factory=list)
+    resources: ResourceSpec = Field(default_factory=ResourceSpec)
+    retries: int = Field(default=2, ge=0)
     _source: SourceMap = PrivateAttr(default_factory=SourceMap)
 
     @property
@@ -199,3 +220,9 @@ class Recipe(Strict):
         if stage == BASE:
             return self.evaluate
         return self.stage(stage).evaluate or self.evaluate
+
+    def resources_for(self, stage: str) -> ResourceSpec:
+        """A stage's own resources, else the recipe's; cpus filled in from `threads`."""
+        own = None if stage == BASE else self.stage(stage).resources
+        spec = own or self.resources
+        return spec if spec.cpus is not None else spec.model_copy(update={"cpus": self.threads})
