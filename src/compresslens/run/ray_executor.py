@@ -15,7 +15,6 @@ from collections.abc import Iterator
 from concurrent.futures import Future
 from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from compresslens.run.errors import ExecutorError
@@ -74,7 +73,7 @@ class RayPool:
         self.retries = recipe.retries if options.retries is None else options.retries
         self.setup = WorkerSetup(
             ws.location,
-            str(Path(ws.store.artifacts.root).resolve()),
+            ws.store.artifacts.location,
             recipe.threads,
             tuple(recipe.plugins),
         )
@@ -116,6 +115,9 @@ class RayPool:
         """Nothing to restart: Ray replaces dead workers and retries their tasks."""
 
 
+TRUST_ENV_VARS = ("COMPRESSLENS_TRUST", "COMPRESSLENS_CONFIG_DIR")
+
+
 @contextmanager
 def ray_pool(ws: Any, recipe: Recipe, workers: int, options: RayOptions) -> Iterator[RayPool]:
     """Use the Ray instance this process is connected to, else connect or start one.
@@ -126,10 +128,18 @@ def ray_pool(ws: Any, recipe: Recipe, workers: int, options: RayOptions) -> Iter
     ray = import_ray()
     started_here = not ray.is_initialized()
     if started_here:
-        runtime_env = {"env_vars": {"PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}}
+        # what this process trusts (--trust, the trust file's folder) holds in the workers too
+        trust = {name: os.environ[name] for name in TRUST_ENV_VARS if os.environ.get(name)}
+        runtime_env = {
+            "env_vars": {"PYTHONPATH": os.pathsep.join(p for p in sys.path if p), **trust}
+        }
         try:
             if options.address is not None:
-                ray.init(address=options.address, log_to_driver=False)
+                ray.init(
+                    address=options.address,
+                    log_to_driver=False,
+                    runtime_env={"env_vars": trust},
+                )
             else:
                 cpus = max(_resource_cpus(recipe, options)) * max(1, workers)
                 ray.init(
