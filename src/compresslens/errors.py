@@ -67,3 +67,7 @@ class PopulationSizeWarning(UserWarning):
 
     Hooker et al. compare populations of equal size K; the answer is given, with this warning.
     """
+
+
+class WriteConflictError(CompressLensError):
+    """Another writer changed the same rows at the same moment; nothing was written."""

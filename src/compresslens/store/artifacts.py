@@ -74,3 +74,23 @@ class ArtifactStore:
 
     def list_hashes(self) -> list[str]:
         return sorted(p.name for p in self.root.glob("??/*") if not p.name.startswith(".tmp-"))
+
+    def verify(self, digest: str) -> bool:
+        """Whether the artifact is there and its bytes still hash to `digest`."""
+        try:
+            self.get(digest)
+        except (NotFoundError, CorruptArtifactError):
+            return False
+        return True
+
+    def touch(self, digest: str) -> None:
+        """Mark an existing artifact as just written: `gc` spares files younger than its
+        grace period, and a writer about to reference an old unreferenced file needs it kept."""
+        os.utime(self.path_of(digest))
+
+    def modified_time(self, digest: str) -> float:
+        """When the artifact was last written or touched (seconds since the epoch)."""
+        return self.path_of(digest).stat().st_mtime
+
+    def size_of(self, digest: str) -> int:
+        return self.path_of(digest).stat().st_size

@@ -6,7 +6,7 @@ The facade writes through these methods only; it never sees the session's ORM ro
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from sqlalchemy import delete, select
@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from compresslens.errors import DuplicateNameError, NotFoundError
 from compresslens.store.artifacts import ArtifactStore
 from compresslens.store.database import insert_or_ignore
+from compresslens.store.integrity import rewrite
 from compresslens.store.schema import (
     Artifact,
     Dataset,
@@ -29,8 +30,12 @@ from compresslens.store.snapshots import NewModel
 Row = TypeVar("Row", Model, Dataset)
 
 
-def ensure_name_free(session: Session, table: type[Row], name: str, what: str) -> None:
-    if session.scalar(select(table.id).where(table.name == name)) is not None:
+def ensure_name_free(
+    session: Session, table: type[Row], name: str, what: str, own_id: str | None = None
+) -> None:
+    """DuplicateNameError unless `name` is free (or held by the row `own_id` itself)."""
+    holder = session.scalar(select(table.id).where(table.name == name))
+    if holder is not None and holder != own_id:
         raise DuplicateNameError(f"a {what} named {name!r} already exists")
 
 
@@ -71,47 +76,67 @@ def set_metrics(
 
 @dataclass
 class Writer:
-    """One unit of work: rows go into `session`, new artifact files are remembered."""
+    """One unit of work: rows go into `session`, artifact files into `artifacts`.
+
+    A file is never deleted here, not even when the unit of work fails: another writer may
+    have committed a row naming the same content-addressed file meanwhile. Files no row
+    names are removed by `WorkspaceStore.collect_garbage` (`compresslens gc`) only.
+    """
 
     session: Session
     artifacts: ArtifactStore
-    created: list[str] = field(default_factory=list)
 
     def put(self, data: bytes, kind: str) -> str:
-        digest, created = self.artifacts.put(data)
-        if created:
-            self.created.append(digest)
+        digest = rewrite(self.artifacts, data)  # a file of that name changed on disk is replaced
+        self.artifacts.touch(digest)  # maybe an old orphan: made young, a running gc spares it
         row = {"sha256": digest, "kind": kind, "size_bytes": len(data)}
         insert_or_ignore(self.session, Artifact, digest, **row)  # safe against a parallel writer
         return digest
 
-    def add_dataset(self, arrays: bytes, table: bytes, **columns: Any) -> None:
-        """A dataset row (the columns of `Dataset`) with its arrays and instance table."""
-        self.session.add(
-            Dataset(
-                arrays_artifact=self.put(arrays, "dataset-arrays"),
-                table_artifact=self.put(table, "dataset-table"),
-                **columns,
-            )
-        )
+    def add_dataset(self, arrays: bytes, table: bytes, **columns: Any) -> bool:
+        """A dataset row (the columns of `Dataset`) with its arrays and instance table; False
+        when this dataset (its id: name and content) is stored already."""
+        if self.session.get(Dataset, columns["id"]) is not None:
+            return False
+        row = {
+            **columns,
+            "arrays_artifact": self.put(arrays, "dataset-arrays"),
+            "table_artifact": self.put(table, "dataset-table"),
+        }
+        return self._insert_unless_there(Dataset, row, "dataset")
 
-    def add_model(self, model: NewModel, weights: bytes | None) -> None:
-        """A new model row under a free name, with its weights (None: a failed node)."""
-        ensure_name_free(self.session, Model, model.name, "model")
-        self.session.add(
-            Model(
-                id=model.id,
-                name=model.name,
-                source=model.source,
-                factory=model.factory,
-                factory_kwargs=dict(model.factory_kwargs),
-                input_spec=model.input_spec,
-                status=model.status,
-                efficiency=dict(model.efficiency),
-                weights_artifact=None if weights is None else self.put(weights, "weights"),
-            )
+    def add_model(self, model: NewModel, weights: bytes | None) -> bool:
+        """A new model row under a free name, with its weights (None: a failed node).
+
+        Idempotent: False when a model with this id is stored already (another writer of
+        the same content won; its row stands), DuplicateNameError when a different model
+        holds the name."""
+        if self.session.get(Model, model.id) is not None:
+            return False
+        # own_id: a writer of this very model may have committed since the look-up above
+        ensure_name_free(self.session, Model, model.name, "model", model.id)
+        row = {
+            "id": model.id,
+            "name": model.name,
+            "source": model.source,
+            "factory": model.factory,
+            "factory_kwargs": dict(model.factory_kwargs),
+            "input_spec": model.input_spec,
+            "status": model.status,
+            "efficiency": dict(model.efficiency),
+            "weights_artifact": None if weights is None else self.put(weights, "weights"),
+        }
+        return self._insert_unless_there(Model, row, "model")
+
+    def _insert_unless_there(self, table: type[Row], row: dict[str, Any], what: str) -> bool:
+        """Insert, or find that a racing writer stored the same id (False) or took the name."""
+        if insert_or_ignore(self.session, table, row["id"], **row):
+            return True
+        if self.session.get(table, row["id"]) is not None:
+            return False
+        raise DuplicateNameError(
+            f"a different {what} named {row['name']!r} was stored by another writer just now"
         )
-        self.session.flush()
 
     def add_edge(self, child_id: str, op_name: str, **fields: Any) -> None:
         add_edge(self.session, child_id, op_name, **fields)

@@ -1,0 +1,89 @@
+"""What a cache hit checks: a stored model's files are there and hash to their names.
+
+A file can go missing or change on disk (a crash of another tool, a hand edit, an old
+writer that deleted shared files); a cached model is then repaired or refused, never
+returned as fine.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import delete, select
+
+from compresslens.errors import CorruptArtifactError, NotFoundError
+from compresslens.store.artifacts import ArtifactStore, sha256_bytes
+from compresslens.store.database import Database, translated_errors
+from compresslens.store.schema import Evaluation, Model
+
+
+def check_models(db: Database, artifacts: ArtifactStore, model_ids: Sequence[str]) -> set[str]:
+    """The models of `model_ids` whose weights are there and verify. Their evaluations
+    whose files are missing or corrupt are removed, so that they are run again."""
+    if not model_ids:
+        return set()
+    with db.reader() as session:
+        statement = select(Model.id, Model.weights_artifact).where(Model.id.in_(model_ids))
+        weights = {model_id: digest for model_id, digest in session.execute(statement)}
+        evaluations = session.execute(
+            select(
+                Evaluation.model_id,
+                Evaluation.dataset_id,
+                Evaluation.outputs_artifact,
+                Evaluation.logits_artifact,
+                Evaluation.features_artifact,
+            ).where(Evaluation.model_id.in_(model_ids))
+        ).all()
+    verified: dict[str, bool] = {}
+
+    def intact(*digests: str | None) -> bool:
+        for digest in filter(None, digests):
+            if digest not in verified:
+                verified[digest] = artifacts.verify(digest)
+            if not verified[digest]:
+                return False
+        return True
+
+    damaged = [(row[0], row[1]) for row in evaluations if not intact(*row[2:])]
+    if damaged:
+        with translated_errors(), db.transaction() as session:
+            for model_id, dataset_id in damaged:
+                session.execute(
+                    delete(Evaluation).where(
+                        Evaluation.model_id == model_id, Evaluation.dataset_id == dataset_id
+                    )
+                )
+    return {model_id for model_id, digest in weights.items() if intact(digest)}
+
+
+def restore_weights(db: Database, artifacts: ArtifactStore, model_id: str, weights: bytes) -> None:
+    """Write a model's damaged weights file again from `weights`, the model made anew;
+    refused when those bytes differ from the ones its row names (and its evaluations
+    and children were made from)."""
+    with db.reader() as session:
+        row = session.execute(
+            select(Model.name, Model.weights_artifact).where(Model.id == model_id)
+        ).one_or_none()
+    if row is None:
+        raise NotFoundError(f"no model with id {model_id!r}")
+    name, recorded = row
+    digest = sha256_bytes(weights)
+    if digest == recorded:
+        rewrite(artifacts, weights)
+        return
+    raise CorruptArtifactError(
+        f"the weights file of model {name!r} ({str(recorded)[:12]}…) is missing or "
+        f"corrupt, and the model re-made from its recipe has different weights "
+        f"({digest[:12]}…), so it was not repaired; remove it (with its children) "
+        "and make it again"
+    )
+
+
+def rewrite(artifacts: ArtifactStore, data: bytes) -> str:
+    """Store `data`, replacing a file of its name whose bytes were changed on disk (a put
+    alone would keep a corrupt file, since its name is taken)."""
+    digest, created = artifacts.put(data)
+    if not created and not artifacts.verify(digest):
+        artifacts.delete(digest)
+        digest, _ = artifacts.put(data)
+    return digest
