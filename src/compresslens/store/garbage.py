@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import Column, delete, select, union
 
+from compresslens.errors import CompressLensError
 from compresslens.store.artifacts import ArtifactStore
 from compresslens.store.database import Database
 from compresslens.store.schema import Artifact, Base
@@ -63,8 +64,8 @@ def collect_garbage(
     The files are listed before the references are read, so a file written after the
     listing is not considered, and each file's age is checked again just before it goes.
     """
-    if grace_s < 0:
-        raise ValueError(f"grace_s must be at least 0, not {grace_s}")
+    if not grace_s >= 0:  # also NaN
+        raise CompressLensError(f"the grace period must be 0 seconds or more, not {grace_s}")
     on_disk = artifacts.list_hashes()
     referenced = referenced_digests(db)
     deadline = time.time() - grace_s
