@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from compresslens.store.repository import WorkspaceStore
+from compresslens.store.snapshots import NewModel
 from concurrent_processes import run_together
 
 WRITERS = 4
@@ -26,8 +27,6 @@ def write_model(
     prepared: Any = None,
 ) -> Any:
     """In a child: open the store (prepare), then write one model with its weights."""
-    from compresslens.store.snapshots import NewModel
-
     if prepare:
         return WorkspaceStore(location, artifacts)
     try:
@@ -103,5 +102,51 @@ def test_writers_of_one_name_with_different_content_get_duplicate_name_errors(
     try:
         assert [m.id for m in store.list_models()] == [f"m-{winners[0]}"]
         assert_every_row_verifies(store)
+    finally:
+        store.db.close()
+
+
+def evaluate_model(
+    location: str, artifacts: str, outputs: bytes, *, prepare: bool, prepared: Any = None
+) -> Any:
+    """In a child: store an evaluation of m-1 on d-1 (outputs and a metric) at once."""
+    if prepare:
+        return WorkspaceStore(location, artifacts)
+    try:
+        with prepared.write() as writer:
+            writer.replace_evaluation(
+                "m-1", "d-1", outputs=outputs, logits=None, features=None,
+                features_module=None, details={}, wall_time_s=None,
+            )  # fmt: skip
+            writer.set_metrics("m-1", "d-1", {"accuracy": len(outputs) / 100})
+        return True
+    finally:
+        prepared.db.close()
+
+
+@pytest.mark.slow
+def test_writers_evaluating_the_same_pair_at_once_all_succeed_and_one_run_stands(
+    location: tuple[str, str],
+) -> None:
+    store = WorkspaceStore(*location)
+    try:
+        with store.write() as writer:
+            writer.add_dataset(
+                b"arrays", b"table", id="d-1", name="digits", modality="image",
+                num_instances=3, num_classes=2, class_names=["a", "b"], input_shape=[1],
+                input_dtype="float32", attribute_names=[], content_hash="c" * 64,
+                description="",
+            )  # fmt: skip
+            writer.add_model(NewModel(id="m-1", name="one", source="added"), b"weights")
+    finally:
+        store.db.close()
+    jobs = [(*location, f"outputs of run {i}".encode()) for i in range(WRITERS)]
+    assert run_together(evaluate_model, jobs) == [("ok", True)] * WRITERS
+    store = WorkspaceStore(*location)
+    try:
+        assert len(store.evaluation_infos("m-1")) == 1
+        files = store.evaluation_files("m-1", "d-1")
+        assert store.artifacts.get(files.outputs).startswith(b"outputs of run")
+        assert [m.name for m in store.metrics_of(["m-1"])] == ["accuracy"]
     finally:
         store.db.close()

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from importlib import import_module
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Engine, create_engine, delete, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import (
     ArgumentError,
@@ -112,6 +112,21 @@ def insert_or_ignore(session: Session, table: type[Any], key: Any, **values: Any
         session.flush()
         return True
     return False
+
+
+def upsert(session: Session, table: type[Any], conflict: Sequence[str], **values: Any) -> None:
+    """Insert a row, or update the one holding the same `conflict` columns, in one statement:
+    two writers replacing the same row at once both succeed (the later one wins) where a
+    delete-then-insert would make the second fail on the unique key."""
+    dialect = session.get_bind().dialect.name
+    if dialect not in ("postgresql", "sqlite"):
+        session.execute(delete(table).where(*(getattr(table, c) == values[c] for c in conflict)))
+        session.add(table(**values))
+        return
+    module = import_module(f"sqlalchemy.dialects.{dialect}")
+    statement = module.insert(table).values(**values)
+    changed = {k: statement.excluded[k] for k in values if k not in conflict}
+    session.execute(statement.on_conflict_do_update(index_elements=list(conflict), set_=changed))
 
 
 def make_engine(url: str) -> Engine:

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from compresslens.errors import DuplicateNameError, NotFoundError
 from compresslens.store.artifacts import ArtifactStore
-from compresslens.store.database import insert_or_ignore
+from compresslens.store.database import insert_or_ignore, upsert
 from compresslens.store.integrity import rewrite
 from compresslens.store.schema import (
     Artifact,
@@ -24,10 +24,12 @@ from compresslens.store.schema import (
     Model,
     Operation,
     OperationParent,
+    utcnow,
 )
 from compresslens.store.snapshots import NewModel
 
 Row = TypeVar("Row", Model, Dataset)
+METRIC_KEY = ("model_id", "dataset_id", "name")
 
 
 def ensure_name_free(
@@ -62,14 +64,23 @@ def set_metrics(
     """Replace the named metrics of a model (on a dataset, or of the model itself)."""
     if not values:
         return
-    condition = (
-        Metric.dataset_id.is_(None) if dataset_id is None else Metric.dataset_id == dataset_id
-    )
+    if dataset_id is not None:  # one statement per metric: safe against a parallel writer
+        for name, value in values.items():
+            upsert(
+                session, Metric, METRIC_KEY,
+                model_id=model_id, dataset_id=dataset_id, name=name, value=float(value),
+            )  # fmt: skip
+        return
+    # a NULL dataset id is no key to conflict on (NULLs differ): delete, then insert
     session.execute(
-        delete(Metric).where(Metric.model_id == model_id, condition, Metric.name.in_(list(values)))
+        delete(Metric).where(
+            Metric.model_id == model_id,
+            Metric.dataset_id.is_(None),
+            Metric.name.in_(list(values)),
+        )
     )
     session.add_all(
-        Metric(model_id=model_id, dataset_id=dataset_id, name=name, value=float(value))
+        Metric(model_id=model_id, dataset_id=None, name=name, value=float(value))
         for name, value in values.items()
     )
 
@@ -169,21 +180,19 @@ class Writer:
         details: dict[str, Any],
         wall_time_s: float | None,
     ) -> None:
-        """Store one evaluation's artifacts, replacing an earlier run of the same pair."""
-        self.session.execute(
-            delete(Evaluation).where(
-                Evaluation.model_id == model_id, Evaluation.dataset_id == dataset_id
-            )
-        )
-        self.session.add(
-            Evaluation(
-                model_id=model_id,
-                dataset_id=dataset_id,
-                outputs_artifact=self.put(outputs, "outputs"),
-                logits_artifact=None if logits is None else self.put(logits, "logits"),
-                features_artifact=None if features is None else self.put(features, "features"),
-                features_module=features_module,
-                details=details,
-                wall_time_s=wall_time_s,
-            )
+        """Store one evaluation's artifacts, replacing an earlier run of the same pair (also
+        one another writer stores at the same moment: the later commit wins)."""
+        upsert(
+            self.session,
+            Evaluation,
+            ("model_id", "dataset_id"),
+            model_id=model_id,
+            dataset_id=dataset_id,
+            outputs_artifact=self.put(outputs, "outputs"),
+            logits_artifact=None if logits is None else self.put(logits, "logits"),
+            features_artifact=None if features is None else self.put(features, "features"),
+            features_module=features_module,
+            details=details,
+            wall_time_s=wall_time_s,
+            created_at=utcnow(),
         )
