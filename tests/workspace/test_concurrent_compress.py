@@ -84,3 +84,56 @@ def test_processes_compressing_at_once_converge_land_or_get_duplicate_name_error
         assert 0 <= evaluated.metrics["accuracy"] <= 1
     finally:
         ws.close()
+
+
+RECIPE = """\
+name: shared
+datasets:
+  digits: {}
+base:
+  model: mlp
+evaluate:
+  datasets: [digits]
+  latency: false
+stages:
+  - name: pruned
+    op: prune.magnitude
+    grid: {amount: [0.3, 0.5, 0.7]}
+"""
+
+
+def run_in_child(location: str, artifacts: str, recipe: str, *, prepare: bool,
+                 prepared: Any = None) -> Any:  # fmt: skip
+    """Open the workspace and load the recipe (prepare), then run the sweep in-process."""
+    from compresslens.run import load_recipe, run_recipe
+
+    if prepare:
+        torch.set_num_threads(1)
+        return cl.Workspace(location, artifacts=artifacts), load_recipe(recipe)
+    ws, loaded = prepared
+    try:
+        return run_recipe(loaded, ws).counts
+    finally:
+        ws.close()
+
+
+@pytest.mark.slow
+def test_three_runs_of_one_recipe_at_once_leave_every_node_whole_and_cached(
+    shared: tuple[str, str], tmp_path: Path
+) -> None:
+    """The issue's case: concurrent runs of one recipe deleted weights files, and a later
+    run counted the broken models as cached."""
+    recipe = tmp_path / "recipe.yaml"
+    recipe.write_text(RECIPE)
+    outcomes = run_together(run_in_child, [(*shared, str(recipe))] * 3)
+    assert [kind for kind, _ in outcomes] == ["ok"] * 3, outcomes
+    assert all(counts["failed"] == counts["skipped"] == 0 for _, counts in outcomes)
+    ws = check_every_model(shared)
+    try:
+        assert len(ws.models()) == 4
+        from compresslens.run import load_recipe, run_recipe
+
+        again = run_recipe(load_recipe(recipe), ws)
+        assert again.counts == {"done": 0, "cached": 4, "failed": 0, "skipped": 0}
+    finally:
+        ws.close()
