@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from compresslens.errors import DuplicateNameError, NotFoundError
+from compresslens.errors import DuplicateNameError, NotFoundError, WriteConflictError
 from compresslens.store import writer as writer_module
 from compresslens.store.repository import WorkspaceStore
 from compresslens.store.schema import AnalysisResult, Artifact, Dataset, Evaluation, Model
@@ -227,3 +227,11 @@ def test_gc_dry_run_reports_without_deleting(store: WorkspaceStore) -> None:
     report = store.collect_garbage(dry_run=True, grace_s=HOUR_S)
     assert (report.files, report.bytes, report.dry_run) == (1, len(b"orphan"), True)
     assert store.artifacts.exists(digest)
+
+
+def test_a_row_whose_model_another_writer_removed_is_a_write_conflict_error(
+    store: WorkspaceStore,
+) -> None:
+    """A tag for a model deleted meanwhile breaks a foreign key: the store's own error."""
+    with pytest.raises(WriteConflictError, match="nothing was written"):
+        store.add_tags("removed-meanwhile", ["t"])

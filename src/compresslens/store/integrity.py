@@ -84,11 +84,11 @@ def restore_weights(db: Database, artifacts: ArtifactStore, model_id: str, weigh
     )
 
 
-def rewrite(artifacts: ArtifactStore, data: bytes) -> str:
+def rewrite(artifacts: ArtifactStore, data: bytes) -> tuple[str, bool]:
     """Store `data`, replacing a file of its name whose bytes were changed on disk (a put
-    alone would keep a corrupt file, since its name is taken)."""
+    alone would keep a corrupt file, since its name is taken); whether it was written."""
     digest, created = artifacts.put(data)
     if not created and not artifacts.verify(digest):
         artifacts.delete(digest)
-        digest, _ = artifacts.put(data)
-    return digest
+        return artifacts.put(data)
+    return digest, created

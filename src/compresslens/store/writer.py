@@ -98,8 +98,9 @@ class Writer:
     artifacts: ArtifactStore
 
     def put(self, data: bytes, kind: str) -> str:
-        digest = rewrite(self.artifacts, data)  # a file of that name changed on disk is replaced
-        self.artifacts.touch(digest)  # maybe an old orphan: made young, a running gc spares it
+        digest, created = rewrite(self.artifacts, data)  # a changed file of its name: replaced
+        if not created:  # maybe an old orphan: made young, so a running gc spares it
+            self.artifacts.touch(digest)
         row = {"sha256": digest, "kind": kind, "size_bytes": len(data)}
         insert_or_ignore(self.session, Artifact, digest, **row)  # safe against a parallel writer
         return digest
