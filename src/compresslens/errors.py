@@ -83,3 +83,7 @@ class UntrustedCodeError(FactoryError):
 
 class TrustFileError(CompressLensError):
     """A trust file (the modules a user trusts) that cannot be read or written."""
+
+
+class WriteConflictError(CompressLensError):
+    """Another writer changed the same rows at the same moment; nothing was written."""

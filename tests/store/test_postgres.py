@@ -226,7 +226,9 @@ def test_the_unit_of_work_round_trips_every_table(pg_url: str, tmp_path: Path) -
         store.db.close()
 
 
-def test_a_failed_unit_of_work_leaves_no_rows_and_no_files(pg_url: str, tmp_path: Path) -> None:
+def test_a_failed_unit_of_work_leaves_no_rows_and_its_files_to_gc(
+    pg_url: str, tmp_path: Path
+) -> None:
     store = _store(pg_url, tmp_path)
     try:
         with pytest.raises(RuntimeError), store.write() as writer:
@@ -234,6 +236,7 @@ def test_a_failed_unit_of_work_leaves_no_rows_and_no_files(pg_url: str, tmp_path
             raise RuntimeError("boom")
         with store.db.reader() as session:
             assert session.get(Artifact, digest) is None
+        assert store.collect_garbage(dry_run=False, grace_s=0).digests == [digest]
         assert not store.artifacts.exists(digest)
     finally:
         store.db.close()

@@ -126,12 +126,16 @@ class _Run:
                 self.waiting.append(node)
 
     def _cached_ids(self) -> set[str]:
-        """Nodes stored ready and evaluated on every dataset the recipe asks for."""
+        """Nodes stored ready, their files verified, evaluated on every dataset the recipe
+        asks for (an evaluation whose files are damaged is dropped: it runs again)."""
         status = {row.id: row.status for row in self.ws.store.list_models()}
+        intact = self.ws.store.check_models(
+            [n.id for n in self.plan if status.get(n.id) == "ready"]
+        )
         return {
             node.id
             for node in self.plan
-            if status.get(node.id) == "ready"
+            if node.id in intact
             and not missing_evaluations(
                 self.ws, node.id, self.recipe.evaluation_for(node.stage).datasets
             )

@@ -74,6 +74,26 @@ class ArtifactStore:
     def list_hashes(self) -> list[str]:
         return sorted(name.split("/")[1] for name in self.folder.names())
 
+    def verify(self, digest: str) -> bool:
+        """Whether the artifact is there and its bytes still hash to `digest`."""
+        try:
+            self.get(digest)
+        except (NotFoundError, CorruptArtifactError):
+            return False
+        return True
+
+    def touch(self, digest: str) -> None:
+        """Mark an existing artifact as just written: `gc` spares files younger than its
+        grace period, and a writer about to reference an old unreferenced file needs it kept."""
+        self.folder.touch(name_of(digest))
+
+    def modified_time(self, digest: str) -> float:
+        """When the artifact was last written or touched (seconds since the epoch)."""
+        return self.folder.modified_time(name_of(digest))
+
+    def size_of(self, digest: str) -> int:
+        return self.folder.size(name_of(digest))
+
 
 def name_of(digest: str) -> str:
     """`ab/abcdef…` for a sha256 hex digest; anything else (a path, `..`) is refused."""

@@ -2,24 +2,31 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from importlib import import_module
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Engine, create_engine, delete, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import (
     ArgumentError,
     DataError,
+    IntegrityError,
     NoSuchModuleError,
     OperationalError,
     ProgrammingError,
 )
 from sqlalchemy.orm import Session, sessionmaker
 
-from compresslens.errors import CompressLensError, DatabaseUnavailableError, DatabaseValueError
+from compresslens.errors import (
+    CompressLensError,
+    DatabaseUnavailableError,
+    DatabaseValueError,
+    DuplicateNameError,
+    WriteConflictError,
+)
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -40,6 +47,40 @@ def _refused(exc: DataError) -> str:
     return f"the workspace database refused a value{where}: {reason}; nothing was written"
 
 
+def _first_line(exc: Exception) -> str:
+    orig = getattr(exc, "orig", None)
+    return str(orig or exc).strip().splitlines()[0]
+
+
+@contextmanager
+def translated_errors() -> Iterator[None]:
+    """Errors of writers colliding, as the store's own: a name another writer took at the
+    same moment is a DuplicateNameError, any other collision (a key, a lock held past the
+    busy timeout, a deadlock) a WriteConflictError; the transaction was rolled back."""
+    try:
+        yield
+    except IntegrityError as exc:
+        reason = _first_line(exc)
+        if "unique" in reason.lower() and "name" in reason:
+            raise DuplicateNameError(
+                f"another writer stored the same name at the same moment ({reason}); "
+                "nothing was written"
+            ) from exc
+        raise WriteConflictError(
+            f"the write collided with another writer ({reason}); nothing was written: run it again"
+        ) from exc
+    except OperationalError as exc:
+        reason = _first_line(exc)
+        if any(word in reason.lower() for word in ("locked", "deadlock", "serializ", "busy")):
+            raise WriteConflictError(
+                f"the workspace database was busy with other writers ({reason}); nothing "
+                "was written: run it again"
+            ) from exc
+        raise DatabaseUnavailableError(
+            f"the workspace database failed during a write ({reason}); nothing was written"
+        ) from exc
+
+
 def is_database_url(location: str) -> bool:
     """A workspace location with a scheme (postgresql://…, sqlite:///…) names a database."""
     return "://" in location
@@ -54,17 +95,38 @@ def _enable_sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def insert_or_ignore(session: Session, table: type[Any], key: Any, **values: Any) -> None:
-    """Add a row unless one with its primary key exists, also when another writer is adding
-    it at the same moment: INSERT … ON CONFLICT DO NOTHING on SQLite and PostgreSQL (a
-    look-up first would let two writers both insert, and the second fail on the key)."""
+def insert_or_ignore(session: Session, table: type[Any], key: Any, **values: Any) -> bool:
+    """Add a row unless one with its primary key (or any unique column's value) exists, also
+    when another writer is adding it at the same moment: INSERT … ON CONFLICT DO NOTHING on
+    SQLite and PostgreSQL (a look-up first would let two writers both insert, and the second
+    fail on the key). Returns whether this call inserted it."""
     dialect = session.get_bind().dialect.name
     if dialect in ("postgresql", "sqlite"):
         module = import_module(f"sqlalchemy.dialects.{dialect}")
-        session.execute(module.insert(table).values(**values).on_conflict_do_nothing())
-    elif session.get(table, key) is None:
+        key_columns = table.__table__.primary_key.columns
+        statement = module.insert(table).values(**values).on_conflict_do_nothing()
+        # RETURNING, not rowcount: the ORM's insert path reports -1 rows on PostgreSQL
+        return session.execute(statement.returning(*key_columns)).first() is not None
+    if session.get(table, key) is None:
         session.add(table(**values))
         session.flush()
+        return True
+    return False
+
+
+def upsert(session: Session, table: type[Any], conflict: Sequence[str], **values: Any) -> None:
+    """Insert a row, or update the one holding the same `conflict` columns, in one statement:
+    two writers replacing the same row at once both succeed (the later one wins) where a
+    delete-then-insert would make the second fail on the unique key."""
+    dialect = session.get_bind().dialect.name
+    if dialect not in ("postgresql", "sqlite"):
+        session.execute(delete(table).where(*(getattr(table, c) == values[c] for c in conflict)))
+        session.add(table(**values))
+        return
+    module = import_module(f"sqlalchemy.dialects.{dialect}")
+    statement = module.insert(table).values(**values)
+    changed = {k: statement.excluded[k] for k in values if k not in conflict}
+    session.execute(statement.on_conflict_do_update(index_elements=list(conflict), set_=changed))
 
 
 def make_engine(url: str) -> Engine:

@@ -53,6 +53,12 @@ class Folder(Protocol):
 
     def names(self) -> list[str]: ...
 
+    def touch(self, name: str) -> None: ...
+
+    def modified_time(self, name: str) -> float: ...
+
+    def size(self, name: str) -> int: ...
+
 
 def protocols_of(location: str | Path) -> list[str]:
     """The URL's protocols, outermost first (`simplecache::s3://…` has two); [] for a path."""
@@ -121,6 +127,15 @@ class LocalFolder:
             for p in self.root.glob("??/*")
             if not p.name.startswith(TEMPORARY_PREFIX)
         ]
+
+    def touch(self, name: str) -> None:
+        os.utime(self.root / name)
+
+    def modified_time(self, name: str) -> float:
+        return (self.root / name).stat().st_mtime
+
+    def size(self, name: str) -> int:
+        return (self.root / name).stat().st_size
 
 
 class FsspecFolder:
@@ -221,6 +236,19 @@ class FsspecFolder:
             if len(parts) == 2 and not parts[1].startswith(TEMPORARY_PREFIX):
                 names.append(relative)
         return names
+
+    def touch(self, name: str) -> None:
+        """Object stores keep no settable modification time: the same bytes are written
+        again (only a writer reusing an existing artifact does this)."""
+        self.write(name, self.read(name))
+
+    def modified_time(self, name: str) -> float:
+        with self._reaching("read"):
+            return self.fs.modified(self._path(name)).timestamp()
+
+    def size(self, name: str) -> int:
+        with self._reaching("read"):
+            return int(self.fs.size(self._path(name)))
 
 
 def check_installed(protocol: str, url: str) -> None:

@@ -20,7 +20,14 @@ from compresslens.errors import (
 )
 from compresslens.records import DatasetInfo, EvaluationInfo, ModelInfo
 from compresslens.store.artifacts import ArtifactStore
-from compresslens.store.database import Database, is_database_url
+from compresslens.store.database import (
+    Database,
+    insert_or_ignore,
+    is_database_url,
+    translated_errors,
+)
+from compresslens.store.garbage import GarbageReport, collect_garbage
+from compresslens.store.integrity import check_models, restore_weights
 from compresslens.store.schema import (
     AnalysisResult,
     Dataset,
@@ -52,6 +59,11 @@ MODEL_RELATIONS = (
     joinedload(Model.tags),
     joinedload(Model.notes),
     joinedload(Model.produced_by).joinedload(Operation.parents),
+)
+# No id or name is longer (the schema's widest key column): a longer key is not looked up,
+# so it can neither overflow a LIKE pattern nor be echoed back whole.
+LONGEST_KEY = max(
+    column.type.length or 0 for table in (Model, Dataset) for column in (table.id, table.name)
 )
 DATABASE_FILE = "compresslens.db"
 ARTIFACTS_DIR = "artifacts"
@@ -94,23 +106,17 @@ class WorkspaceStore:
     # -- units of work -------------------------------------------------------------------
     @contextmanager
     def write(self) -> Iterator[Writer]:
-        """Commit rows and artifacts together; on any error remove the files it created."""
-        writer: Writer | None = None
-        try:
-            with self.db.transaction() as session:
-                writer = Writer(session, self.artifacts)
-                yield writer
-        except BaseException:
-            if writer is not None:
-                for digest in writer.created:
-                    self.artifacts.delete(digest)
-            raise
+        """Commit rows together or not at all; files stay (see `Writer`), and a collision
+        with another writer is the store's own error, never a raw database one."""
+        with translated_errors(), self.db.transaction() as session:
+            yield Writer(session, self.artifacts)
 
     def read_artifact(self, digest: str) -> bytes:
         return self.artifacts.get(digest)
 
     # -- lookup --------------------------------------------------------------------------
     def _resolve(self, session: Session, table: type[Row], key: str, what: str) -> Row:
+        refuse_overlong_key(key, what)
         row = session.get(table, key)
         if row is None:
             row = session.scalar(select(table).where(table.name == key))
@@ -135,6 +141,7 @@ class WorkspaceStore:
 
     def _model_with_relations(self, session: Session, key: str) -> Model:
         """By id, else by name, else by unique id prefix; the relations in the same query."""
+        refuse_overlong_key(key, "model")
         row = session.get(Model, key, options=MODEL_RELATIONS)
         if row is None:
             by_name = select(Model).where(Model.name == key).options(*MODEL_RELATIONS)
@@ -288,6 +295,7 @@ class WorkspaceStore:
 
     def model_id(self, key: str) -> str:
         """The id of the model with this id, name or unique id prefix (one query by id)."""
+        refuse_overlong_key(key, "model")
         with self.db.reader() as session:
             found = session.scalar(select(Model.id).where(Model.id == key))
             return found or self._resolve(session, Model, key, "model").id
@@ -366,8 +374,9 @@ class WorkspaceStore:
         self.cache_result(key, kind, json.dumps(value).encode())
 
     def delete_model(self, model_id: str) -> None:
-        """Remove a model with its edge, metrics, evaluations, tags and notes (not its children)."""
-        with self.db.transaction() as session:
+        """Remove a model with its edge, metrics, evaluations, tags and notes (not its children);
+        its files stay until `collect_garbage`."""
+        with translated_errors(), self.db.transaction() as session:
             if session.scalar(select(OperationParent).where(OperationParent.parent_id == model_id)):
                 raise CompressLensError(f"model {model_id} has children; it cannot be removed")
             session.execute(delete(Evaluation).where(Evaluation.model_id == model_id))
@@ -390,14 +399,29 @@ class WorkspaceStore:
                 writer.session.add(AnalysisResult(key=key, kind=kind, artifact=digest))
 
     def add_tags(self, model_id: str, tags: Sequence[str]) -> None:
-        with self.db.transaction() as session:
-            for tag in tags:
-                if session.get(Tag, (model_id, tag)) is None:
-                    session.add(Tag(model_id=model_id, tag=tag))
+        """Tag a model; a tag it has (or another writer adds at the same moment) stays one."""
+        with translated_errors(), self.db.transaction() as session:
+            for tag in dict.fromkeys(tags):
+                insert_or_ignore(session, Tag, (model_id, tag), model_id=model_id, tag=tag)
 
     def add_note(self, model_id: str, text: str) -> None:
-        with self.db.transaction() as session:
+        with translated_errors(), self.db.transaction() as session:
             session.add(Note(model_id=model_id, text=text))
+
+    # -- integrity: what a cache hit checks, and garbage collection --------------------------
+    def check_models(self, model_ids: Sequence[str]) -> set[str]:
+        """The models of `model_ids` whose weights are there and verify. Their evaluations
+        whose files are missing or corrupt are removed, so that they are run again."""
+        return check_models(self.db, self.artifacts, model_ids)
+
+    def restore_weights(self, model_id: str, weights: bytes) -> None:
+        """Write a model's damaged weights file again from the model made anew (see
+        `integrity.restore_weights`)."""
+        restore_weights(self.db, self.artifacts, model_id, weights)
+
+    def collect_garbage(self, *, dry_run: bool, grace_s: float) -> GarbageReport:
+        """Delete the artifact files no row names, older than `grace_s` (see `garbage`)."""
+        return collect_garbage(self.db, self.artifacts, dry_run=dry_run, grace_s=grace_s)
 
     # -- lookups for the views the UI shows (many models at once, plain tuples) ------------
     def model_names(self, refs: Sequence[str]) -> list[tuple[str, str]]:
@@ -423,6 +447,15 @@ class WorkspaceStore:
             ).where(Evaluation.model_id.in_(model_ids))
             rows = session.execute(statement).all()
         return {(r.model_id, r.dataset_id): r.outputs_artifact for r in rows if r.outputs_artifact}
+
+
+def refuse_overlong_key(key: str, what: str) -> None:
+    """A key longer than any id or name names nothing: say so without echoing it whole."""
+    if len(key) > LONGEST_KEY:
+        raise NotFoundError(
+            f"no {what} with id or name {key[:24]!r}… ({len(key):,} characters; ids and names "
+            f"have at most {LONGEST_KEY})"
+        )
 
 
 def _snapshot(row: Model) -> ModelSnapshot:

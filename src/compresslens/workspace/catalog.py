@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from compresslens.records import DatasetInfo, EvaluationInfo, ModelInfo
+from compresslens.store.garbage import DEFAULT_GRACE_S, GarbageReport
 from compresslens.store.repository import WorkspaceStore
 
 
@@ -41,3 +42,7 @@ class WorkspaceCatalog:
 
     def evaluations(self, model: str) -> list[EvaluationInfo]:
         return self.store.evaluation_infos(self.store.model_id(model))
+
+    def gc(self, *, dry_run: bool = False, grace_s: float = DEFAULT_GRACE_S) -> GarbageReport:
+        """`Workspace.gc` without torch (what `compresslens gc` runs)."""
+        return self.store.collect_garbage(dry_run=dry_run, grace_s=grace_s)

@@ -19,6 +19,7 @@ from torch import nn
 from compresslens.data.arrays import DatasetArrays
 from compresslens.models.hf import HF_FACTORY, load_pretrained
 from compresslens.records import DatasetInfo, EvaluationInfo, ModelInfo
+from compresslens.store.garbage import DEFAULT_GRACE_S, GarbageReport
 from compresslens.store.repository import WorkspaceStore
 from compresslens.workspace import derive, evaluation
 from compresslens.workspace import geometry as geometry_views
@@ -59,6 +60,11 @@ class Workspace(AnalysisMethods, ViewMethods):
 
     def close(self) -> None:
         self.store.db.close()
+
+    def gc(self, *, dry_run: bool = False, grace_s: float = DEFAULT_GRACE_S) -> GarbageReport:
+        """Delete artifact files no row refers to and older than `grace_s` (younger ones may
+        belong to a write in progress); the only way compresslens deletes a file."""
+        return self.store.collect_garbage(dry_run=dry_run, grace_s=grace_s)
 
     # -- datasets ------------------------------------------------------------------------
     def add_dataset(

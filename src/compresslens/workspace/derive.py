@@ -58,8 +58,8 @@ def train(
     )
     params_json = params.model_dump(mode="json")
     model_id = trained_model_id(factory, kwargs, params_json, seed)
-    if models.store.model_status(model_id) is not None:
-        return models.info(model_id)
+    if models.store.model_status(model_id) is not None and models.is_cache_hit(model_id):
+        return models.info(model_id)  # else trained again: `insert` rewrites its weights
     arrays = models.datasets.load(data_info.id)
     limit = params.limit or arrays.num_instances
     started = time.perf_counter()
@@ -118,10 +118,10 @@ def compress(
     params = spec.normalized(dict(params))
     model_id = derived_model_id(parents, operation, params, seed)
     status = models.store.model_status(model_id)
-    if status is not None:
-        if status != "failed":
-            return models.info(model_id)
+    if status == "failed":
         models.store.delete_model(model_id)  # a failed attempt is retried
+    elif status is not None and models.is_cache_hit(model_id):
+        return models.info(model_id)  # else made again: `insert` rewrites its damaged weights
     label = ",".join(f"{k}={v}" for k, v in sorted(given.items()))
     new = NewModel(
         id=model_id, name=name or f"{operation}({label})#{model_id[:6]}", source="derived"

@@ -214,29 +214,40 @@ class ModelCatalog:
         dataset_metrics: Mapping[str, Mapping[str, float]] | None = None,
         evaluations: Mapping[str, EvaluationResult] | None = None,
     ) -> ModelInfo:
-        """Write a model with its weights, edge, metrics and evaluations; an existing id wins."""
-        if self.store.model_status(new.id) is not None:
-            return self.info(new.id)
-        efficiency = (
-            size_profile(module, len(state_bytes)) if module is not None and state_bytes else {}
-        )
-        new.efficiency = efficiency
-        with self.store.write() as writer:
-            writer.add_model(new, state_bytes)
-            if edge is not None:
-                writer.add_edge(new.id, **edge)
-            writer.set_metrics(
-                new.id, None, {**efficiency_metrics(efficiency), **(model_metrics or {})}
+        """Write a model with its weights, edge, metrics and evaluations; an existing id wins
+        (also one another process writes at the same moment), its damaged weights file
+        rewritten from `state_bytes`."""
+        inserted = False
+        if self.store.model_status(new.id) is None:
+            efficiency = (
+                size_profile(module, len(state_bytes)) if module is not None and state_bytes else {}
             )
-            for dataset_id, values in (dataset_metrics or {}).items():
-                writer.set_metrics(new.id, dataset_id, dict(values))
-            for dataset_id, result in (evaluations or {}).items():
-                write_evaluation(writer, new.id, dataset_id, result)
-        if tags:
-            self.store.add_tags(new.id, list(tags))
-        if note:
-            self.store.add_note(new.id, note)
+            new.efficiency = efficiency
+            with self.store.write() as writer:
+                inserted = writer.add_model(new, state_bytes)
+                if inserted:
+                    if edge is not None:
+                        writer.add_edge(new.id, **edge)
+                    writer.set_metrics(
+                        new.id, None, {**efficiency_metrics(efficiency), **(model_metrics or {})}
+                    )
+                    for dataset_id, values in (dataset_metrics or {}).items():
+                        writer.set_metrics(new.id, dataset_id, dict(values))
+                    for dataset_id, result in (evaluations or {}).items():
+                        write_evaluation(writer, new.id, dataset_id, result)
+        if inserted:
+            if tags:
+                self.store.add_tags(new.id, list(tags))
+            if note:
+                self.store.add_note(new.id, note)
+        elif state_bytes is not None and not self.is_cache_hit(new.id):
+            self.store.restore_weights(new.id, state_bytes)
         return self.info(new.id)
+
+    def is_cache_hit(self, model_id: str) -> bool:
+        """Whether a stored model can be returned as it is: its weights verify. Evaluations
+        whose files are damaged are removed on the way, so that they are run again."""
+        return model_id in self.store.check_models([model_id])
 
     def load(self, key: str) -> nn.Module:
         """Rebuild without pickle: factory, replayed architecture changes, stored weights."""
