@@ -68,12 +68,16 @@ def test_off_loopback_a_token_is_generated_when_none_is_given() -> None:
     assert Access.for_host("127.0.0.1") == Access(token=None, loopback_hosts_only=True)
 
 
-@pytest.mark.parametrize("host", ["localhost:8765", "127.0.0.1:8765", "[::1]:8765", "localhost"])
+@pytest.mark.parametrize(
+    "host", ["localhost:8765", "127.0.0.1:8765", "[::1]:8765", "localhost", "127.0.0.2:8765"]
+)
 def test_on_loopback_loopback_host_names_are_answered(loopback: TestClient, host: str) -> None:
     assert loopback.get("/api/models", headers={"Host": host}).status_code == 200
 
 
-@pytest.mark.parametrize("host", ["evil.example", "evil.example:8765", "192.168.1.20:8765", ""])
+@pytest.mark.parametrize(
+    "host", ["evil.example", "evil.example:8765", "192.168.1.20:8765", "localhost.evil.example", ""]
+)
 def test_on_loopback_other_host_names_get_403(loopback: TestClient, host: str) -> None:
     response = loopback.get("/api/models", headers={"Host": host})
     assert response.status_code == 403

@@ -2319,9 +2319,11 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description the job queue is full (code queue_full); see the Retry-After header */
+            /** @description the job queue is full (code queue_full): retry after Retry-After seconds */
             429: {
                 headers: {
+                    /** @description seconds to wait before asking again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2847,9 +2849,11 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description the job queue is full (code queue_full); see the Retry-After header */
+            /** @description the job queue is full (code queue_full): retry after Retry-After seconds */
             429: {
                 headers: {
+                    /** @description seconds to wait before asking again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3401,9 +3405,11 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description the job queue is full (code queue_full); see the Retry-After header */
+            /** @description the job queue is full (code queue_full): retry after Retry-After seconds */
             429: {
                 headers: {
+                    /** @description seconds to wait before asking again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3667,9 +3673,11 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description the job queue is full (code queue_full); see the Retry-After header */
+            /** @description the job queue is full (code queue_full): retry after Retry-After seconds */
             429: {
                 headers: {
+                    /** @description seconds to wait before asking again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {

@@ -25,7 +25,6 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
-LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})
 TOKEN_COOKIE = "compresslens_token"
 TOKEN_VARIABLE = "COMPRESSLENS_TOKEN"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -75,12 +74,12 @@ class Access:
         headers = _headers(scope)
         host_header = headers.get("host", "").lower()
         host = host_name(host_header)
-        if self.loopback_hosts_only and host not in LOOPBACK_NAMES:
+        if self.loopback_hosts_only and not is_loopback(host):
             return (
                 403,
                 (
                     f"Host {host!r} is not a loopback name: this server on loopback answers "
-                    "requests for localhost, 127.0.0.1 or [::1] only (DNS rebinding protection)"
+                    "requests for localhost, 127.x.x.x or [::1] only (DNS rebinding protection)"
                 ),
                 {},
             )

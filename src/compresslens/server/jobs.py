@@ -176,10 +176,6 @@ class JobRunner:
                 self._ensure_worker()
         return self._running(job)
 
-    def answer(self, spec: JobSpec, start: bool) -> Any:
-        """`start` (POST) or `lookup` (GET)."""
-        return self.start(spec) if start else self.lookup(spec)
-
     def jobs(self) -> list[dict[str, Any]]:
         """Every job not yet delivered, oldest first, with its place in the queue."""
         with self._lock:

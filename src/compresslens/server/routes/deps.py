@@ -94,6 +94,14 @@ JOB_LOOKUP: dict[int | str, dict[str, Any]] = {
 
 JOB_START: dict[int | str, dict[str, Any]] = {
     **JOB_RUNNING,
-    429: error("the job queue is full (code queue_full); see the Retry-After header"),
+    429: {
+        **error("the job queue is full (code queue_full): retry after Retry-After seconds"),
+        "headers": {
+            "Retry-After": {
+                "description": "seconds to wait before asking again",
+                "schema": {"type": "integer"},
+            }
+        },
+    },
 }
 """`responses=` of a long analysis's POST: 200 stored, 202 started or under way, 429 full."""
