@@ -39,3 +39,23 @@ def test_an_overlong_key_gets_a_4xx_with_a_message(client: TestClient, url: str)
     response = client.get(url)
     assert response.status_code in (404, 422), response.text[:300]
     assert response.json()["detail"]
+
+
+def test_every_list_of_models_takes_fifty_long_names(client: TestClient) -> None:
+    """A bound for one key must not cut a list of keys short (50 names of 200 characters)."""
+    paths = client.get("/openapi.json").json()["paths"]
+    lists = {
+        (path, p["name"]): p["schema"].get("maxLength") or p["schema"]["anyOf"][0]["maxLength"]
+        for path, ops in paths.items()
+        for op in ops.values()
+        for p in op.get("parameters", [])
+        if p["name"] in ("models", "baseline", "compressed", "selector")
+    }
+    assert len(lists) >= 8
+    assert {key: bound for key, bound in lists.items() if bound < 50 * 201} == {}
+
+
+def test_a_batch_of_many_model_ids_is_not_refused_for_its_length(client: TestClient) -> None:
+    ids = ",".join(["mlp"] * 30 + ["m" * 200])  # 321 characters: unknown model, not too long
+    response = client.get(f"/api/behaviours?base=mlp&models={ids}")
+    assert response.status_code == 404, response.text[:300]

@@ -884,7 +884,7 @@ export interface components {
         JobDescription: {
             /**
              * Status
-             * @description running (queued, running or cancelling), done or failed
+             * @description running (queued, running or cancelling), done, failed or cancelled
              */
             status: string;
             /** Job */

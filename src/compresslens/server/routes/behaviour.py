@@ -212,7 +212,7 @@ ModelList = Annotated[
     str,
     Query(
         min_length=1,
-        max_length=KEY_LENGTH,
+        max_length=SELECTOR_LENGTH,
         description=f"comma-separated model ids or names (≤ {MAX_BATCH_MODELS})",
     ),
 ]

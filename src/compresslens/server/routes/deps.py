@@ -44,7 +44,9 @@ class JobProgress(BaseModel):
 class JobDescription(BaseModel):
     """One analysis job: the 202 body of a long analysis, a row of GET /api/jobs."""
 
-    status: str = Field(description="running (queued, running or cancelling), done or failed")
+    status: str = Field(
+        description="running (queued, running or cancelling), done, failed or cancelled"
+    )
     job: str
     kind: str
     params: dict[str, Any]
