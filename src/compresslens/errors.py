@@ -67,3 +67,7 @@ class PopulationSizeWarning(UserWarning):
 
     Hooker et al. compare populations of equal size K; the answer is given, with this warning.
     """
+
+
+class InvalidTokenError(CompressLensError, ValueError):
+    """A server token that is too short or has characters a URL or cookie would mangle."""

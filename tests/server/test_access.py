@@ -10,10 +10,11 @@ import pytest
 from fastapi.testclient import TestClient
 
 import compresslens as cl
+from compresslens.errors import InvalidTokenError
 from compresslens.server.access import TOKEN_COOKIE, Access, host_name, is_loopback
 from compresslens.server.app import create_app
 
-TOKEN = "s3cret-token"
+TOKEN = "s3cret-token-0123456789"
 
 
 @pytest.fixture
@@ -194,3 +195,11 @@ def test_serving_on_loopback_checks_the_host_and_prints_no_warning(
     assert "warning" not in out and "token" not in out
     assert client.get("/api/models").status_code == 403  # Host 192.168.1.20: rebinding
     assert client.get("/api/models", headers={"Host": "127.0.0.1:8765"}).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "token", ["short", "x" * 15, "has space in it here", "semi;colon-0123456789", "é" * 20]
+)
+def test_a_given_token_that_a_url_or_cookie_would_mangle_is_refused(token: str) -> None:
+    with pytest.raises(InvalidTokenError, match="16-512 characters"):
+        Access.for_host("0.0.0.0", token=token)

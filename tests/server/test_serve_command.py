@@ -25,9 +25,9 @@ def served(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
 
 def test_serve_passes_token_and_job_cap(served: dict[str, Any], workspace: cl.Workspace) -> None:
     args = ["serve", "--workspace", str(workspace.location), "--host", "0.0.0.0"]
-    result = CliRunner().invoke(cli_app, [*args, "--token", "T0k3n", "--max-jobs", "3"])
+    result = CliRunner().invoke(cli_app, [*args, "--token", "T0k3n-T0k3n-T0k3n", "--max-jobs", "3"])
     assert result.exit_code == 0, result.output
-    assert served["host"] == "0.0.0.0" and served["token"] == "T0k3n"
+    assert served["host"] == "0.0.0.0" and served["token"] == "T0k3n-T0k3n-T0k3n"
     assert served["max_jobs"] == 3
 
 
@@ -43,3 +43,13 @@ def test_serve_refuses_a_job_cap_below_one(workspace: cl.Workspace) -> None:
     args = ["serve", "--workspace", str(workspace.location), "--max-jobs", "0"]
     result = CliRunner().invoke(cli_app, args)
     assert result.exit_code != 0
+
+
+def test_serve_refuses_a_bad_token_with_a_clear_error(
+    monkeypatch: pytest.MonkeyPatch, workspace: cl.Workspace
+) -> None:
+    monkeypatch.setattr(server_app.uvicorn, "run", lambda *a, **kw: pytest.fail("served"))
+    args = ["serve", "--workspace", str(workspace.location), "--host", "0.0.0.0"]
+    result = CliRunner().invoke(cli_app, [*args, "--token", "abc"])
+    assert result.exit_code == 1
+    assert "16-512 characters" in result.output

@@ -77,4 +77,15 @@ describe("api helpers", () => {
     expect(fetchMock.mock.calls[0][0]).toBe("api/jobs/job-3");
     expect(fetchMock.mock.calls[0][1]?.method).toBe("DELETE");
   });
+  it("with start, POSTs first (no 409 on the way) and polls with GET", async () => {
+    const replies = [
+      answer(202, { status: "running", job: "job-8", progress: { done: 0, total: 1, message: "" } }),
+      answer(200, { rows: [3] }),
+    ];
+    const fetchMock = vi.fn(async (_url: string, _init?: RequestInit) => replies.shift()!);
+    vi.stubGlobal("fetch", fetchMock);
+    const out = await fetchAnalysis<{ rows: number[] }>("api/r", { start: true, pollMs: 1 });
+    expect(out.rows).toEqual([3]);
+    expect(fetchMock.mock.calls.map(([, init]) => init?.method ?? "GET")).toEqual(["POST", "GET"]);
+  });
 });

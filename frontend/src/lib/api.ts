@@ -58,20 +58,22 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const notComputed = (status: number, body: unknown) =>
   status === 409 && (body as { code?: unknown } | null)?.code === "not_computed";
 
-/** GET JSON. A long analysis not computed yet (409 not_computed) is started by one POST of the
- * same URL; while the server answers 202, report progress (with the job, to cancel it) and poll
- * with GET. A job that disappears before answering was cancelled: JobCancelledError. */
+/** GET JSON — or, with `start`, POST to start a long analysis (answered 200 at once when it is
+ * stored). A long analysis not computed yet (409 not_computed) is started by one POST of the
+ * same URL too; while the server answers 202, report progress (with the job, to cancel it) and
+ * poll with GET. A job that disappears before answering was cancelled: JobCancelledError. */
 export async function fetchAnalysis<T>(
   url: string,
   opts: {
     onProgress?: (p: Progress, job: JobDescription) => void;
     signal?: AbortSignal;
     pollMs?: number;
+    start?: boolean;
   } = {},
 ): Promise<T> {
   let wait = opts.pollMs ?? 300;
-  let method: "GET" | "POST" = "GET";
-  let posted = false;
+  let method: "GET" | "POST" = opts.start ? "POST" : "GET";
+  let posted = method === "POST";
   let sawJob = false;
   for (;;) {
     const r = await fetch(url, method === "GET" ? { signal: opts.signal } : { method, signal: opts.signal });

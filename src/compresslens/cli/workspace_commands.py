@@ -266,9 +266,9 @@ def serve(
     """Serve the workspace's web UI until Ctrl-C (off loopback only with a token)."""
     try:
         ws = open_workspace(workspace)
+        serve_workspace(ws, host, port, token=token, max_jobs=max_jobs)
     except CompressLensError as exc:
         fail(exc)
-    serve_workspace(ws, host, port, token=token, max_jobs=max_jobs)
 
 
 def serve_workspace(

@@ -12,12 +12,15 @@ from __future__ import annotations
 import hmac
 import ipaddress
 import json
+import re
 import secrets
 from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass
 from http.cookies import SimpleCookie
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+
+from compresslens.errors import InvalidTokenError
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -28,6 +31,7 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 TOKEN_COOKIE = "compresslens_token"
 TOKEN_VARIABLE = "COMPRESSLENS_TOKEN"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+TOKEN_PATTERN = re.compile(r"[A-Za-z0-9._~-]{16,512}")
 
 
 def is_loopback(host: str) -> bool:
@@ -49,6 +53,16 @@ def host_name(header: str) -> str:
     return header.rsplit(":", 1)[0] if header.count(":") == 1 else header
 
 
+def check_token(token: str) -> None:
+    """A token given by the user: 16-512 URL-safe characters, so the printed URL and the cookie
+    carry it unchanged and guessing it over the network is hopeless."""
+    if not TOKEN_PATTERN.fullmatch(token):
+        raise InvalidTokenError(
+            "a server token is 16-512 characters of A-Z, a-z, 0-9, '.', '_', '~' or '-' "
+            "(e.g. `openssl rand -hex 32`)"
+        )
+
+
 def new_token() -> str:
     """A fresh random token (32 bytes of `secrets`, URL-safe)."""
     return secrets.token_urlsafe(32)
@@ -65,6 +79,8 @@ class Access:
     def for_host(cls, host: str, token: str | None = None) -> Access:
         """What `compresslens serve --host HOST` enforces: off loopback a token (the one given,
         else a new one); on loopback the Host check, and the token too when one is given."""
+        if token:
+            check_token(token)
         if is_loopback(host):
             return cls(token=token or None, loopback_hosts_only=True)
         return cls(token=token or new_token(), loopback_hosts_only=False)

@@ -13,6 +13,13 @@ export class Remote<T> {
   /** The server job computing `url`, while there is one (for its Cancel button). */
   job = $state<string | null>(null);
 
+  /** Whether the URLs are long analyses, started by POST (stored ones answer at once). */
+  readonly start: boolean;
+
+  constructor(opts: { start?: boolean } = {}) {
+    this.start = opts.start ?? false;
+  }
+
   /** Fetch `url` unless it is already loaded or loading; null clears. Call inside untrack(). */
   load(url: string | null): void {
     if (url === this.url && this.state !== "error") return;
@@ -27,6 +34,7 @@ export class Remote<T> {
     }
     this.state = "loading";
     fetchAnalysis<T>(url, {
+      start: this.start,
       onProgress: (p, job) => {
         if (this.url !== url) return;
         this.progress = p;

@@ -59,7 +59,7 @@ export function imageDatasets(datasets: DatasetInfo[], base: ApiModel | undefine
 }
 
 /** The api/robustness URL for `req`; with `peek` a sweep neither stored nor running answers
- * `{computed: false}` instead of 409; without it fetchAnalysis starts the sweep (POST) on that 409. */
+ * `{computed: false}` instead of 409 (the view POSTs the URL without peek to start the sweep). */
 export function robustnessUrl(req: RobustnessRequest, peek = false): string {
   return apiUrl("api/robustness", {
     models: req.models.join(","),
