@@ -41,6 +41,7 @@ NOT_ANALYSES = {
     "/api/datasets/{key}/instances/{index}",
     "/api/robustness/corruptions",
     "/api/jobs",
+    "/api/jobs/{job}",
 }
 
 

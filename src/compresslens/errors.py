@@ -87,3 +87,7 @@ class TrustFileError(CompressLensError):
 
 class WriteConflictError(CompressLensError):
     """Another writer changed the same rows at the same moment; nothing was written."""
+
+
+class InvalidTokenError(CompressLensError, ValueError):
+    """A server token that is too short or has characters a URL or cookie would mangle."""

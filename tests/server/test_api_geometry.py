@@ -161,7 +161,8 @@ def test_a_large_map_runs_as_a_job_and_is_stored(
 ) -> None:
     monkeypatch.setattr(geometry_routes, "MAP_JOB_MODELS", 1)
     url = "/api/geometry/map?models=mlp,mlp-70&dataset=digits&method=pca"
-    first = client.get(url)
+    assert client.get(url).status_code == 409  # not computed: a GET starts nothing
+    first = client.post(url)
     assert first.status_code == 202
     assert first.json()["progress"]["message"] == "placing 2 models by their geometry"
     deadline = time.monotonic() + 60
@@ -184,5 +185,8 @@ def test_a_bad_large_map_fails_at_once(
     client: TestClient, monkeypatch: pytest.MonkeyPatch, query: str, status: int
 ) -> None:
     monkeypatch.setattr(geometry_routes, "MAP_JOB_MODELS", 1)
-    response = client.get(f"/api/geometry/map?{query}")
-    assert response.status_code == status and response.json()["detail"]
+    for response in (
+        client.get(f"/api/geometry/map?{query}"),
+        client.post(f"/api/geometry/map?{query}"),
+    ):
+        assert response.status_code == status and response.json()["detail"]

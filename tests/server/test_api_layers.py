@@ -1,4 +1,4 @@
-"""GET /api/layers/activations: 202 while both models run, then the Python comparison; 4xx."""
+"""/api/layers/activations: POST starts both models, GET answers 202, then the comparison; 4xx."""
 
 from __future__ import annotations
 
@@ -34,7 +34,8 @@ def _poll(client: TestClient, url: str, seconds: float = 60) -> tuple[Any, list[
 def test_activations_answer_202_then_the_python_comparison(
     client: TestClient, pruned: cl.Workspace
 ) -> None:
-    first = client.get(ACTIVATIONS)
+    assert client.get(ACTIVATIONS).status_code == 409  # not computed: a GET starts nothing
+    first = client.post(ACTIVATIONS)
     assert first.status_code == 202
     assert first.json()["progress"]["message"].startswith("activations of mlp and mlp-70")
     response, _ = _poll(client, ACTIVATIONS)

@@ -1,7 +1,8 @@
-"""Long analyses as background jobs: 202 with growing progress, then 200, errors once, shared.
+"""Long analyses as background jobs: POST starts, GET reads 202 with growing progress then 200,
+errors once, shared; a bounded queue; cancelling.
 
 The runner is tested directly with computations gated by events (deterministic), then through
-the HTTP endpoints that use it, with the single worker held busy so the first GET must wait.
+the HTTP endpoints that use it, with the single worker held busy so a started job must wait.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import compresslens as cl
 from compresslens.errors import CompressLensError, NotComputedError
 from compresslens.jsonable import jsonable
 from compresslens.server.app import create_app
-from compresslens.server.jobs import JobRunner, Report
+from compresslens.server.jobs import JobRunner, JobSpec, Report
 from compresslens.workspace import sensitivity
 
 TIMEOUT_S = 60.0
@@ -36,6 +37,10 @@ def _until(condition: Callable[[], bool]) -> None:
     while not condition():
         assert time.monotonic() < deadline, "timed out"
         time.sleep(0.005)
+
+
+def _spec(params: dict[str, Any], compute: Callable[[Report], Any], **kw: Any) -> JobSpec:
+    return JobSpec("kind", params, _not_stored, compute, **kw)
 
 
 def _final(ask: Callable[[], Any]) -> Any:
@@ -73,8 +78,9 @@ class Steps:
 
 def test_a_job_answers_202_with_growing_progress_then_the_result() -> None:
     runner, steps = JobRunner(), Steps(3)
-    ask = lambda: runner.answer("kind", {"a": 1}, _not_stored, steps, message="working")  # noqa: E731
-    assert _body(ask())["progress"]["message"] == "working"  # the first ask starts the job
+    spec = _spec({"a": 1}, steps, message="working")
+    ask = lambda: runner.lookup(spec)  # noqa: E731
+    assert _body(runner.start(spec))["progress"]["message"] == "working"
     seen = []
     for i in range(3):
         assert steps.reached[i].wait(TIMEOUT_S)
@@ -90,8 +96,17 @@ def test_a_job_answers_202_with_growing_progress_then_the_result() -> None:
 
 def test_a_stored_result_answers_at_once_without_a_job() -> None:
     runner = JobRunner()
-    answer = runner.answer("kind", {}, lambda: {"stored": True}, lambda report: pytest.fail())
-    assert answer == {"stored": True}
+    spec = JobSpec("kind", {}, lambda: {"stored": True}, lambda report: pytest.fail())
+    assert runner.lookup(spec) == runner.start(spec) == {"stored": True}
+    assert runner.jobs() == []
+
+
+def test_a_lookup_never_starts_a_job_and_says_to_post() -> None:
+    runner = JobRunner()
+    answer = runner.lookup(_spec({}, lambda report: pytest.fail()))
+    assert answer.status_code == 409
+    body = json.loads(bytes(answer.body))
+    assert body["code"] == "not_computed" and "POST" in body["detail"]
     assert runner.jobs() == []
 
 
@@ -102,28 +117,29 @@ def test_a_failed_job_answers_its_error_once_and_a_new_ask_starts_again() -> Non
         calls.append(1)
         raise CompressLensError("no layers match")
 
-    ask = lambda: runner.answer("kind", {}, _not_stored, fail)  # noqa: E731
-    assert ask().status_code == 202
+    spec = _spec({}, fail)
+    assert runner.start(spec).status_code == 202
     _until(lambda: runner.jobs()[0]["state"] == "failed")
     with pytest.raises(CompressLensError, match="no layers match"):
-        ask()
+        runner.lookup(spec)
     assert runner.jobs() == []  # forgotten: not stuck
-    assert ask().status_code == 202  # starts afresh
+    assert runner.lookup(spec).status_code == 409
+    assert runner.start(spec).status_code == 202  # starts afresh
     _until(lambda: len(calls) == 2)
 
 
 def test_the_same_analysis_asked_twice_shares_one_job_and_others_wait_in_line() -> None:
     runner, first, second = JobRunner(), Steps(1), Steps(1)
-    one = _body(runner.answer("kind", {"x": 1}, _not_stored, first))
-    again = _body(runner.answer("kind", {"x": 1}, _not_stored, second))
-    other = _body(runner.answer("kind", {"x": 2}, _not_stored, second))
+    one = _body(runner.start(_spec({"x": 1}, first)))
+    again = _body(runner.start(_spec({"x": 1}, second)))
+    other = _body(runner.start(_spec({"x": 2}, second)))
     assert one["job"] == again["job"] != other["job"]
     assert first.reached[0].wait(TIMEOUT_S)
-    assert [j["state"] for j in runner.jobs()] == ["running", "queued"]
+    assert [(j["state"], j["position"]) for j in runner.jobs()] == [("running", 0), ("queued", 1)]
     assert "waiting for 1 other" in other["progress"]["message"]
     first.go[0].set()
     second.go[0].set()
-    assert _final(lambda: runner.answer("kind", {"x": 2}, _not_stored, second)) == "result"
+    assert _final(lambda: runner.lookup(_spec({"x": 2}, second))) == "result"
     assert first.calls == 1 and second.calls == 1
 
 
@@ -135,7 +151,7 @@ def worker_busy(client: TestClient) -> Iterator[None]:
     """Hold the app's single worker with a gated job, so the next GETs must answer 202."""
     runner: JobRunner = client.app.state.jobs
     gate = Steps(1)
-    runner.answer("hold", {"gate": id(gate)}, _not_stored, gate)
+    runner.start(JobSpec("hold", {"gate": id(gate)}, _not_stored, gate))
     assert gate.reached[0].wait(TIMEOUT_S)
     try:
         yield
@@ -166,8 +182,9 @@ SENSITIVITY = '/api/sensitivity?model=mlp&dataset=digits&params={"amount":0.9}&l
 def test_sensitivity_answers_202_then_the_python_result_then_from_the_store(
     app_client: TestClient, digits_workspace: cl.Workspace
 ) -> None:
+    assert app_client.get(SENSITIVITY).status_code == 409  # a GET starts nothing
     with worker_busy(app_client):
-        first = app_client.get(SENSITIVITY)
+        first = app_client.post(SENSITIVITY)
         again = app_client.get(SENSITIVITY)
         assert first.status_code == again.status_code == 202
         assert first.json()["job"] == again.json()["job"]  # one job for duplicate GETs
@@ -194,13 +211,13 @@ def test_a_failing_sensitivity_job_answers_400_once(
     monkeypatch.setattr(sensitivity, "measure_sweep", broken)
     url = '/api/sensitivity?model=mlp&dataset=digits&params={"amount":0.5}&limit=50'
     with worker_busy(app_client):
-        assert app_client.get(url).status_code == 202
+        assert app_client.post(url).status_code == 202
     response, _ = _poll(app_client, url)
     assert response.status_code == 400
     assert response.json()["detail"] == "the layer sweep broke"
     assert "sensitivity" not in [j["kind"] for j in app_client.get("/api/jobs").json()["jobs"]]
     with worker_busy(app_client):  # asked again: a new job, not a stuck error
-        assert app_client.get(url).status_code == 202
+        assert app_client.post(url).status_code == 202
 
 
 @pytest.mark.parametrize(
@@ -223,9 +240,12 @@ def test_a_failing_sensitivity_job_answers_400_once(
 def test_bad_sensitivity_requests_get_a_clear_4xx(
     app_client: TestClient, query: str, status: int
 ) -> None:
-    response = app_client.get(f"/api/sensitivity?{query}")
-    assert response.status_code == status
-    assert response.json()["detail"]
+    for response in (
+        app_client.get(f"/api/sensitivity?{query}"),
+        app_client.post(f"/api/sensitivity?{query}"),
+    ):
+        assert response.status_code == status
+        assert response.json()["detail"]
 
 
 def test_sensitivity_is_stored_and_reports_one_step_per_evaluation(

@@ -48,3 +48,29 @@ def test_server_modules_import_no_kernel_internals(path: Path) -> None:
         if isinstance(node, ast.Import):
             imported += [alias.name for alias in node.names]
     assert [name for name in imported if name.startswith(FORBIDDEN)] == []
+
+
+def test_every_api_route_documents_its_error_answers_with_one_error_model(
+    workspace: cl.Workspace,
+) -> None:
+    """401/403 (access), 400/404/422 (bad input) everywhere; a long analysis's GET adds 202
+    and 409 (not computed), its POST 202 and 429 (queue full) — all with the ErrorBody."""
+    paths = create_app(workspace).openapi()["paths"]
+    for path, ops in paths.items():
+        if not path.startswith("/api/"):
+            continue
+        for method, op in ops.items():
+            codes = set(op["responses"])
+            assert {"400", "401", "403", "404", "422"} <= codes, (method, path)
+            error = op["responses"]["404"]["content"]["application/json"]["schema"]
+            assert error == {"$ref": "#/components/schemas/ErrorBody"}, (method, path)
+            if method == "post":
+                assert {"200", "202", "429"} <= codes, path
+                assert "get" in ops and {"202", "409"} <= set(ops["get"]["responses"]), path
+    started = sorted(path for path, ops in paths.items() if "post" in ops)
+    assert started == [
+        "/api/geometry/map",
+        "/api/layers/activations",
+        "/api/robustness",
+        "/api/sensitivity",
+    ]

@@ -233,13 +233,16 @@ export interface paths {
          * @description Models placed in 2-D by their geometry vectors, with the minimum spanning tree.
          *
          *     Up to MAP_JOB_MODELS models answer at once. A larger map (every model of a workspace,
-         *     say) reads each model's features and weights, seconds in all, so the first ask answers 202
-         *     with progress (`compresslens.server.jobs`) and the map is stored in the workspace: later
-         *     asks for the same models, even after a restart, answer 200 at once.
+         *     say) reads each model's features and weights, seconds in all, so it is a job (POST to
+         *     start): GET answers 200 once stored (even after a restart), 202 while it runs, else 409.
          */
         get: operations["geometry_map_api_geometry_map_get"];
         put?: never;
-        post?: never;
+        /**
+         * Start Geometry Map
+         * @description Start placing a large map (202; one job per parameters), or answer it (200).
+         */
+        post: operations["start_geometry_map_api_geometry_map_post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -276,12 +279,33 @@ export interface paths {
         };
         /**
          * List Jobs
-         * @description Queued, running and finished-but-unread jobs, oldest first.
+         * @description Queued, running and finished-but-unread jobs, oldest first, with queue positions.
          */
         get: operations["list_jobs_api_jobs_get"];
         put?: never;
         post?: never;
         delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/jobs/{job}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Cancel Job
+         * @description Cancel a job: a queued one is dropped (state cancelled), a running one stops at its
+         *     next progress report (state cancelling until then); only whole results stay stored.
+         */
+        delete: operations["cancel_job_api_jobs__job__delete"];
         options?: never;
         head?: never;
         patch?: never;
@@ -338,13 +362,16 @@ export interface paths {
          * Layer Activations
          * @description Comparison.activations (CKA / cosine / SQNR per module, first diverging layer).
          *
-         *     Both models run on the sample, which takes seconds, so the first ask answers 202 with
-         *     progress (the long-analysis protocol of `compresslens.server.jobs`); the comparison
-         *     stores its result, so later asks, even after a restart, answer 200 at once.
+         *     Both models run on the sample, which takes seconds, so it is a job (POST to start): GET
+         *     answers 200 once stored (even after a restart), 202 with progress while it runs, else 409.
          */
         get: operations["layer_activations_api_layers_activations_get"];
         put?: never;
-        post?: never;
+        /**
+         * Start Layer Activations
+         * @description Start the activation comparison (202; one job per parameters), or answer it stored.
+         */
+        post: operations["start_layer_activations_api_layers_activations_post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -460,14 +487,20 @@ export interface paths {
         };
         /**
          * Robustness
-         * @description Models × corruption × severity: accuracy and drop versus the base (202 while computing).
+         * @description Models × corruption × severity: accuracy and drop versus the base, when stored (200);
+         *     202 with progress while a sweep runs; 409 when neither (POST to start). Starts nothing.
          *
-         *     With `peek`, a stored table (or a job already under way) is answered as usual, but nothing
-         *     new starts: `{"computed": false, "rows": null}` — the view offers a button instead.
+         *     With `peek`, a table neither stored nor under way answers `{"computed": false, "rows":
+         *     null}` (200) instead of the 409 — the view offers a button then.
          */
         get: operations["robustness_api_robustness_get"];
         put?: never;
-        post?: never;
+        /**
+         * Start Robustness
+         * @description Start the sweep (202 with the job; the same job for the same parameters), or answer the
+         *     stored table (200); 429 when the job queue is full.
+         */
+        post: operations["start_robustness_api_robustness_post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -503,11 +536,17 @@ export interface paths {
         };
         /**
          * Sensitivity
-         * @description Workspace.sensitivity as JSON (a broken layer's ±inf drop becomes null); 202 meanwhile.
+         * @description Workspace.sensitivity as JSON (a broken layer's ±inf drop becomes null) when stored;
+         *     202 with progress while it runs; 409 when neither (POST to start). Starts nothing.
          */
         get: operations["sensitivity_api_sensitivity_get"];
         put?: never;
-        post?: never;
+        /**
+         * Start Sensitivity
+         * @description Start the sweep (202; the same job for the same parameters), or answer it stored (200);
+         *     429 when the job queue is full.
+         */
+        post: operations["start_sensitivity_api_sensitivity_post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -710,6 +749,24 @@ export interface components {
                 [key: string]: string[];
             };
         };
+        /**
+         * ErrorBody
+         * @description Every error answer: a message, and for some a machine-readable code.
+         */
+        ErrorBody: {
+            /**
+             * Detail
+             * @description what was wrong (a list of issues for malformed parameters)
+             */
+            detail: string | {
+                [key: string]: unknown;
+            }[];
+            /**
+             * Code
+             * @description not_computed (POST to start) or queue_full (retry later)
+             */
+            code?: string | null;
+        };
         /** GalleryPage */
         GalleryPage: {
             /**
@@ -777,11 +834,6 @@ export interface components {
             /** Method */
             method: string;
         };
-        /** HTTPValidationError */
-        HTTPValidationError: {
-            /** Detail */
-            detail?: components["schemas"]["ValidationError"][];
-        };
         /**
          * InstancePage
          * @description One page of the per-instance table; each row maps `columns` to values.
@@ -832,7 +884,7 @@ export interface components {
         JobDescription: {
             /**
              * Status
-             * @description running, done or failed
+             * @description running (queued, running or cancelling), done, failed or cancelled
              */
             status: string;
             /** Job */
@@ -845,11 +897,21 @@ export interface components {
             };
             /**
              * State
-             * @description queued, running, done or failed
+             * @description queued, running, cancelling, cancelled, done or failed
              */
             state: string;
+            /**
+             * Position
+             * @description active jobs ahead of this one in the queue
+             */
+            position: number;
             /** Elapsed S */
             elapsed_s: number;
+            /**
+             * Estimate S
+             * @description seconds left at the pace so far, once the analysis reports progress
+             */
+            estimate_s: number | null;
             progress: components["schemas"]["JobProgress"];
         };
         /** JobList */
@@ -1318,27 +1380,6 @@ export interface components {
             matrix: number[][];
         };
         /**
-         * UntrustedCodeAnswer
-         * @description A 403: which model's factory needs which untrusted module, and how to trust it.
-         */
-        UntrustedCodeAnswer: {
-            /** Detail */
-            detail: string;
-        };
-        /** ValidationError */
-        ValidationError: {
-            /** Location */
-            loc: (string | number)[];
-            /** Message */
-            msg: string;
-            /** Error Type */
-            type: string;
-            /** Input */
-            input?: unknown;
-            /** Context */
-            ctx?: Record<string, never>;
-        };
-        /**
          * Variable
          * @description A way the models differ; variables splitting them alike are merged into `aliases`.
          */
@@ -1419,22 +1460,49 @@ export interface operations {
                     "application/json": components["schemas"]["CompareAnswer"];
                 };
             };
-            /** @description A model's factory names a module you have not trusted, so it was not imported; the detail names the model and the module, and how to trust it (`compresslens trust add MODULE`, or `compresslens --trust MODULE serve`) */
+            /** @description a request the workspace cannot answer (bad operation, unsuitable dataset) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the server needs its token (served off loopback, or with --token) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a Host header that is not a loopback name, a cross-site POST/DELETE, or a model whose factory names a module you have not trusted (the detail names the model, the module and how to trust it: `compresslens trust add MODULE`) */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["UntrustedCodeAnswer"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Validation Error */
+            /** @description an unknown model, dataset, module or job */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description malformed or out-of-range parameters */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };
@@ -1475,22 +1543,49 @@ export interface operations {
                     "application/vnd.apache.arrow.stream": string;
                 };
             };
-            /** @description A model's factory names a module you have not trusted, so it was not imported; the detail names the model and the module, and how to trust it (`compresslens trust add MODULE`, or `compresslens --trust MODULE serve`) */
+            /** @description a request the workspace cannot answer (bad operation, unsuitable dataset) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the server needs its token (served off loopback, or with --token) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a Host header that is not a loopback name, a cross-site POST/DELETE, or a model whose factory names a module you have not trusted (the detail names the model, the module and how to trust it: `compresslens trust add MODULE`) */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["UntrustedCodeAnswer"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Validation Error */
+            /** @description an unknown model, dataset, module or job */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description malformed or out-of-range parameters */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };
@@ -1517,22 +1612,49 @@ export interface operations {
                     "application/json": components["schemas"]["TransitionsAnswer"];
                 };
             };
-            /** @description A model's factory names a module you have not trusted, so it was not imported; the detail names the model and the module, and how to trust it (`compresslens trust add MODULE`, or `compresslens --trust MODULE serve`) */
+            /** @description a request the workspace cannot answer (bad operation, unsuitable dataset) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the server needs its token (served off loopback, or with --token) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a Host header that is not a loopback name, a cross-site POST/DELETE, or a model whose factory names a module you have not trusted (the detail names the model, the module and how to trust it: `compresslens trust add MODULE`) */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["UntrustedCodeAnswer"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Validation Error */
+            /** @description an unknown model, dataset, module or job */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description malformed or out-of-range parameters */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };
@@ -1563,22 +1685,49 @@ export interface operations {
                     "application/json": components["schemas"]["BehavioursAnswer"];
                 };
             };
-            /** @description A model's factory names a module you have not trusted, so it was not imported; the detail names the model and the module, and how to trust it (`compresslens trust add MODULE`, or `compresslens --trust MODULE serve`) */
+            /** @description a request the workspace cannot answer (bad operation, unsuitable dataset) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the server needs its token (served off loopback, or with --token) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a Host header that is not a loopback name, a cross-site POST/DELETE, or a model whose factory names a module you have not trusted (the detail names the model, the module and how to trust it: `compresslens trust add MODULE`) */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["UntrustedCodeAnswer"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Validation Error */
+            /** @description an unknown model, dataset, module or job */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description malformed or out-of-range parameters */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };
@@ -1606,22 +1755,49 @@ export interface operations {
                     "application/json": components["schemas"]["CalibrationAnswer"];
                 };
             };
-            /** @description A model's factory names a module you have not trusted, so it was not imported; the detail names the model and the module, and how to trust it (`compresslens trust add MODULE`, or `compresslens --trust MODULE serve`) */
+            /** @description a request the workspace cannot answer (bad operation, unsuitable dataset) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the server needs its token (served off loopback, or with --token) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a Host header that is not a loopback name, a cross-site POST/DELETE, or a model whose factory names a module you have not trusted (the detail names the model, the module and how to trust it: `compresslens trust add MODULE`) */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["UntrustedCodeAnswer"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Validation Error */
+            /** @description an unknown model, dataset, module or job */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description malformed or out-of-range parameters */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };
@@ -1648,22 +1824,49 @@ export interface operations {
                     "application/json": components["schemas"]["AgreementAnswer"];
                 };
             };
-            /** @description A model's factory names a module you have not trusted, so it was not imported; the detail names the model and the module, and how to trust it (`compresslens trust add MODULE`, or `compresslens --trust MODULE serve`) */
+            /** @description a request the workspace cannot answer (bad operation, unsuitable dataset) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the server needs its token (served off loopback, or with --token) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a Host header that is not a loopback name, a cross-site POST/DELETE, or a model whose factory names a module you have not trusted (the detail names the model, the module and how to trust it: `compresslens trust add MODULE`) */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["UntrustedCodeAnswer"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Validation Error */
+            /** @description an unknown model, dataset, module or job */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description malformed or out-of-range parameters */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };
@@ -1686,13 +1889,49 @@ export interface operations {
                     "application/json": components["schemas"]["DatasetList"];
                 };
             };
-            /** @description A model's factory names a module you have not trusted, so it was not imported; the detail names the model and the module, and how to trust it (`compresslens trust add MODULE`, or `compresslens --trust MODULE serve`) */
+            /** @description a request the workspace cannot answer (bad operation, unsuitable dataset) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the server needs its token (served off loopback, or with --token) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a Host header that is not a loopback name, a cross-site POST/DELETE, or a model whose factory names a module you have not trusted (the detail names the model, the module and how to trust it: `compresslens trust add MODULE`) */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["UntrustedCodeAnswer"];
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description an unknown model, dataset, module or job */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description malformed or out-of-range parameters */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };
@@ -1719,22 +1958,49 @@ export interface operations {
                     "image/png": string;
                 };
             };
-            /** @description A model's factory names a module you have not trusted, so it was not imported; the detail names the model and the module, and how to trust it (`compresslens trust add MODULE`, or `compresslens --trust MODULE serve`) */
+            /** @description a request the workspace cannot answer (bad operation, unsuitable dataset) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the server needs its token (served off loopback, or with --token) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a Host header that is not a loopback name, a cross-site POST/DELETE, or a model whose factory names a module you have not trusted (the detail names the model, the module and how to trust it: `compresslens trust add MODULE`) */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["UntrustedCodeAnswer"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Validation Error */
+            /** @description an unknown model, dataset, module or job */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description malformed or out-of-range parameters */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };
@@ -1760,22 +2026,49 @@ export interface operations {
                     "application/json": components["schemas"]["Differences"];
                 };
             };
-            /** @description A model's factory names a module you have not trusted, so it was not imported; the detail names the model and the module, and how to trust it (`compresslens trust add MODULE`, or `compresslens --trust MODULE serve`) */
+            /** @description a request the workspace cannot answer (bad operation, unsuitable dataset) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the server needs its token (served off loopback, or with --token) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a Host header that is not a loopback name, a cross-site POST/DELETE, or a model whose factory names a module you have not trusted (the detail names the model, the module and how to trust it: `compresslens trust add MODULE`) */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["UntrustedCodeAnswer"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Validation Error */
+            /** @description an unknown model, dataset, module or job */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description malformed or out-of-range parameters */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };
@@ -1812,22 +2105,49 @@ export interface operations {
                     "application/vnd.apache.arrow.stream": string;
                 };
             };
-            /** @description A model's factory names a module you have not trusted, so it was not imported; the detail names the model and the module, and how to trust it (`compresslens trust add MODULE`, or `compresslens --trust MODULE serve`) */
+            /** @description a request the workspace cannot answer (bad operation, unsuitable dataset) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the server needs its token (served off loopback, or with --token) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a Host header that is not a loopback name, a cross-site POST/DELETE, or a model whose factory names a module you have not trusted (the detail names the model, the module and how to trust it: `compresslens trust add MODULE`) */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["UntrustedCodeAnswer"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Validation Error */
+            /** @description an unknown model, dataset, module or job */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description malformed or out-of-range parameters */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };
@@ -1865,22 +2185,149 @@ export interface operations {
                     "application/json": components["schemas"]["JobDescription"];
                 };
             };
-            /** @description A model's factory names a module you have not trusted, so it was not imported; the detail names the model and the module, and how to trust it (`compresslens trust add MODULE`, or `compresslens --trust MODULE serve`) */
+            /** @description a request the workspace cannot answer (bad operation, unsuitable dataset) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the server needs its token (served off loopback, or with --token) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a Host header that is not a loopback name, a cross-site POST/DELETE, or a model whose factory names a module you have not trusted (the detail names the model, the module and how to trust it: `compresslens trust add MODULE`) */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["UntrustedCodeAnswer"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Validation Error */
+            /** @description an unknown model, dataset, module or job */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description not computed and no job under way (code not_computed): POST to start */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description malformed or out-of-range parameters */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    start_geometry_map_api_geometry_map_post: {
+        parameters: {
+            query: {
+                /** @description model selector */
+                models: string;
+                dataset: string;
+                base?: string | null;
+                method?: "auto" | "umap" | "pca";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GeometryMap"];
+                };
+            };
+            /** @description computing: the job and its progress */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JobDescription"];
+                };
+            };
+            /** @description a request the workspace cannot answer (bad operation, unsuitable dataset) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the server needs its token (served off loopback, or with --token) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a Host header that is not a loopback name, a cross-site POST/DELETE, or a model whose factory names a module you have not trusted (the detail names the model, the module and how to trust it: `compresslens trust add MODULE`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description an unknown model, dataset, module or job */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description malformed or out-of-range parameters */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the job queue is full (code queue_full): retry after Retry-After seconds */
+            429: {
+                headers: {
+                    /** @description seconds to wait before asking again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };
@@ -1911,22 +2358,49 @@ export interface operations {
                     "application/json": components["schemas"]["OcclusionAnswer"];
                 };
             };
-            /** @description A model's factory names a module you have not trusted, so it was not imported; the detail names the model and the module, and how to trust it (`compresslens trust add MODULE`, or `compresslens --trust MODULE serve`) */
+            /** @description a request the workspace cannot answer (bad operation, unsuitable dataset) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the server needs its token (served off loopback, or with --token) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a Host header that is not a loopback name, a cross-site POST/DELETE, or a model whose factory names a module you have not trusted (the detail names the model, the module and how to trust it: `compresslens trust add MODULE`) */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["UntrustedCodeAnswer"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Validation Error */
+            /** @description an unknown model, dataset, module or job */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description malformed or out-of-range parameters */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };
@@ -1949,13 +2423,116 @@ export interface operations {
                     "application/json": components["schemas"]["JobList"];
                 };
             };
-            /** @description A model's factory names a module you have not trusted, so it was not imported; the detail names the model and the module, and how to trust it (`compresslens trust add MODULE`, or `compresslens --trust MODULE serve`) */
+            /** @description a request the workspace cannot answer (bad operation, unsuitable dataset) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the server needs its token (served off loopback, or with --token) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a Host header that is not a loopback name, a cross-site POST/DELETE, or a model whose factory names a module you have not trusted (the detail names the model, the module and how to trust it: `compresslens trust add MODULE`) */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["UntrustedCodeAnswer"];
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description an unknown model, dataset, module or job */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description malformed or out-of-range parameters */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    cancel_job_api_jobs__job__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                job: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JobDescription"];
+                };
+            };
+            /** @description a request the workspace cannot answer (bad operation, unsuitable dataset) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the server needs its token (served off loopback, or with --token) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a Host header that is not a loopback name, a cross-site POST/DELETE, or a model whose factory names a module you have not trusted (the detail names the model, the module and how to trust it: `compresslens trust add MODULE`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description an unknown model, dataset, module or job */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description malformed or out-of-range parameters */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };
@@ -1982,22 +2559,49 @@ export interface operations {
                     "application/json": components["schemas"]["LayersAnswer"];
                 };
             };
-            /** @description A model's factory names a module you have not trusted, so it was not imported; the detail names the model and the module, and how to trust it (`compresslens trust add MODULE`, or `compresslens --trust MODULE serve`) */
+            /** @description a request the workspace cannot answer (bad operation, unsuitable dataset) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the server needs its token (served off loopback, or with --token) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a Host header that is not a loopback name, a cross-site POST/DELETE, or a model whose factory names a module you have not trusted (the detail names the model, the module and how to trust it: `compresslens trust add MODULE`) */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["UntrustedCodeAnswer"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Validation Error */
+            /** @description an unknown model, dataset, module or job */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description malformed or out-of-range parameters */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };
@@ -2027,22 +2631,49 @@ export interface operations {
                     "application/json": components["schemas"]["WeightHistograms"];
                 };
             };
-            /** @description A model's factory names a module you have not trusted, so it was not imported; the detail names the model and the module, and how to trust it (`compresslens trust add MODULE`, or `compresslens --trust MODULE serve`) */
+            /** @description a request the workspace cannot answer (bad operation, unsuitable dataset) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the server needs its token (served off loopback, or with --token) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a Host header that is not a loopback name, a cross-site POST/DELETE, or a model whose factory names a module you have not trusted (the detail names the model, the module and how to trust it: `compresslens trust add MODULE`) */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["UntrustedCodeAnswer"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Validation Error */
+            /** @description an unknown model, dataset, module or job */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description malformed or out-of-range parameters */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };
@@ -2082,22 +2713,151 @@ export interface operations {
                     "application/json": components["schemas"]["JobDescription"];
                 };
             };
-            /** @description A model's factory names a module you have not trusted, so it was not imported; the detail names the model and the module, and how to trust it (`compresslens trust add MODULE`, or `compresslens --trust MODULE serve`) */
+            /** @description a request the workspace cannot answer (bad operation, unsuitable dataset) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the server needs its token (served off loopback, or with --token) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a Host header that is not a loopback name, a cross-site POST/DELETE, or a model whose factory names a module you have not trusted (the detail names the model, the module and how to trust it: `compresslens trust add MODULE`) */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["UntrustedCodeAnswer"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Validation Error */
+            /** @description an unknown model, dataset, module or job */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description not computed and no job under way (code not_computed): POST to start */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description malformed or out-of-range parameters */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    start_layer_activations_api_layers_activations_post: {
+        parameters: {
+            query: {
+                base: string;
+                model: string;
+                dataset?: string | null;
+                /** @description first N instances */
+                sample?: number;
+                /** @description CKA below this marks a diverging layer */
+                threshold?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ActivationsAnswer"];
+                };
+            };
+            /** @description computing: the job and its progress */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JobDescription"];
+                };
+            };
+            /** @description a request the workspace cannot answer (bad operation, unsuitable dataset) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the server needs its token (served off loopback, or with --token) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a Host header that is not a loopback name, a cross-site POST/DELETE, or a model whose factory names a module you have not trusted (the detail names the model, the module and how to trust it: `compresslens trust add MODULE`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description an unknown model, dataset, module or job */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description malformed or out-of-range parameters */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the job queue is full (code queue_full): retry after Retry-After seconds */
+            429: {
+                headers: {
+                    /** @description seconds to wait before asking again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };
@@ -2120,13 +2880,49 @@ export interface operations {
                     "application/json": components["schemas"]["ModelList"];
                 };
             };
-            /** @description A model's factory names a module you have not trusted, so it was not imported; the detail names the model and the module, and how to trust it (`compresslens trust add MODULE`, or `compresslens --trust MODULE serve`) */
+            /** @description a request the workspace cannot answer (bad operation, unsuitable dataset) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the server needs its token (served off loopback, or with --token) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a Host header that is not a loopback name, a cross-site POST/DELETE, or a model whose factory names a module you have not trusted (the detail names the model, the module and how to trust it: `compresslens trust add MODULE`) */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["UntrustedCodeAnswer"];
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description an unknown model, dataset, module or job */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description malformed or out-of-range parameters */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };
@@ -2151,22 +2947,49 @@ export interface operations {
                     "application/json": components["schemas"]["ModelDetails"];
                 };
             };
-            /** @description A model's factory names a module you have not trusted, so it was not imported; the detail names the model and the module, and how to trust it (`compresslens trust add MODULE`, or `compresslens --trust MODULE serve`) */
+            /** @description a request the workspace cannot answer (bad operation, unsuitable dataset) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the server needs its token (served off loopback, or with --token) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a Host header that is not a loopback name, a cross-site POST/DELETE, or a model whose factory names a module you have not trusted (the detail names the model, the module and how to trust it: `compresslens trust add MODULE`) */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["UntrustedCodeAnswer"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Validation Error */
+            /** @description an unknown model, dataset, module or job */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description malformed or out-of-range parameters */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };
@@ -2203,22 +3026,49 @@ export interface operations {
                     "application/vnd.apache.arrow.stream": string;
                 };
             };
-            /** @description A model's factory names a module you have not trusted, so it was not imported; the detail names the model and the module, and how to trust it (`compresslens trust add MODULE`, or `compresslens --trust MODULE serve`) */
+            /** @description a request the workspace cannot answer (bad operation, unsuitable dataset) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the server needs its token (served off loopback, or with --token) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a Host header that is not a loopback name, a cross-site POST/DELETE, or a model whose factory names a module you have not trusted (the detail names the model, the module and how to trust it: `compresslens trust add MODULE`) */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["UntrustedCodeAnswer"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Validation Error */
+            /** @description an unknown model, dataset, module or job */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description malformed or out-of-range parameters */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };
@@ -2260,22 +3110,49 @@ export interface operations {
                     "application/json": components["schemas"]["PiesAnswer"];
                 };
             };
-            /** @description A model's factory names a module you have not trusted, so it was not imported; the detail names the model and the module, and how to trust it (`compresslens trust add MODULE`, or `compresslens --trust MODULE serve`) */
+            /** @description a request the workspace cannot answer (bad operation, unsuitable dataset) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the server needs its token (served off loopback, or with --token) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a Host header that is not a loopback name, a cross-site POST/DELETE, or a model whose factory names a module you have not trusted (the detail names the model, the module and how to trust it: `compresslens trust add MODULE`) */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["UntrustedCodeAnswer"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Validation Error */
+            /** @description an unknown model, dataset, module or job */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description malformed or out-of-range parameters */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };
@@ -2298,13 +3175,49 @@ export interface operations {
                     "application/json": components["schemas"]["Corruptions"];
                 };
             };
-            /** @description A model's factory names a module you have not trusted, so it was not imported; the detail names the model and the module, and how to trust it (`compresslens trust add MODULE`, or `compresslens --trust MODULE serve`) */
+            /** @description a request the workspace cannot answer (bad operation, unsuitable dataset) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the server needs its token (served off loopback, or with --token) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a Host header that is not a loopback name, a cross-site POST/DELETE, or a model whose factory names a module you have not trusted (the detail names the model, the module and how to trust it: `compresslens trust add MODULE`) */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["UntrustedCodeAnswer"];
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description an unknown model, dataset, module or job */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description malformed or out-of-range parameters */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };
@@ -2312,6 +3225,8 @@ export interface operations {
     robustness_api_robustness_get: {
         parameters: {
             query: {
+                /** @description answer 200 with rows=null instead of 409 when not stored */
+                peek?: boolean;
                 /** @description model selector */
                 models: string;
                 /** @description an image dataset */
@@ -2324,8 +3239,6 @@ export interface operations {
                 /** @description first N instances */
                 limit?: number;
                 seed?: number;
-                /** @description only look: rows=null when not stored, no job started */
-                peek?: boolean;
             };
             header?: never;
             path?: never;
@@ -2351,22 +3264,156 @@ export interface operations {
                     "application/json": components["schemas"]["JobDescription"];
                 };
             };
-            /** @description A model's factory names a module you have not trusted, so it was not imported; the detail names the model and the module, and how to trust it (`compresslens trust add MODULE`, or `compresslens --trust MODULE serve`) */
+            /** @description a request the workspace cannot answer (bad operation, unsuitable dataset) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the server needs its token (served off loopback, or with --token) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a Host header that is not a loopback name, a cross-site POST/DELETE, or a model whose factory names a module you have not trusted (the detail names the model, the module and how to trust it: `compresslens trust add MODULE`) */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["UntrustedCodeAnswer"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Validation Error */
+            /** @description an unknown model, dataset, module or job */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description not computed and no job under way (code not_computed): POST to start */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description malformed or out-of-range parameters */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    start_robustness_api_robustness_post: {
+        parameters: {
+            query: {
+                /** @description model selector */
+                models: string;
+                /** @description an image dataset */
+                dataset: string;
+                base?: string | null;
+                /** @description comma-separated corruption names */
+                corruptions?: string | null;
+                /** @description comma-separated severities 1-5 */
+                severities?: string | null;
+                /** @description first N instances */
+                limit?: number;
+                seed?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RobustnessAnswer"];
+                };
+            };
+            /** @description computing: the job and its progress */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JobDescription"];
+                };
+            };
+            /** @description a request the workspace cannot answer (bad operation, unsuitable dataset) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the server needs its token (served off loopback, or with --token) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a Host header that is not a loopback name, a cross-site POST/DELETE, or a model whose factory names a module you have not trusted (the detail names the model, the module and how to trust it: `compresslens trust add MODULE`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description an unknown model, dataset, module or job */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description malformed or out-of-range parameters */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the job queue is full (code queue_full): retry after Retry-After seconds */
+            429: {
+                headers: {
+                    /** @description seconds to wait before asking again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };
@@ -2392,22 +3439,49 @@ export interface operations {
                     "application/json": components["schemas"]["Selection"];
                 };
             };
-            /** @description A model's factory names a module you have not trusted, so it was not imported; the detail names the model and the module, and how to trust it (`compresslens trust add MODULE`, or `compresslens --trust MODULE serve`) */
+            /** @description a request the workspace cannot answer (bad operation, unsuitable dataset) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the server needs its token (served off loopback, or with --token) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a Host header that is not a loopback name, a cross-site POST/DELETE, or a model whose factory names a module you have not trusted (the detail names the model, the module and how to trust it: `compresslens trust add MODULE`) */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["UntrustedCodeAnswer"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Validation Error */
+            /** @description an unknown model, dataset, module or job */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description malformed or out-of-range parameters */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };
@@ -2455,22 +3529,159 @@ export interface operations {
                     "application/json": components["schemas"]["JobDescription"];
                 };
             };
-            /** @description A model's factory names a module you have not trusted, so it was not imported; the detail names the model and the module, and how to trust it (`compresslens trust add MODULE`, or `compresslens --trust MODULE serve`) */
+            /** @description a request the workspace cannot answer (bad operation, unsuitable dataset) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the server needs its token (served off loopback, or with --token) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a Host header that is not a loopback name, a cross-site POST/DELETE, or a model whose factory names a module you have not trusted (the detail names the model, the module and how to trust it: `compresslens trust add MODULE`) */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["UntrustedCodeAnswer"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Validation Error */
+            /** @description an unknown model, dataset, module or job */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description not computed and no job under way (code not_computed): POST to start */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description malformed or out-of-range parameters */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    start_sensitivity_api_sensitivity_post: {
+        parameters: {
+            query: {
+                /** @description one model (id or name) */
+                model: string;
+                /** @description the dataset to score on */
+                dataset: string;
+                /** @description an operation with a layer selection */
+                operation?: string;
+                /** @description operation parameters as JSON: {"amount": 0.8} */
+                params?: string | null;
+                /** @description first N instances */
+                limit?: number;
+                /** @description exclude layers that drop more */
+                max_drop?: number;
+                /** @description share of layers kept at 8 bits */
+                keep_share?: number;
+                seed?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SensitivityAnswer"];
+                };
+            };
+            /** @description computing: the job and its progress */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JobDescription"];
+                };
+            };
+            /** @description a request the workspace cannot answer (bad operation, unsuitable dataset) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the server needs its token (served off loopback, or with --token) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a Host header that is not a loopback name, a cross-site POST/DELETE, or a model whose factory names a module you have not trusted (the detail names the model, the module and how to trust it: `compresslens trust add MODULE`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description an unknown model, dataset, module or job */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description malformed or out-of-range parameters */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the job queue is full (code queue_full): retry after Retry-After seconds */
+            429: {
+                headers: {
+                    /** @description seconds to wait before asking again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };

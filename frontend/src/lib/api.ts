@@ -1,15 +1,19 @@
-/** Fetching from the API, including long analyses that answer 202 while they run.
+/** Fetching from the API, including long analyses that run as server jobs.
 
-The server contract for a long analysis: the same GET answers 202 with
-`{"status": "running", "job": ID, "progress": {"done": n, "total": m, "message": s}}` until the
-result is ready (computed once, cached in the workspace), then 200 with the result. Errors
-answer 4xx with `{"detail": ...}`.
+The server contract for a long analysis (compresslens.server.jobs): a GET never starts work.
+It answers 200 with the stored result; 202 with
+`{"status": "running", "job": ID, "progress": {"done": n, "total": m, "message": s}, ...}` while
+a job runs; otherwise 409 `{"code": "not_computed"}`. A POST of the same URL starts the job (or
+joins the one under way) and answers 202, or 429 when the server's job queue is full.
+DELETE api/jobs/ID cancels a job. Errors answer 4xx with `{"detail": ...}`.
 */
 
 import type { Schemas } from "./schema";
 
 /** The progress of a running analysis: a 202 answer's `progress` (a JobDescription's). */
 export type Progress = Schemas["JobProgress"];
+/** A running analysis job: a 202 answer (its id is what cancelJob takes). */
+export type JobDescription = Schemas["JobDescription"];
 
 export class ApiError extends Error {
   constructor(
@@ -43,26 +47,66 @@ export function apiUrl(path: string, params: Record<string, string | number | bo
   return s ? `${path}?${s}` : path;
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** The job this analysis waited for was cancelled (DELETE api/jobs/ID) before it finished. */
+export class JobCancelledError extends ApiError {
+  constructor() {
+    super(409, "the analysis was cancelled");
+  }
+}
 
-/** GET JSON; while the server answers 202, report progress and poll again. */
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const notComputed = (status: number, body: unknown) =>
+  status === 409 && (body as { code?: unknown } | null)?.code === "not_computed";
+
+/** GET JSON — or, with `start`, POST to start a long analysis (answered 200 at once when it is
+ * stored). A long analysis not computed yet (409 not_computed) is started by one POST of the
+ * same URL too; while the server answers 202, report progress (with the job, to cancel it) and
+ * poll with GET. A job that disappears before answering was cancelled: JobCancelledError. */
 export async function fetchAnalysis<T>(
   url: string,
-  opts: { onProgress?: (p: Progress) => void; signal?: AbortSignal; pollMs?: number } = {},
+  opts: {
+    onProgress?: (p: Progress, job: JobDescription) => void;
+    signal?: AbortSignal;
+    pollMs?: number;
+    start?: boolean;
+  } = {},
 ): Promise<T> {
   let wait = opts.pollMs ?? 300;
+  let method: "GET" | "POST" = opts.start ? "POST" : "GET";
+  let posted = method === "POST";
+  let sawJob = false;
   for (;;) {
-    const r = await fetch(url, { signal: opts.signal });
+    const r = await fetch(url, method === "GET" ? { signal: opts.signal } : { method, signal: opts.signal });
     const body = await r.json().catch(() => null);
+    method = "GET";
     if (r.status === 202) {
-      const p = (body as { progress?: Progress } | null)?.progress;
-      if (p && opts.onProgress) opts.onProgress(p);
+      sawJob = true;
+      const job = body as JobDescription | null;
+      if (job?.progress && opts.onProgress) opts.onProgress(job.progress, job);
       await sleep(wait);
       wait = Math.min(wait * 1.5, 2000);
       continue;
     }
+    if (notComputed(r.status, body)) {
+      if (sawJob) throw new JobCancelledError();
+      if (!posted) {
+        posted = true;
+        method = "POST";
+        continue;
+      }
+    }
     if (!r.ok) throw new ApiError(r.status, errorMessage(r.status, body));
     return body as T;
+  }
+}
+
+/** Cancel a job (DELETE api/jobs/ID): a queued one is dropped, a running one stops at its next
+ * progress report; the fetchAnalysis waiting for it then rejects with JobCancelledError. A job
+ * that has already finished (404) is no error. */
+export async function cancelJob(job: string): Promise<void> {
+  const r = await fetch(`api/jobs/${encodeURIComponent(job)}`, { method: "DELETE" });
+  if (!r.ok && r.status !== 404) {
+    throw new ApiError(r.status, errorMessage(r.status, await r.json().catch(() => null)));
   }
 }
 

@@ -272,16 +272,29 @@ def serve(
         str, typer.Option(help="Address to bind (local only by default).")
     ] = "127.0.0.1",
     port: Annotated[int, typer.Option()] = 8765,
+    token: Annotated[
+        str | None,
+        typer.Option(
+            help="Token every request must carry (default $COMPRESSLENS_TOKEN; off loopback "
+            "a new one is generated and printed).",
+            show_default=False,
+        ),
+    ] = None,
+    max_jobs: Annotated[
+        int, typer.Option(min=1, help="Analysis jobs queued or running at once (then 429).")
+    ] = 8,
 ) -> None:
-    """Serve the workspace's web UI until Ctrl-C."""
+    """Serve the workspace's web UI until Ctrl-C (off loopback only with a token)."""
     try:
         ws = open_workspace(workspace)
+        serve_workspace(ws, host, port, token=token, max_jobs=max_jobs)
     except CompressLensError as exc:
         fail(exc)
-    serve_workspace(ws, host, port)
 
 
-def serve_workspace(ws: Any, host: str, port: int) -> None:
+def serve_workspace(
+    ws: Any, host: str, port: int, token: str | None = None, max_jobs: int = 8
+) -> None:
     from compresslens.server.app import run_server
 
-    run_server(ws, host=host, port=port)
+    run_server(ws, host=host, port=port, token=token, max_jobs=max_jobs)

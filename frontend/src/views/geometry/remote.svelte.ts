@@ -10,6 +10,15 @@ export class Remote<T> {
   data = $state.raw<T | null>(null);
   message = $state("");
   progress = $state.raw<Progress | null>(null);
+  /** The server job computing `url`, while there is one (for its Cancel button). */
+  job = $state<string | null>(null);
+
+  /** Whether the URLs are long analyses, started by POST (stored ones answer at once). */
+  readonly start: boolean;
+
+  constructor(opts: { start?: boolean } = {}) {
+    this.start = opts.start ?? false;
+  }
 
   /** Fetch `url` unless it is already loaded or loading; null clears. Call inside untrack(). */
   load(url: string | null): void {
@@ -18,20 +27,30 @@ export class Remote<T> {
     this.data = null;
     this.message = "";
     this.progress = null;
+    this.job = null;
     if (url === null) {
       this.state = "idle";
       return;
     }
     this.state = "loading";
-    fetchAnalysis<T>(url, { onProgress: (p) => this.url === url && (this.progress = p) })
+    fetchAnalysis<T>(url, {
+      start: this.start,
+      onProgress: (p, job) => {
+        if (this.url !== url) return;
+        this.progress = p;
+        this.job = job.job;
+      },
+    })
       .then((d) => {
         if (this.url !== url) return;
         this.data = d;
+        this.job = null;
         this.state = "ok";
       })
       .catch((e: unknown) => {
         if (this.url !== url) return;
         this.message = e instanceof Error ? e.message : String(e);
+        this.job = null;
         this.state = "error";
       });
   }

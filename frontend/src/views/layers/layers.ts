@@ -265,7 +265,7 @@ export const ACTIVATION_METRICS: { key: ActivationMetric; label: string; unit: s
 
 /** One model's activation comparison as the view holds it while it loads. */
 export type ActEntry =
-  | { state: "loading"; progress: Progress | null }
+  | { state: "loading"; progress: Progress | null; job?: string }
   | { state: "ok"; answer: ActivationsAnswer }
   | { state: "error"; message: string };
 

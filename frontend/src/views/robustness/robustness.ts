@@ -58,7 +58,8 @@ export function imageDatasets(datasets: DatasetInfo[], base: ApiModel | undefine
   return [...images].sort((a, b) => rank(a) - rank(b));
 }
 
-/** GET api/robustness for `req`; `peek` only looks (no job starts when nothing is stored). */
+/** The api/robustness URL for `req`; with `peek` a sweep neither stored nor running answers
+ * `{computed: false}` instead of 409 (the view POSTs the URL without peek to start the sweep). */
 export function robustnessUrl(req: RobustnessRequest, peek = false): string {
   return apiUrl("api/robustness", {
     models: req.models.join(","),

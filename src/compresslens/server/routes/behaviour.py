@@ -13,7 +13,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from compresslens.server.arrow import arrow_response
-from compresslens.server.routes.deps import ARROW_ANSWER, WorkspaceDep
+from compresslens.server.routes.deps import ARROW_ANSWER, KEY_LENGTH, SELECTOR_LENGTH, WorkspaceDep
 from compresslens.workspace import behaviours as views
 from compresslens.workspace.behaviours import EXCESS_MEANING, FLIP_FILTERS, SORT_KEYS
 
@@ -134,9 +134,13 @@ class AgreementAnswer(BaseModel):
 @router.get("/compare", response_model=CompareAnswer)
 def compare(
     ws: WorkspaceDep,
-    base: Annotated[str, Query(min_length=1, description="base model id or name")],
-    model: Annotated[str, Query(min_length=1, description="compared model id or name")],
-    dataset: Annotated[str | None, Query(min_length=1)] = None,
+    base: Annotated[
+        str, Query(min_length=1, max_length=KEY_LENGTH, description="base model id or name")
+    ],
+    model: Annotated[
+        str, Query(min_length=1, max_length=KEY_LENGTH, description="compared model id or name")
+    ],
+    dataset: Annotated[str | None, Query(min_length=1, max_length=KEY_LENGTH)] = None,
     n_boot: Annotated[int, Query(ge=1, le=10_000, description="bootstrap resamples")] = 1000,
 ) -> dict[str, Any]:
     """Headline changes, per-class and per-subgroup accuracy change with 95% intervals."""
@@ -147,9 +151,9 @@ def compare(
 def compare_instances(
     ws: WorkspaceDep,
     request: Request,
-    base: Annotated[str, Query(min_length=1)],
-    model: Annotated[str, Query(min_length=1)],
-    dataset: Annotated[str | None, Query(min_length=1)] = None,
+    base: Annotated[str, Query(min_length=1, max_length=KEY_LENGTH)],
+    model: Annotated[str, Query(min_length=1, max_length=KEY_LENGTH)],
+    dataset: Annotated[str | None, Query(min_length=1, max_length=KEY_LENGTH)] = None,
     flip: Annotated[FlipFilter, Query(description="keep only this flip kind")] = "any",
     label: Annotated[int | None, Query(ge=0, description="keep only this true class")] = None,
     sort: Annotated[SortKey, Query(description="column to sort by")] = "instance",
@@ -196,9 +200,9 @@ def compare_instances(
 @router.get("/compare/transitions", response_model=TransitionsAnswer)
 def compare_transitions(
     ws: WorkspaceDep,
-    base: Annotated[str, Query(min_length=1)],
-    model: Annotated[str, Query(min_length=1)],
-    dataset: Annotated[str | None, Query(min_length=1)] = None,
+    base: Annotated[str, Query(min_length=1, max_length=KEY_LENGTH)],
+    model: Annotated[str, Query(min_length=1, max_length=KEY_LENGTH)],
+    dataset: Annotated[str | None, Query(min_length=1, max_length=KEY_LENGTH)] = None,
 ) -> dict[str, Any]:
     """Counts [C, C]: row = the base's predicted class, column = the model's."""
     return ws.transitions(base, model, dataset)
@@ -206,7 +210,11 @@ def compare_transitions(
 
 ModelList = Annotated[
     str,
-    Query(min_length=1, description=f"comma-separated model ids or names (≤ {MAX_BATCH_MODELS})"),
+    Query(
+        min_length=1,
+        max_length=SELECTOR_LENGTH,
+        description=f"comma-separated model ids or names (≤ {MAX_BATCH_MODELS})",
+    ),
 ]
 
 
@@ -226,9 +234,11 @@ def model_refs(models: str) -> list[str]:
 @router.get("/behaviours", response_model=BehavioursAnswer)
 def behaviours(
     ws: WorkspaceDep,
-    base: Annotated[str, Query(min_length=1, description="base model id or name")],
+    base: Annotated[
+        str, Query(min_length=1, max_length=KEY_LENGTH, description="base model id or name")
+    ],
     models: ModelList,
-    dataset: Annotated[str | None, Query(min_length=1)] = None,
+    dataset: Annotated[str | None, Query(min_length=1, max_length=KEY_LENGTH)] = None,
     n_boot: Annotated[int, Query(ge=1, le=2000, description="bootstrap resamples")] = 200,
 ) -> JSONResponse:
     """Per model versus the base: {model, summary, per_class, per_subgroup}, in one pass.
@@ -243,9 +253,9 @@ def behaviours(
 @router.get("/compare/calibration", response_model=CalibrationAnswer)
 def compare_calibration(
     ws: WorkspaceDep,
-    base: Annotated[str, Query(min_length=1)],
+    base: Annotated[str, Query(min_length=1, max_length=KEY_LENGTH)],
     models: ModelList,
-    dataset: Annotated[str | None, Query(min_length=1)] = None,
+    dataset: Annotated[str | None, Query(min_length=1, max_length=KEY_LENGTH)] = None,
 ) -> JSONResponse:
     """ECE and 15-bin reliability curves of the base and each model (Comparison.calibration's
     numbers, from the confidence, prediction and label columns only)."""
@@ -255,8 +265,10 @@ def compare_calibration(
 @router.get("/agreement", response_model=AgreementAnswer)
 def agreement(
     ws: WorkspaceDep,
-    models: Annotated[str, Query(min_length=1, description="model selector")],
-    dataset: Annotated[str | None, Query(min_length=1)] = None,
+    models: Annotated[
+        str, Query(min_length=1, max_length=SELECTOR_LENGTH, description="model selector")
+    ],
+    dataset: Annotated[str | None, Query(min_length=1, max_length=KEY_LENGTH)] = None,
 ) -> JSONResponse:
     """The pairwise prediction-agreement matrix of the selected models (ws.agreement's
     answer, from the prediction columns only)."""

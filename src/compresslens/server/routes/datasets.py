@@ -8,7 +8,7 @@ from fastapi import APIRouter, Path
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
-from compresslens.server.routes.deps import WorkspaceDep
+from compresslens.server.routes.deps import KEY_LENGTH, WorkspaceDep
 
 router = APIRouter(tags=["datasets"])
 
@@ -58,7 +58,11 @@ def list_datasets(ws: WorkspaceDep) -> dict[str, Any]:
         }
     },
 )
-def render_instance(key: str, index: Annotated[int, Path(ge=0)], ws: WorkspaceDep) -> Response:
+def render_instance(
+    key: Annotated[str, Path(max_length=KEY_LENGTH)],
+    index: Annotated[int, Path(ge=0)],
+    ws: WorkspaceDep,
+) -> Response:
     """A PNG thumbnail for image data; {dataset, instance, text} for text data."""
     rendered = ws.render_instance(key, index)
     if isinstance(rendered, bytes):

@@ -11,6 +11,13 @@ from compresslens.server.arrow import ARROW_STREAM
 from compresslens.server.jobs import JobRunner, jobs_of
 from compresslens.workspace import Workspace
 
+KEY_LENGTH = 256
+"""The longest model or dataset key (a name, at most 200 characters, or an id) a route takes:
+longer ones answer 422 before they reach the store (a 50,000-character key made SQLite's LIKE
+fail with a 500)."""
+SELECTOR_LENGTH = 20_000
+"""The longest model selector (a comma-separated list of names can be long)."""
+
 
 def workspace_of(request: Request) -> Workspace:
     return request.app.state.workspace
@@ -37,16 +44,70 @@ class JobProgress(BaseModel):
 class JobDescription(BaseModel):
     """One analysis job: the 202 body of a long analysis, a row of GET /api/jobs."""
 
-    status: str = Field(description="running, done or failed")
+    status: str = Field(
+        description="running (queued, running or cancelling), done, failed or cancelled"
+    )
     job: str
     kind: str
     params: dict[str, Any]
-    state: str = Field(description="queued, running, done or failed")
+    state: str = Field(description="queued, running, cancelling, cancelled, done or failed")
+    position: int = Field(description="active jobs ahead of this one in the queue")
     elapsed_s: float
+    estimate_s: float | None = Field(
+        description="seconds left at the pace so far, once the analysis reports progress"
+    )
     progress: JobProgress
 
+
+class ErrorBody(BaseModel):
+    """Every error answer: a message, and for some a machine-readable code."""
+
+    detail: str | list[dict[str, Any]] = Field(
+        description="what was wrong (a list of issues for malformed parameters)"
+    )
+    code: str | None = Field(
+        default=None, description="not_computed (POST to start) or queue_full (retry later)"
+    )
+
+
+def error(description: str) -> dict[str, Any]:
+    return {"model": ErrorBody, "description": description}
+
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    400: error("a request the workspace cannot answer (bad operation, unsuitable dataset)"),
+    401: error("the server needs its token (served off loopback, or with --token)"),
+    403: error(
+        "a Host header that is not a loopback name, a cross-site POST/DELETE, or a model "
+        "whose factory names a module you have not trusted (the detail names the model, the "
+        "module and how to trust it: `compresslens trust add MODULE`)"
+    ),
+    404: error("an unknown model, dataset, module or job"),
+    422: error("malformed or out-of-range parameters"),
+}
+"""Answers every API route may give; the app declares them on every router."""
 
 JOB_RUNNING: dict[int | str, dict[str, Any]] = {
     202: {"model": JobDescription, "description": "computing: the job and its progress"}
 }
 """`responses=` of a long analysis (server.jobs): 202 with progress, then 200 with the answer."""
+
+JOB_LOOKUP: dict[int | str, dict[str, Any]] = {
+    **JOB_RUNNING,
+    409: error("not computed and no job under way (code not_computed): POST to start"),
+}
+"""`responses=` of a long analysis's GET: 200 stored, 202 running, 409 not computed."""
+
+JOB_START: dict[int | str, dict[str, Any]] = {
+    **JOB_RUNNING,
+    429: {
+        **error("the job queue is full (code queue_full): retry after Retry-After seconds"),
+        "headers": {
+            "Retry-After": {
+                "description": "seconds to wait before asking again",
+                "schema": {"type": "integer"},
+            }
+        },
+    },
+}
+"""`responses=` of a long analysis's POST: 200 stored, 202 started or under way, 429 full."""

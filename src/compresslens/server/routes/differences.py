@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
-from compresslens.server.routes.deps import WorkspaceDep
+from compresslens.server.routes.deps import SELECTOR_LENGTH, WorkspaceDep
 
 router = APIRouter(tags=["details"])
 
@@ -63,7 +63,12 @@ class Differences(BaseModel):
 @router.get("/differences", response_model=Differences)
 def differences(
     ws: WorkspaceDep,
-    models: Annotated[str, Query(min_length=1, description="model selector (ids, names, …)")],
+    models: Annotated[
+        str,
+        Query(
+            min_length=1, max_length=SELECTOR_LENGTH, description="model selector (ids, names, …)"
+        ),
+    ],
 ) -> dict[str, Any]:
     """What differs between the models' provenance (2+ for anything to differ)."""
     return ws.differences(models)

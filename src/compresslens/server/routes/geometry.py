@@ -11,14 +11,24 @@ Each route is one call of `compresslens.workspace.geometry`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, Depends, HTTPException, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from compresslens.server.arrow import arrow_response
-from compresslens.server.jobs import Report
-from compresslens.server.routes.deps import ARROW_ANSWER, JOB_RUNNING, JobsDep, WorkspaceDep
+from compresslens.server.jobs import JobSpec, Report
+from compresslens.server.routes.deps import (
+    ARROW_ANSWER,
+    JOB_LOOKUP,
+    JOB_START,
+    KEY_LENGTH,
+    SELECTOR_LENGTH,
+    JobsDep,
+    WorkspaceDep,
+)
 from compresslens.workspace import geometry as views
 
 router = APIRouter(tags=["geometry"])
@@ -70,11 +80,16 @@ class OcclusionAnswer(BaseModel):
 @router.get("/geometry", response_model=GeometryAnswer, responses=ARROW_ANSWER)
 def geometry(
     ws: WorkspaceDep,
-    model: Annotated[str, Query(min_length=1)],
+    model: Annotated[str, Query(min_length=1, max_length=KEY_LENGTH)],
     base: Annotated[
-        str | None, Query(min_length=1, description="also give the change versus this model")
+        str | None,
+        Query(
+            min_length=1,
+            max_length=KEY_LENGTH,
+            description="also give the change versus this model",
+        ),
     ] = None,
-    dataset: Annotated[str | None, Query(min_length=1)] = None,
+    dataset: Annotated[str | None, Query(min_length=1, max_length=KEY_LENGTH)] = None,
     bins: Annotated[
         int | None, Query(ge=2, le=200, description="add a margin histogram with this many bins")
     ] = None,
@@ -110,29 +125,27 @@ def geometry(
     )
 
 
-@router.get(
-    "/geometry/map",
-    response_model=GeometryMap,
-    responses=JOB_RUNNING,
-)
-def geometry_map(
-    ws: WorkspaceDep,
-    jobs: JobsDep,
-    models: Annotated[str, Query(min_length=1, description="model selector")],
-    dataset: Annotated[str, Query(min_length=1)],
-    base: Annotated[str | None, Query(min_length=1)] = None,
-    method: Literal["auto", "umap", "pca"] = "auto",
-) -> Any:
-    """Models placed in 2-D by their geometry vectors, with the minimum spanning tree.
+@dataclass(frozen=True)
+class MapAsk:
+    """A map request: answered in the request when small (`quick`), else a job (`job`)."""
 
-    Up to MAP_JOB_MODELS models answer at once. A larger map (every model of a workspace,
-    say) reads each model's features and weights, seconds in all, so the first ask answers 202
-    with progress (`compresslens.server.jobs`) and the map is stored in the workspace: later
-    asks for the same models, even after a restart, answer 200 at once.
-    """
+    quick: Callable[[], dict[str, Any]] | None
+    job: JobSpec | None
+
+
+def map_ask(
+    ws: WorkspaceDep,
+    models: Annotated[
+        str, Query(min_length=1, max_length=SELECTOR_LENGTH, description="model selector")
+    ],
+    dataset: Annotated[str, Query(min_length=1, max_length=KEY_LENGTH)],
+    base: Annotated[str | None, Query(min_length=1, max_length=KEY_LENGTH)] = None,
+    method: Literal["auto", "umap", "pca"] = "auto",
+) -> MapAsk:
+    """Up to MAP_JOB_MODELS models are placed in the request; more make a job."""
     request = views.map_request(ws, models, dataset, base, method)
     if len(request.models) <= MAP_JOB_MODELS:
-        return views.map_answer(ws, request)
+        return MapAsk(quick=lambda: views.map_answer(ws, request), job=None)
 
     def compute(report: Report) -> dict[str, Any]:
         report(0, 1)
@@ -140,20 +153,43 @@ def geometry_map(
         report(1, 1)
         return result
 
-    return jobs.answer(
-        "geometry-map",
-        request.key(),
-        stored=lambda: views.stored_map(ws, request),
-        compute=compute,
-        message=f"placing {len(request.models)} models by their geometry",
+    return MapAsk(
+        quick=None,
+        job=JobSpec(
+            "geometry-map",
+            request.key(),
+            stored=lambda: views.stored_map(ws, request),
+            compute=compute,
+            message=f"placing {len(request.models)} models by their geometry",
+        ),
     )
+
+
+MapDep = Annotated[MapAsk, Depends(map_ask)]
+
+
+@router.get("/geometry/map", response_model=GeometryMap, responses=JOB_LOOKUP)
+def geometry_map(jobs: JobsDep, ask: MapDep) -> Any:
+    """Models placed in 2-D by their geometry vectors, with the minimum spanning tree.
+
+    Up to MAP_JOB_MODELS models answer at once. A larger map (every model of a workspace,
+    say) reads each model's features and weights, seconds in all, so it is a job (POST to
+    start): GET answers 200 once stored (even after a restart), 202 while it runs, else 409.
+    """
+    return ask.quick() if ask.quick is not None else jobs.lookup(ask.job)
+
+
+@router.post("/geometry/map", response_model=GeometryMap, responses=JOB_START)
+def start_geometry_map(jobs: JobsDep, ask: MapDep) -> Any:
+    """Start placing a large map (202; one job per parameters), or answer it (200)."""
+    return ask.quick() if ask.quick is not None else jobs.start(ask.job)
 
 
 @router.get("/geometry/occlusion", response_model=OcclusionAnswer)
 def occlusion(
     ws: WorkspaceDep,
-    model: Annotated[str, Query(min_length=1)],
-    dataset: Annotated[str, Query(min_length=1)],
+    model: Annotated[str, Query(min_length=1, max_length=KEY_LENGTH)],
+    dataset: Annotated[str, Query(min_length=1, max_length=KEY_LENGTH)],
     index: Annotated[int, Query(ge=0, description="instance index in the dataset")],
     patch: Annotated[int, Query(ge=1, le=64, description="side of the occluded square")] = 4,
     stride: Annotated[int, Query(ge=1, le=64)] = 4,

@@ -1,7 +1,8 @@
 """Layers view: per-module weight and activation comparison of a model against its base.
 
 /layers and /layers/histogram read weights only (fast); /layers/activations runs both models
-and so follows the long-analysis protocol (202 with progress, then 200).
+and so follows the long-analysis protocol (POST starts it; GET answers 202 with progress, then
+200).
 """
 
 from __future__ import annotations
@@ -9,11 +10,20 @@ from __future__ import annotations
 from functools import partial
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, ConfigDict, Field
 
-from compresslens.server.jobs import Report
-from compresslens.server.routes.deps import JOB_RUNNING, JobsDep, WorkspaceDep
+from compresslens.server.jobs import JobSpec, Report
+from compresslens.server.routes.deps import (
+    JOB_LOOKUP,
+    JOB_START,
+    KEY_LENGTH,
+    JobsDep,
+    WorkspaceDep,
+)
+
+Key = Annotated[str, Query(min_length=1, max_length=KEY_LENGTH)]
+OptionalKey = Annotated[str | None, Query(min_length=1, max_length=KEY_LENGTH)]
 
 router = APIRouter(tags=["layers"])
 
@@ -64,9 +74,9 @@ class ActivationsAnswer(BaseModel):
 @router.get("/layers", response_model=LayersAnswer)
 def layers(
     ws: WorkspaceDep,
-    base: Annotated[str, Query(min_length=1)],
-    model: Annotated[str, Query(min_length=1)],
-    dataset: Annotated[str | None, Query(min_length=1)] = None,
+    base: Annotated[str, Query(min_length=1, max_length=KEY_LENGTH)],
+    model: Annotated[str, Query(min_length=1, max_length=KEY_LENGTH)],
+    dataset: Annotated[str | None, Query(min_length=1, max_length=KEY_LENGTH)] = None,
 ) -> dict[str, Any]:
     """Sparsity, zero overlap, relative weight change and SQNR per module (cached)."""
     return ws.layers(base, model, dataset)
@@ -75,35 +85,30 @@ def layers(
 @router.get("/layers/histogram", response_model=WeightHistograms)
 def layer_histogram(
     ws: WorkspaceDep,
-    base: Annotated[str, Query(min_length=1)],
-    model: Annotated[str, Query(min_length=1)],
-    module: Annotated[str, Query(min_length=1, description="module name, e.g. body.0")],
-    dataset: Annotated[str | None, Query(min_length=1)] = None,
+    base: Annotated[str, Query(min_length=1, max_length=KEY_LENGTH)],
+    model: Annotated[str, Query(min_length=1, max_length=KEY_LENGTH)],
+    module: Annotated[
+        str, Query(min_length=1, max_length=KEY_LENGTH, description="module name, e.g. body.0")
+    ],
+    dataset: Annotated[str | None, Query(min_length=1, max_length=KEY_LENGTH)] = None,
     bins: Annotated[int, Query(ge=2, le=200)] = 50,
 ) -> dict[str, Any]:
     """Both models' weights of one module on shared bins, to overlay."""
     return ws.layer_histogram(base, model, module, dataset, bins=bins)
 
 
-@router.get("/layers/activations", response_model=ActivationsAnswer, responses=JOB_RUNNING)
-def layer_activations(
+def activations_job(
     ws: WorkspaceDep,
-    jobs: JobsDep,
-    base: Annotated[str, Query(min_length=1)],
-    model: Annotated[str, Query(min_length=1)],
-    dataset: Annotated[str | None, Query(min_length=1)] = None,
+    base: Key,
+    model: Key,
+    dataset: OptionalKey = None,
     sample: Annotated[int, Query(ge=8, le=4096, description="first N instances")] = 1024,
     threshold: Annotated[
         float, Query(ge=0, le=1, description="CKA below this marks a diverging layer")
     ] = 0.9,
-) -> Any:
-    """Comparison.activations (CKA / cosine / SQNR per module, first diverging layer).
-
-    Both models run on the sample, which takes seconds, so the first ask answers 202 with
-    progress (the long-analysis protocol of `compresslens.server.jobs`); the comparison
-    stores its result, so later asks, even after a restart, answer 200 at once.
-    """
-    pair = ws.compare(base, model, dataset, n_boot=0)  # resolved once: the job's key
+) -> JobSpec:
+    """The comparison a request asks for, resolved once (its ids are the job's key)."""
+    pair = ws.compare(base, model, dataset, n_boot=0)
     ids = {"base": pair.base.id, "model": pair.model.id, "dataset": pair.dataset.id}
     activations = partial(ws.activations, **ids, sample=sample, threshold=threshold)
 
@@ -113,12 +118,29 @@ def layer_activations(
         report(1, 1)
         return result
 
-    key = {**ids, "sample": sample, "threshold": threshold}
-    message = f"activations of {pair.base.name} and {pair.model.name} on {sample} instances"
-    return jobs.answer(
+    return JobSpec(
         "layer-activations",
-        key,
+        {**ids, "sample": sample, "threshold": threshold},
         stored=lambda: activations(cached_only=True),
         compute=compute,
-        message=message,
+        message=f"activations of {pair.base.name} and {pair.model.name} on {sample} instances",
     )
+
+
+ActivationsJob = Annotated[JobSpec, Depends(activations_job)]
+
+
+@router.get("/layers/activations", response_model=ActivationsAnswer, responses=JOB_LOOKUP)
+def layer_activations(jobs: JobsDep, job: ActivationsJob) -> Any:
+    """Comparison.activations (CKA / cosine / SQNR per module, first diverging layer).
+
+    Both models run on the sample, which takes seconds, so it is a job (POST to start): GET
+    answers 200 once stored (even after a restart), 202 with progress while it runs, else 409.
+    """
+    return jobs.lookup(job)
+
+
+@router.post("/layers/activations", response_model=ActivationsAnswer, responses=JOB_START)
+def start_layer_activations(jobs: JobsDep, job: ActivationsJob) -> Any:
+    """Start the activation comparison (202; one job per parameters), or answer it stored."""
+    return jobs.start(job)

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Path
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from compresslens.server.routes.deps import WorkspaceDep
+from compresslens.server.routes.deps import KEY_LENGTH, WorkspaceDep
 
 router = APIRouter(tags=["models"])
 
@@ -53,7 +53,7 @@ def list_models(ws: WorkspaceDep) -> JSONResponse:
 
 
 @router.get("/models/{key}", response_model=ModelDetails)
-def get_model(key: str, ws: WorkspaceDep) -> dict[str, Any]:
+def get_model(key: Annotated[str, Path(max_length=KEY_LENGTH)], ws: WorkspaceDep) -> dict[str, Any]:
     model = ws.model(key)
     return {
         "model": model.to_dict(),

@@ -12,11 +12,11 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, HTTPException, Path, Query, Request
 from pydantic import BaseModel
 
 from compresslens.server.arrow import arrow_response
-from compresslens.server.routes.deps import ARROW_ANSWER, WorkspaceDep
+from compresslens.server.routes.deps import ARROW_ANSWER, KEY_LENGTH, WorkspaceDep
 
 router = APIRouter(tags=["outputs"])
 
@@ -39,10 +39,12 @@ class OutputsPage(BaseModel):
 
 @router.get("/models/{key}/outputs", response_model=OutputsPage, responses=ARROW_ANSWER)
 def model_outputs(
-    key: str,
+    key: Annotated[str, Path(max_length=KEY_LENGTH)],
     ws: WorkspaceDep,
     request: Request,
-    dataset: Annotated[str, Query(min_length=1, description="dataset id or name")],
+    dataset: Annotated[
+        str, Query(min_length=1, max_length=KEY_LENGTH, description="dataset id or name")
+    ],
     logits: Annotated[bool, Query(description="add the stored logits [C] per instance")] = False,
     offset: Annotated[int, Query(ge=0, description="JSON only: first row")] = 0,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE, description="JSON only: rows")] = 100,

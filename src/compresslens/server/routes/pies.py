@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field
 
-from compresslens.server.routes.deps import WorkspaceDep
+from compresslens.server.routes.deps import KEY_LENGTH, SELECTOR_LENGTH, WorkspaceDep
 
 router = APIRouter(tags=["pies"])
 
@@ -48,19 +48,42 @@ class PiesAnswer(BaseModel):
 @router.get("/pies", response_model=PiesAnswer)
 def pies(
     ws: WorkspaceDep,
-    baseline: Annotated[str, Query(min_length=1, description="selector: the baseline population")],
-    compressed: Annotated[str, Query(min_length=1, description="selector: compressed models")],
+    baseline: Annotated[
+        str,
+        Query(
+            min_length=1,
+            max_length=SELECTOR_LENGTH,
+            description="selector: the baseline population",
+        ),
+    ],
+    compressed: Annotated[
+        str,
+        Query(min_length=1, max_length=SELECTOR_LENGTH, description="selector: compressed models"),
+    ],
     by: Annotated[
-        str | None, Query(min_length=1, description="split the compressed by this op parameter")
+        str | None,
+        Query(
+            min_length=1,
+            max_length=KEY_LENGTH,
+            description="split the compressed by this op parameter",
+        ),
     ] = None,
-    dataset: Annotated[str | None, Query(min_length=1)] = None,
+    dataset: Annotated[str | None, Query(min_length=1, max_length=KEY_LENGTH)] = None,
     alpha: Annotated[float, Query(gt=0, lt=1)] = 0.05,
     correction: Literal["none", "bh"] = "none",
     level: Annotated[
-        str | None, Query(min_length=1, description="the level whose PIEs the gallery pages")
+        str | None,
+        Query(
+            min_length=1,
+            max_length=KEY_LENGTH,
+            description="the level whose PIEs the gallery pages",
+        ),
     ] = None,
     label: Annotated[
-        str | None, Query(min_length=1, description="gallery: only PIEs of this true class")
+        str | None,
+        Query(
+            min_length=1, max_length=KEY_LENGTH, description="gallery: only PIEs of this true class"
+        ),
     ] = None,
     sort: Annotated[GallerySort, Query(description="gallery order")] = "instance",
     descending: bool = False,

@@ -1,8 +1,9 @@
 """Robustness view: accuracy of models under common corruptions × severities.
 
 Running every model over every corrupted copy takes a while, so the endpoint follows the
-long-analysis protocol of `compresslens.server.jobs`: 202 with progress while it runs, 200
-with the table once the accuracies are stored (workspace metrics, so a restart answers at once).
+long-analysis protocol of `compresslens.server.jobs`: POST starts the sweep, GET answers 202
+with progress while it runs and 200 with the table once the accuracies are stored (workspace
+metrics, so a restart answers at once).
 """
 
 from __future__ import annotations
@@ -11,11 +12,20 @@ from collections.abc import Sequence
 from functools import partial
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, Depends, HTTPException, Query
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from compresslens.jsonable import jsonable
-from compresslens.server.routes.deps import JOB_RUNNING, JobsDep, WorkspaceDep
+from compresslens.server.jobs import JobSpec
+from compresslens.server.routes.deps import (
+    JOB_LOOKUP,
+    JOB_START,
+    KEY_LENGTH,
+    SELECTOR_LENGTH,
+    JobsDep,
+    WorkspaceDep,
+)
 
 router = APIRouter(tags=["robustness"])
 MAX_MODELS = 50  # one sweep per model: more would hold the single worker for too long
@@ -93,30 +103,27 @@ def list_corruptions(ws: WorkspaceDep) -> dict[str, Any]:
     }
 
 
-@router.get("/robustness", response_model=RobustnessAnswer, responses=JOB_RUNNING)
-def robustness(
+def robustness_job(
     ws: WorkspaceDep,
-    jobs: JobsDep,
-    models: Annotated[str, Query(min_length=1, description="model selector")],
-    dataset: Annotated[str, Query(min_length=1, description="an image dataset")],
-    base: Annotated[str | None, Query(min_length=1)] = None,
+    models: Annotated[
+        str, Query(min_length=1, max_length=SELECTOR_LENGTH, description="model selector")
+    ],
+    dataset: Annotated[
+        str, Query(min_length=1, max_length=KEY_LENGTH, description="an image dataset")
+    ],
+    base: Annotated[str | None, Query(min_length=1, max_length=KEY_LENGTH)] = None,
     corruptions: Annotated[
-        str | None, Query(min_length=1, description="comma-separated corruption names")
+        str | None,
+        Query(min_length=1, max_length=2000, description="comma-separated corruption names"),
     ] = None,
     severities: Annotated[
-        str | None, Query(min_length=1, description="comma-separated severities 1-5")
+        str | None,
+        Query(min_length=1, max_length=100, description="comma-separated severities 1-5"),
     ] = None,
     limit: Annotated[int, Query(ge=1, le=10_000, description="first N instances")] = 500,
-    seed: Annotated[int, Query(ge=0)] = 0,
-    peek: Annotated[
-        bool, Query(description="only look: rows=null when not stored, no job started")
-    ] = False,
-) -> Any:
-    """Models × corruption × severity: accuracy and drop versus the base (202 while computing).
-
-    With `peek`, a stored table (or a job already under way) is answered as usual, but nothing
-    new starts: `{"computed": false, "rows": null}` — the view offers a button instead.
-    """
+    seed: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0,
+) -> JobSpec:
+    """The sweep a request asks for, checked (422/404 before any job exists)."""
     known = ws.corruptions()
     chosen = _corruptions(corruptions, known["corruptions"])
     levels = _severities(severities, known["severities"])
@@ -147,19 +154,48 @@ def robustness(
         limit=limit,
         seed=seed,
     )
-
     setup = {"corruptions": chosen, "severities": levels, "limit": limit, "seed": seed}
 
     def answer(rows: list[dict[str, Any]]) -> dict[str, Any]:
         return jsonable({**setup, "computed": True, "rows": rows})
 
-    found = jobs.answer(
+    return JobSpec(
         "robustness",
         params,
         stored=lambda: answer(table(cached_only=True)),
         compute=lambda report: answer(table(progress=report)),
         message=f"robustness of {len(compared)} models × {conditions} conditions",
-        start=not peek,
         total=len(compared) * conditions,
     )
-    return {**setup, "computed": False, "rows": None} if found is None else found
+
+
+RobustnessJob = Annotated[JobSpec, Depends(robustness_job)]
+
+
+@router.get("/robustness", response_model=RobustnessAnswer, responses=JOB_LOOKUP)
+def robustness(
+    jobs: JobsDep,
+    job: RobustnessJob,
+    peek: Annotated[
+        bool, Query(description="answer 200 with rows=null instead of 409 when not stored")
+    ] = False,
+) -> Any:
+    """Models × corruption × severity: accuracy and drop versus the base, when stored (200);
+    202 with progress while a sweep runs; 409 when neither (POST to start). Starts nothing.
+
+    With `peek`, a table neither stored nor under way answers `{"computed": false, "rows":
+    null}` (200) instead of the 409 — the view offers a button then.
+    """
+    found = jobs.lookup(job)
+    if peek and isinstance(found, JSONResponse) and found.status_code == 409:
+        params = job.params
+        setup = {k: params[k] for k in ("corruptions", "severities", "limit", "seed")}
+        return {**setup, "computed": False, "rows": None}
+    return found
+
+
+@router.post("/robustness", response_model=RobustnessAnswer, responses=JOB_START)
+def start_robustness(jobs: JobsDep, job: RobustnessJob) -> Any:
+    """Start the sweep (202 with the job; the same job for the same parameters), or answer the
+    stored table (200); 429 when the job queue is full."""
+    return jobs.start(job)

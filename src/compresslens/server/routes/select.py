@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
-from compresslens.server.routes.deps import WorkspaceDep
+from compresslens.server.routes.deps import SELECTOR_LENGTH, WorkspaceDep
 
 router = APIRouter(tags=["models"])
 
@@ -24,7 +24,11 @@ def select(
     ws: WorkspaceDep,
     selector: Annotated[
         str,
-        Query(min_length=1, description="ids/names, tag:T, op:NAME, source:S, key=value; & and ,"),
+        Query(
+            min_length=1,
+            max_length=SELECTOR_LENGTH,
+            description="ids/names, tag:T, op:NAME, source:S, key=value; & and ,",
+        ),
     ],
 ) -> dict[str, Any]:
     """The models a selector picks (404 naming it when none does) and their shared datasets."""

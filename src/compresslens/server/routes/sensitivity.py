@@ -1,8 +1,8 @@
 """Per-layer sensitivity: compress one layer at a time, rank the accuracy drops (Layers view).
 
 One evaluation per layer takes a while, so the endpoint follows the long-analysis protocol of
-`compresslens.server.jobs` (202 with progress, then 200); the sweep is stored in the workspace,
-so asking again, even after a restart, answers at once.
+`compresslens.server.jobs` (POST starts it; GET answers 202 with progress, then 200); the sweep
+is stored in the workspace, so asking again, even after a restart, answers at once.
 """
 
 from __future__ import annotations
@@ -11,11 +11,18 @@ import json
 from functools import partial
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, Depends, HTTPException, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from compresslens.jsonable import jsonable
-from compresslens.server.routes.deps import JOB_RUNNING, JobsDep, WorkspaceDep
+from compresslens.server.jobs import JobSpec
+from compresslens.server.routes.deps import (
+    JOB_LOOKUP,
+    JOB_START,
+    KEY_LENGTH,
+    JobsDep,
+    WorkspaceDep,
+)
 
 router = APIRouter(tags=["layers"])
 # keyword arguments of Workspace.sensitivity itself: not operation parameters
@@ -58,17 +65,27 @@ class SensitivityAnswer(BaseModel):
     mixed_precision: dict[str, int] = Field(description="layer → bits")
 
 
-@router.get("/sensitivity", response_model=SensitivityAnswer, responses=JOB_RUNNING)
-def sensitivity(
+def sensitivity_job(
     ws: WorkspaceDep,
-    jobs: JobsDep,
-    model: Annotated[str, Query(min_length=1, description="one model (id or name)")],
-    dataset: Annotated[str, Query(min_length=1, description="the dataset to score on")],
+    model: Annotated[
+        str, Query(min_length=1, max_length=KEY_LENGTH, description="one model (id or name)")
+    ],
+    dataset: Annotated[
+        str, Query(min_length=1, max_length=KEY_LENGTH, description="the dataset to score on")
+    ],
     operation: Annotated[
-        str, Query(min_length=1, description="an operation with a layer selection")
+        str,
+        Query(
+            min_length=1, max_length=KEY_LENGTH, description="an operation with a layer selection"
+        ),
     ] = "prune.magnitude",
     params: Annotated[
-        str | None, Query(min_length=2, description='operation parameters as JSON: {"amount": 0.8}')
+        str | None,
+        Query(
+            min_length=2,
+            max_length=10_000,
+            description='operation parameters as JSON: {"amount": 0.8}',
+        ),
     ] = None,
     limit: Annotated[int, Query(ge=1, le=10_000, description="first N instances")] = 2000,
     max_drop: Annotated[
@@ -77,9 +94,9 @@ def sensitivity(
     keep_share: Annotated[
         float, Query(ge=0, le=1, description="share of layers kept at 8 bits")
     ] = 0.25,
-    seed: Annotated[int, Query(ge=0)] = 0,
-) -> Any:
-    """Workspace.sensitivity as JSON (a broken layer's ±inf drop becomes null); 202 meanwhile."""
+    seed: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0,
+) -> JobSpec:
+    """The sweep a request asks for, checked (4xx before any job exists)."""
     op_params = _operation_params(params)
     info = ws.model(model)
     run = partial(
@@ -103,10 +120,27 @@ def sensitivity(
         "keep_share": keep_share,
         "seed": seed,
     }
-    return jobs.answer(
+    return JobSpec(
         "sensitivity",
         key,
         stored=lambda: jsonable(run(cached_only=True)),
         compute=lambda report: jsonable(run(progress=report)),
         message=f"sensitivity of {info.name}'s layers to {operation}",
     )
+
+
+SensitivityJob = Annotated[JobSpec, Depends(sensitivity_job)]
+
+
+@router.get("/sensitivity", response_model=SensitivityAnswer, responses=JOB_LOOKUP)
+def sensitivity(jobs: JobsDep, job: SensitivityJob) -> Any:
+    """Workspace.sensitivity as JSON (a broken layer's ±inf drop becomes null) when stored;
+    202 with progress while it runs; 409 when neither (POST to start). Starts nothing."""
+    return jobs.lookup(job)
+
+
+@router.post("/sensitivity", response_model=SensitivityAnswer, responses=JOB_START)
+def start_sensitivity(jobs: JobsDep, job: SensitivityJob) -> Any:
+    """Start the sweep (202; the same job for the same parameters), or answer it stored (200);
+    429 when the job queue is full."""
+    return jobs.start(job)
