@@ -47,7 +47,9 @@ def test_a_job_that_needs_an_untrusted_factory_fails_with_403(
 ) -> None:
     url = "/api/layers/activations?base=mlp&model=mlp-70&dataset=digits&sample=8"
     deadline = time.monotonic() + 60
-    while (response := client.get(url)).status_code == 202:
+    response = client.post(url)  # long analyses start by POST; GET only reads
+    while response.status_code == 202:
+        response = client.get(url)
         assert time.monotonic() < deadline, response.text
         time.sleep(0.05)
     assert_refused(response, sentinel)
