@@ -67,3 +67,7 @@ class PopulationSizeWarning(UserWarning):
 
     Hooker et al. compare populations of equal size K; the answer is given, with this warning.
     """
+
+
+class InvalidInputError(CompressLensError, ValueError):
+    """A name, seed or value that breaks a rule every entry point shares; nothing written."""

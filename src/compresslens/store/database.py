@@ -12,6 +12,7 @@ from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import (
     ArgumentError,
+    DatabaseError,
     DataError,
     NoSuchModuleError,
     OperationalError,
@@ -144,6 +145,24 @@ def schema_is_current(engine: Engine) -> bool:
             return False
 
 
+def not_ours(engine: Engine, reason: Exception | str) -> str:
+    shown = engine.url.render_as_string(hide_password=True)
+    if isinstance(reason, Exception):
+        reason = str(getattr(reason, "orig", None) or reason).strip().splitlines()[0]
+    return f"{shown} is not a compresslens database ({reason}); it was left untouched"
+
+
+def refuse_foreign_sqlite(engine: Engine) -> None:
+    """A SQLite file that holds another application's tables is not made a workspace."""
+    if engine.dialect.name != "sqlite":
+        return  # a server database may hold other schemas' tables; its owner chose the URL
+    with engine.connect() as connection:
+        query = text("SELECT name FROM sqlite_master WHERE type = 'table'")
+        tables = sorted(connection.execute(query).scalars())
+    if tables and "alembic_version" not in tables:
+        raise DatabaseUnavailableError(not_ours(engine, f"it holds the tables {tables[:5]}"))
+
+
 class Database:
     """The metadata store's connection: one engine, short transactional sessions."""
 
@@ -152,6 +171,7 @@ class Database:
         self.engine = make_engine(url)
         try:
             if not schema_is_current(self.engine):
+                refuse_foreign_sqlite(self.engine)
                 upgrade_to_head(self.engine)
         except OperationalError as exc:
             self.engine.dispose()
@@ -160,6 +180,9 @@ class Database:
             raise DatabaseUnavailableError(
                 f"cannot connect to the workspace database {shown}: {reason}"
             ) from exc
+        except DatabaseError as exc:  # SQLite: "file is not a database", before any write
+            self.engine.dispose()
+            raise DatabaseUnavailableError(not_ours(self.engine, exc)) from exc
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
 
     @contextmanager

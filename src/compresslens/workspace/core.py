@@ -24,6 +24,7 @@ from compresslens.workspace import derive, evaluation
 from compresslens.workspace import geometry as geometry_views
 from compresslens.workspace.analyses import AnalysisMethods
 from compresslens.workspace.datasets import DatasetCatalog
+from compresslens.workspace.location import check_workspace_location
 from compresslens.workspace.models import ModelCatalog
 from compresslens.workspace.stored_outputs import read_features, read_logits, read_outputs
 from compresslens.workspace.views import ViewMethods
@@ -49,6 +50,7 @@ class Workspace(AnalysisMethods, ViewMethods):
     def __init__(
         self, location: str | Path = "demo-workspace", artifacts: str | Path | None = None
     ):
+        check_workspace_location(location)
         self.store = WorkspaceStore(location, artifacts)
         self.location = str(location)
         self._datasets = DatasetCatalog(self.store)

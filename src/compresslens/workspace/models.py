@@ -14,10 +14,11 @@ import torch
 from torch import nn
 
 from compresslens.data.inputs import Inputs, example_from_spec, input_spec, spec_from_shape
-from compresslens.errors import DataFormatError, FactoryError, OperationError
+from compresslens.errors import DataFormatError, FactoryError, InvalidOutputError, OperationError
 from compresslens.evaluate.harness import EvaluationResult
 from compresslens.evaluate.profile import efficiency_metrics, size_profile
 from compresslens.ids import content_id
+from compresslens.input_rules import check_metrics, check_name, checked_operation
 from compresslens.models.calling import model_output
 from compresslens.models.factory import (
     build_from_factory,
@@ -76,6 +77,7 @@ class ModelCatalog:
         note: str | None,
     ) -> ModelInfo:
         """See `Workspace.add_model`."""
+        check_name(name, "model name")
         if factory is None:
             if not is_hf_model(model):
                 raise FactoryError(
@@ -148,7 +150,13 @@ class ModelCatalog:
         note: str | None,
     ) -> ModelInfo:
         """See `Workspace.log_model`."""
-        op = dict(operation or {})
+        check_name(name, "model name")
+        op = checked_operation(operation)
+        metrics = check_metrics(metrics or {})
+        if outputs is not None and not isinstance(outputs, Mapping):
+            raise InvalidOutputError(
+                f"outputs must map dataset names to logits, not {type(outputs).__name__}"
+            )
         if parent_ids and not op.get("name"):
             raise OperationError("a logged model with parents needs operation={'name': …}")
         kwargs = check_json_kwargs(factory_kwargs or {})
