@@ -247,3 +247,9 @@ def test_a_garbage_database_file_is_refused_and_left_untouched(tmp_path: Path) -
         cl.Workspace(folder)
     assert (folder / "compresslens.db").read_bytes() == garbage
     assert sorted(p.name for p in folder.iterdir()) == ["compresslens.db"]
+
+
+def test_a_reversed_view_of_logits_is_logits(abc: cl.Workspace) -> None:
+    logits = np.eye(3, dtype=np.float32)[np.repeat([0, 1, 2], 4)]
+    info = abc.log_model("reversed", outputs={"abc": logits[::-1]})
+    assert torch.equal(abc.logits(info, "abc").float(), torch.from_numpy(logits[::-1].copy()))

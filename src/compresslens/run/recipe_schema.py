@@ -26,6 +26,7 @@ from pydantic import (
     model_validator,
 )
 
+from compresslens.input_rules import check_seed
 from compresslens.ops.train_params import ScratchTrainParams
 from compresslens.run.source import SourceMap
 
@@ -69,8 +70,8 @@ class EvaluateSpec(Strict):
 def _check_seed_list(seeds: list[int]) -> None:
     if not seeds or len(set(seeds)) != len(seeds):
         raise ValueError("seeds must be a non-empty list of distinct seeds")
-    if min(seeds) < 0:
-        raise ValueError("seeds must not be negative")
+    for seed in seeds:
+        check_seed(seed)  # the rule `compress` and `train` apply: 0 ≤ seed < 2**63
 
 
 class BaseSpec(Strict):
