@@ -128,3 +128,12 @@ def test_a_bad_model_name_is_refused(folder: str, name: str) -> None:
 def test_a_key_of_50001_characters_is_not_found_in_one_short_line(folder: str) -> None:
     message = fails("show", "x" * 50_001, "-w", folder)
     assert "no model" in message and len(message) < 300
+
+
+def test_dataset_names_and_folders_with_markup_are_printed_as_they_are(tmp_path: Path) -> None:
+    location = str(tmp_path / "[bold]ws")
+    assert "[bold]ws" in succeeds("init", "-w", location)
+    ws = cl.Workspace(location)
+    ws.add_dataset("[/]", np.zeros((2, 4), dtype=np.float32), [0, 1])
+    ws.close()
+    assert "[/]" in succeeds("datasets", "-w", location)
