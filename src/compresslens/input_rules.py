@@ -129,3 +129,18 @@ def checked_operation(operation: Any) -> dict[str, Any]:
         if not isinstance(op.get(key, {}), Mapping):
             raise InvalidInputError(f"operation {key} must be a mapping")
     return op
+
+
+def check_count(value: Any, what: str) -> int:
+    """A positive int (a batch size, a thread count), or InvalidInputError naming `what`."""
+    if isinstance(value, bool):
+        raise InvalidInputError(f"{what} must be a positive integer, not a bool")
+    try:
+        count = operator.index(value)
+    except TypeError:
+        raise InvalidInputError(
+            f"{what} must be a positive integer, not {type(value).__name__} ({value!r:.40})"
+        ) from None
+    if count < 1:
+        raise InvalidInputError(f"{what} must be a positive integer, not {count}")
+    return count

@@ -253,3 +253,19 @@ def test_a_reversed_view_of_logits_is_logits(abc: cl.Workspace) -> None:
     logits = np.eye(3, dtype=np.float32)[np.repeat([0, 1, 2], 4)]
     info = abc.log_model("reversed", outputs={"abc": logits[::-1]})
     assert torch.equal(abc.logits(info, "abc").float(), torch.from_numpy(logits[::-1].copy()))
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"batch_size": 0},
+        {"batch_size": -1},
+        {"batch_size": "8"},
+        {"batch_size": True},
+        {"threads": 0},
+    ],
+)
+def test_a_batch_size_or_thread_count_that_is_not_positive_is_refused(
+    abc: cl.Workspace, options: dict[str, Any]
+) -> None:
+    refused(abc, lambda: abc.evaluate("m", "abc", latency=False, **options), InvalidInputError)
