@@ -144,3 +144,18 @@ def check_count(value: Any, what: str) -> int:
     if count < 1:
         raise InvalidInputError(f"{what} must be a positive integer, not {count}")
     return count
+
+
+MAX_TAG_LENGTH = 100  # the schema's String(100) for a tag
+
+
+def check_tags(tags: Any) -> list[str]:
+    """Tags as a list, each following the name rule at the tags column's length; one string
+    is one tag, not its characters."""
+    if isinstance(tags, str):
+        tags = [tags]
+    try:
+        listed = list(tags)
+    except TypeError:
+        raise InvalidInputError(f"tags must be strings, not {type(tags).__name__}") from None
+    return [check_name(tag, "tag", MAX_TAG_LENGTH) for tag in listed]

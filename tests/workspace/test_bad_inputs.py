@@ -269,3 +269,15 @@ def test_a_batch_size_or_thread_count_that_is_not_positive_is_refused(
     abc: cl.Workspace, options: dict[str, Any]
 ) -> None:
     refused(abc, lambda: abc.evaluate("m", "abc", latency=False, **options), InvalidInputError)
+
+
+@pytest.mark.parametrize("tag", ["", "t" * 101, "a\x00b", 7])
+def test_a_bad_tag_is_refused_before_anything_is_computed(abc: cl.Workspace, tag: Any) -> None:
+    refused(abc, lambda: abc.log_model("t", metrics={"a": 1.0}, tags=[tag]), InvalidInputError)
+    call = lambda: abc.compress("m", "prune.magnitude", amount=0.5, tags=[tag])  # noqa: E731
+    refused(abc, call, InvalidInputError)
+    refused(abc, lambda: abc.tag("m", tag), InvalidInputError)
+
+
+def test_one_string_of_tags_is_one_tag(abc: cl.Workspace) -> None:
+    assert abc.log_model("t", metrics={"a": 1.0}, tags="baseline").tags == ["baseline"]

@@ -17,6 +17,7 @@ import torch
 from torch import nn
 
 from compresslens.data.arrays import DatasetArrays
+from compresslens.input_rules import check_tags
 from compresslens.models.hf import HF_FACTORY, load_pretrained
 from compresslens.records import DatasetInfo, EvaluationInfo, ModelInfo
 from compresslens.store.repository import WorkspaceStore
@@ -302,7 +303,7 @@ class Workspace(AnalysisMethods, ViewMethods):
 
     def tag(self, model: ModelRef, *tags: str) -> ModelInfo:
         info = self.model(model)
-        self.store.add_tags(info.id, list(tags))
+        self.store.add_tags(info.id, check_tags(tags))
         return self.model(info.id)
 
     def note(self, model: ModelRef, text: str) -> ModelInfo:

@@ -17,7 +17,7 @@ from torch import nn
 from compresslens.data.inputs import example_from_spec, input_spec, spec_from_shape
 from compresslens.errors import OperationError
 from compresslens.ids import derived_model_id, trained_model_id
-from compresslens.input_rules import check_name, check_seed, fitted_name
+from compresslens.input_rules import check_name, check_seed, check_tags, fitted_name
 from compresslens.models.factory import (
     build_from_factory,
     check_json_kwargs,
@@ -53,6 +53,7 @@ def train(
 ) -> ModelInfo:
     """See `Workspace.train`."""
     seed = check_seed(seed)
+    tags = check_tags(tags)
     if name is not None:
         check_name(name, "model name")
     refuse_main_module_factory(factory)
@@ -119,6 +120,7 @@ def compress(
 ) -> ModelInfo:
     """See `Workspace.compress`."""
     seed = check_seed(seed)
+    tags = check_tags(tags)
     if name is not None:
         check_name(name, "model name")
     spec = get_operation(operation)

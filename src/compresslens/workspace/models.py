@@ -18,7 +18,7 @@ from compresslens.errors import DataFormatError, FactoryError, InvalidOutputErro
 from compresslens.evaluate.harness import EvaluationResult
 from compresslens.evaluate.profile import efficiency_metrics, size_profile
 from compresslens.ids import content_id
-from compresslens.input_rules import check_metrics, check_name, checked_operation
+from compresslens.input_rules import check_metrics, check_name, check_tags, checked_operation
 from compresslens.models.calling import model_output
 from compresslens.models.factory import (
     build_from_factory,
@@ -78,6 +78,7 @@ class ModelCatalog:
     ) -> ModelInfo:
         """See `Workspace.add_model`."""
         check_name(name, "model name")
+        tags = check_tags(tags)
         if factory is None:
             if not is_hf_model(model):
                 raise FactoryError(
@@ -151,6 +152,7 @@ class ModelCatalog:
     ) -> ModelInfo:
         """See `Workspace.log_model`."""
         check_name(name, "model name")
+        tags = check_tags(tags)
         op = checked_operation(operation)
         metrics = check_metrics(metrics or {})
         if outputs is not None and not isinstance(outputs, Mapping):
