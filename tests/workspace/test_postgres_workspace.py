@@ -229,12 +229,12 @@ def test_a_plain_postgresql_url_uses_the_installed_driver(
 def test_values_postgresql_refuses_are_a_clear_error_and_write_nothing(
     pg_url: str, tmp_path: Path
 ) -> None:
-    """SQLite stores a 250-character name or NaN in a JSON column; PostgreSQL refuses them.
+    """SQLite stores a 450-character factory or NaN in a JSON column; PostgreSQL refuses them.
     The refusal is a CompressLensError naming the table, and the unit of work rolls back."""
     ws = cl.Workspace(pg_url, artifacts=tmp_path / "artifacts")
     try:
         with pytest.raises(DatabaseValueError, match=r"'models'.*too long"):
-            ws.log_model("n" * 250)
+            ws.log_model("long-factory", factory="m:" + "f" * 450)
         with pytest.raises(DatabaseValueError, match=r"'operations'.*NaN"):
             ws.log_model("nan", operation={"name": "op", "params": {"a": float("nan")}})
         assert ws.models() == []
