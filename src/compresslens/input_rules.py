@@ -128,6 +128,9 @@ def checked_operation(operation: Any) -> dict[str, Any]:
     for key in ("params", "library_versions"):
         if not isinstance(op.get(key, {}), Mapping):
             raise InvalidInputError(f"operation {key} must be a mapping")
+    versions = op.get("library_versions", {})
+    if not all(isinstance(k, str) and isinstance(v, str) for k, v in versions.items()):
+        raise InvalidInputError("operation library_versions must map library names to versions")
     return op
 
 
@@ -159,3 +162,13 @@ def check_tags(tags: Any) -> list[str]:
     except TypeError:
         raise InvalidInputError(f"tags must be strings, not {type(tags).__name__}") from None
     return [check_name(tag, "tag", MAX_TAG_LENGTH) for tag in listed]
+
+
+def check_note(note: Any) -> None:
+    """A note is text (any length, any characters but NUL, which PostgreSQL cannot store)."""
+    if note is None:
+        return
+    if not isinstance(note, str):
+        raise InvalidInputError(f"a note must be a string, not {type(note).__name__}")
+    if "\x00" in note:
+        raise InvalidInputError("a note must not contain NUL characters")

@@ -281,3 +281,66 @@ def test_a_bad_tag_is_refused_before_anything_is_computed(abc: cl.Workspace, tag
 
 def test_one_string_of_tags_is_one_tag(abc: cl.Workspace) -> None:
     assert abc.log_model("t", metrics={"a": 1.0}, tags="baseline").tags == ["baseline"]
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        pytest.param({"weights": 5}, id="weights-int"),
+        pytest.param({"weights": {1: torch.zeros(2)}}, id="state-dict-int-key"),
+        pytest.param({"note": 5}, id="note-int"),
+        pytest.param({"note": "a\x00b"}, id="note-nul"),
+        pytest.param(
+            {"operation": {"name": "x", "library_versions": {"torch": object()}}},
+            id="library-versions-object",
+        ),
+        pytest.param({"operation": {"name": "x", "wall_time_s": "slow"}}, id="wall-time-text"),
+        pytest.param({"operation": {"name": "x" * 101}}, id="operation-name-101"),
+    ],
+)
+def test_other_log_model_arguments_of_the_wrong_kind_are_refused(
+    abc: cl.Workspace, options: dict[str, Any]
+) -> None:
+    refused(abc, lambda: abc.log_model("w", **options))
+
+
+@pytest.mark.parametrize(
+    ("data", "labels"),
+    [
+        pytest.param(np.zeros((2, 4), dtype=np.float32), ["a", "b"], id="text-labels"),
+        pytest.param("hello", [0], id="a-string-as-inputs"),
+        pytest.param([[1.0], [1.0, 2.0]], [0, 1], id="ragged-inputs"),
+        pytest.param(np.array([["a"] * 4] * 2), [0, 1], id="text-inputs"),
+    ],
+)
+def test_dataset_arrays_that_are_not_numbers_are_refused(
+    abc: cl.Workspace, data: Any, labels: Any
+) -> None:
+    refused(abc, lambda: abc.add_dataset("d", data, labels))
+
+
+def test_add_model_refuses_what_is_not_a_module_or_a_shape(abc: cl.Workspace) -> None:
+    refused(abc, lambda: abc.add_model("m", name="x", factory=MLP_FACTORY))  # type: ignore[arg-type]
+    model = torch.nn.Linear(4, 3)
+    kwargs = {"in_features": 4, "out_features": 3}
+    for shape in (["a"], [0], [-4], [2.5], 5):
+        with pytest.raises(CompressLensError):
+            abc.add_model(
+                model, name="x", factory="torch.nn:Linear", factory_kwargs=kwargs, input_shape=shape
+            )
+    assert [m.name for m in abc.models()] == ["m"]
+
+
+def test_a_sqlite_file_of_another_application_is_not_made_a_workspace(tmp_path: Path) -> None:
+    import sqlite3
+
+    folder = tmp_path / "ws"
+    folder.mkdir()
+    connection = sqlite3.connect(folder / "compresslens.db")
+    connection.execute("CREATE TABLE customers (id INTEGER)")
+    connection.commit()
+    connection.close()
+    before = (folder / "compresslens.db").read_bytes()
+    with pytest.raises(CompressLensError, match=r"not a compresslens database.*customers"):
+        cl.Workspace(folder)
+    assert (folder / "compresslens.db").read_bytes() == before

@@ -17,7 +17,7 @@ import torch
 from torch import nn
 
 from compresslens.data.arrays import DatasetArrays
-from compresslens.input_rules import check_tags
+from compresslens.input_rules import check_note, check_tags
 from compresslens.models.hf import HF_FACTORY, load_pretrained
 from compresslens.records import DatasetInfo, EvaluationInfo, ModelInfo
 from compresslens.store.repository import WorkspaceStore
@@ -307,6 +307,7 @@ class Workspace(AnalysisMethods, ViewMethods):
         return self.model(info.id)
 
     def note(self, model: ModelRef, text: str) -> ModelInfo:
+        check_note(text)
         info = self.model(model)
         self.store.add_note(info.id, text)
         return self.model(info.id)
