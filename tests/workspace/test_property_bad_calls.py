@@ -114,6 +114,15 @@ def log_model_calls() -> st.SearchStrategy[Call]:
             lambda op: lambda w: w.log_model(good, parents=["m"], operation=op)
         ),
         st.just(lambda w: w.log_model(good, parents=["m"])),  # parents without an operation
+        st.one_of(st.integers(), st.floats(), st.lists(st.integers(), max_size=2)).map(
+            lambda x: lambda w: w.log_model(good, weights=x)
+        ),
+        st.one_of(st.integers(), st.text(max_size=5).map(lambda t: t + "\x00")).map(
+            lambda n: lambda w: w.log_model(good, metrics={"a": 1.0}, note=n)
+        ),
+        st.lists(
+            bad_names.filter(lambda n: n is not None and not isinstance(n, list)), min_size=1
+        ).map(lambda tags: lambda w: w.log_model(good, metrics={"a": 1.0}, tags=tags)),
     )
 
 
@@ -127,7 +136,8 @@ def compress_calls() -> st.SearchStrategy[Call]:
         .filter(lambda op: "." not in op)  # every registered operation is family.name
         .map(lambda op: lambda w: w.compress("m", op)),
         st.one_of(
-            st.floats().filter(lambda a: not 0 < a < 1), st.text(max_size=4), st.booleans()
+            st.floats().filter(lambda a: not 0 <= a < 1),  # prune.magnitude: 0 ≤ amount < 1
+            st.text(alphabet="qzk!@#", max_size=4),
         ).map(lambda a: lambda w: w.compress("m", "prune.magnitude", amount=a)),
         unknown_keys.map(lambda k: lambda w: w.compress(k, "prune.magnitude", amount=0.5)),
         st.just(lambda w: w.compress("base", "prune.magnitude", amount=0.5)),  # no weights
@@ -155,6 +165,9 @@ def add_dataset_calls() -> st.SearchStrategy[Call]:
     data = np.zeros((2, 4), dtype=np.float32)
     return st.one_of(
         bad_names.map(lambda n: lambda w: w.add_dataset(n, data, [0, 1])),
+        st.one_of(st.text(max_size=5), st.lists(st.text(max_size=2), min_size=2, max_size=2))
+        .filter(lambda x: not (isinstance(x, list) and all(s.strip().isdigit() for s in x)))
+        .map(lambda x: lambda w: w.add_dataset("new", x if isinstance(x, str) else data, x)),
         st.lists(st.integers(-3, 3), min_size=0, max_size=4)
         .filter(lambda labels: len(labels) != 2 or min(labels) < 0)
         .map(lambda labels: lambda w: w.add_dataset("new", data, labels)),
@@ -163,6 +176,7 @@ def add_dataset_calls() -> st.SearchStrategy[Call]:
 
 @settings(
     max_examples=300,
+    derandomize=True,  # the same examples on every run: CI never flakes on a new one
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
