@@ -17,8 +17,6 @@ import compresslens as cl
 from compresslens.server.app import create_app
 from workspace_hash import workspace_hash
 
-pytestmark = pytest.mark.slow  # a few hundred requests: seconds
-
 # Each route that names models or datasets, with a valid value for every parameter it needs.
 VALID: dict[str, dict[str, str]] = {
     "/api/compare": {"base": "base", "model": "other", "dataset": "abc"},

@@ -17,8 +17,6 @@ from compresslens.errors import CompressLensError
 from factories import MLP_FACTORY, digits_mlp
 from workspace_hash import workspace_hash
 
-pytestmark = pytest.mark.slow  # a few hundred calls: about a minute on a busy core
-
 Call = Callable[[cl.Workspace], Any]
 SHAPE = (12, 3)  # dataset "abc": 12 instances of 3 classes
 
