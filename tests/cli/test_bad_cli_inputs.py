@@ -137,3 +137,24 @@ def test_dataset_names_and_folders_with_markup_are_printed_as_they_are(tmp_path:
     ws.add_dataset("[/]", np.zeros((2, 4), dtype=np.float32), [0, 1])
     ws.close()
     assert "[/]" in succeeds("datasets", "-w", location)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "base: {model: base, seeds: 1000000000000}\n",
+        "base: {model: base}\nstages:\n  - {name: p, op: prune.magnitude, grid: "
+        "{amount: ["
+        + ", ".join(["0.5"] * 1000)
+        + "], scope: ["
+        + ", ".join(["local"] * 1000)
+        + "]}}\n",
+    ],
+    ids=["a-trillion-seeds", "a-million-grid-points"],
+)
+def test_a_recipe_too_large_to_plan_is_refused_at_once(
+    tmp_path: Path, folder: str, text: str
+) -> None:
+    recipe = tmp_path / "recipe.yaml"
+    recipe.write_text(text)
+    assert "more than a sweep holds" in fails("run", str(recipe), "-w", folder)

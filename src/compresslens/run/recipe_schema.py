@@ -15,6 +15,7 @@ stages:
 from __future__ import annotations
 
 import itertools
+import math
 from typing import Any, Literal
 
 from pydantic import (
@@ -31,6 +32,7 @@ from compresslens.ops.train_params import ScratchTrainParams
 from compresslens.run.source import SourceMap
 
 BASE = "base"
+MAX_NODES = 100_000  # population members or grid points: a bound a recipe can be checked in
 STAGE_NAME = r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$"
 
 
@@ -98,6 +100,8 @@ class BaseSpec(Strict):
     def _check_seeds(cls, seeds: int | list[int] | None) -> int | list[int] | None:
         if isinstance(seeds, int) and seeds < 1:
             raise ValueError("seeds must be positive (the number of population members)")
+        if isinstance(seeds, int) and seeds > MAX_NODES:
+            raise ValueError(f"seeds: {seeds} members is more than a sweep holds ({MAX_NODES:,})")
         if isinstance(seeds, list):
             _check_seed_list(seeds)
         return seeds
@@ -134,6 +138,11 @@ class StageSpec(Strict):
         empty = [key for key, values in grid.items() if not values]
         if empty:
             raise ValueError(f"grid values of {', '.join(empty)} are empty")
+        points = math.prod(len(values) for values in grid.values())
+        if points > MAX_NODES:
+            raise ValueError(
+                f"the grid has {points:,} points, more than a sweep holds ({MAX_NODES:,})"
+            )
         return grid
 
     @model_validator(mode="after")
