@@ -91,3 +91,7 @@ class WriteConflictError(CompressLensError):
 
 class InvalidTokenError(CompressLensError, ValueError):
     """A server token that is too short or has characters a URL or cookie would mangle."""
+
+
+class InvalidInputError(CompressLensError, ValueError):
+    """A name, seed or value that breaks a rule every entry point shares; nothing written."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -20,9 +21,14 @@ def write_table(columns: Mapping[str, np.ndarray | list], path: str | Path) -> P
         raise CompressLensError(f"export to .parquet or .csv, not {path.suffix or path.name!r}")
     table = pa.table({name: pa.array(np.asarray(values)) for name, values in columns.items()})
     tmp = path.with_name(f".{path.name}.tmp")
-    if path.suffix == ".parquet":
-        pq.write_table(table, tmp)
-    else:
-        pa_csv.write_csv(table, tmp)
-    tmp.replace(path)
+    try:
+        if path.suffix == ".parquet":
+            pq.write_table(table, tmp)
+        else:
+            pa_csv.write_csv(table, tmp)
+        tmp.replace(path)
+    except OSError as exc:  # a missing or read-only folder, a path under a file, a full disk
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
+        raise CompressLensError(f"cannot write {str(path)!r}: {exc.strerror or exc}") from None
     return path

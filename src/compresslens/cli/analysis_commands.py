@@ -172,17 +172,21 @@ def render_pies(report: dict[str, Any]) -> None:
     out = stdout()
     s = report["summary"]
     out.print(
-        f"{len(report['baseline'])} baseline vs {len(report['compressed'])} compressed models "
-        f"on {report['dataset']}: {s['pie_count']} PIEs ({s['pie_share']:.2%})"
+        escape(
+            f"{len(report['baseline'])} baseline vs {len(report['compressed'])} compressed "
+            f"models on {report['dataset']}: {s['pie_count']} PIEs ({s['pie_share']:.2%})"
+        )
     )
     for message in report["warnings"]:
         out.print(f"[yellow]warning:[/] {escape(message)}")
-    out.print(f"impacted classes (p ≤ alpha): {report['impacted_classes']}")
+    out.print(escape(f"impacted classes (p ≤ alpha): {report['impacted_classes']}"))
     for row in report["classes"]:
         if row["impacted"]:
             out.print(
-                f"  {row['class']}: t={row['t']:.2f} p={row['p_value']:.4f} "
-                f"normalized recall change {row['normalized_recall_change']:+.4f}"
+                escape(
+                    f"  {row['class']}: t={row['t']:.2f} p={row['p_value']:.4f} "
+                    f"normalized recall change {row['normalized_recall_change']:+.4f}"
+                )
             )
 
 
@@ -249,8 +253,10 @@ def render_one_geometry(document: dict[str, Any]) -> None:
     out.print(escape(f"{document['model']} on {document['dataset']}: class, θ_y, ‖f‖, margin"))
     for c, name in enumerate(document["class_names"]):
         out.print(
-            f"  {name:<14} {per_class['angle']['mean'][c]:.3f}  "
-            f"{per_class['length']['mean'][c]:.2f}  {per_class['margin']['mean'][c]:.2f}"
+            escape(
+                f"  {name:<14} {per_class['angle']['mean'][c]:.3f}  "
+                f"{per_class['length']['mean'][c]:.2f}  {per_class['margin']['mean'][c]:.2f}"
+            )
         )
 
 

@@ -132,11 +132,20 @@ def open_catalog(location: str, must_exist: bool = True) -> WorkspaceCatalog:
 
 
 def check_exists(location: str, must_exist: bool) -> None:
+    """Commands that read never create a workspace: a folder needs its database already."""
     from compresslens.store.database import is_database_url
+    from compresslens.store.repository import DATABASE_FILE
 
-    if must_exist and not is_database_url(location) and not os.path.isdir(location):
+    if not must_exist or is_database_url(location):
+        return
+    if not os.path.isdir(location):
         raise CompressLensError(
             f"no workspace at {location!r}: run `compresslens init -w {location}` or `make demo`"
+        )
+    if not os.path.isfile(os.path.join(location, DATABASE_FILE)):
+        raise CompressLensError(
+            f"no workspace in folder {location!r} (it has no {DATABASE_FILE}): "
+            f"run `compresslens init -w {location}` to create one there"
         )
 
 
@@ -168,5 +177,8 @@ def progress_bars() -> Iterator[Callable[[str, int, int], None]]:
 
 
 def fail(error: Exception) -> None:
-    console.print(f"[bold red]error:[/] {error}")
+    """One red line, exit code 1; the message is text, never markup (names hold brackets)."""
+    from rich.markup import escape
+
+    console.print(f"[bold red]error:[/] {escape(str(error))}")
     raise typer.Exit(1)

@@ -54,7 +54,9 @@ def behaviours(
 
 def render_behaviours(document: dict[str, Any]) -> None:
     out = stdout()
-    out.print(f"versus [bold]{escape(document['base']['name'])}[/] on {document['dataset']}")
+    out.print(
+        f"versus [bold]{escape(document['base']['name'])}[/] on {escape(document['dataset'])}"
+    )
     for record in document["models"]:
         s = record["summary"]
         flips = s["flips"]

@@ -11,6 +11,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from compresslens.cli.app import (
     DEFAULT_WORKSPACE,
@@ -42,7 +43,7 @@ def init(workspace: WorkspaceOption = DEFAULT_WORKSPACE) -> None:
         ws = open_catalog(workspace, must_exist=False)
     except CompressLensError as exc:
         fail(exc)
-    stdout().print(f"workspace ready at {ws.location} ({len(ws.models())} models)")
+    stdout().print(escape(f"workspace ready at {ws.location} ({len(ws.models())} models)"))
 
 
 @app.command("ls")
@@ -71,7 +72,6 @@ def list_models(
 def print_model_table(location: str, models: list[Any], wide: bool) -> None:
     """Names whole on one line; narrow terminals lose the least useful columns, said below."""
     from rich import box
-    from rich.markup import escape
     from rich.table import Table
     from rich.text import Text
 
@@ -110,8 +110,10 @@ def datasets(workspace: WorkspaceOption = DEFAULT_WORKSPACE, as_json: JsonOption
         return
     for d in items:
         stdout().print(
-            f"{d.id[:8]}  {d.name}  {d.modality}  {d.num_instances} instances  "
-            f"{d.num_classes} classes  input {d.input_shape}  attributes {d.attribute_names}"
+            escape(
+                f"{d.id[:8]}  {d.name}  {d.modality}  {d.num_instances} instances  "
+                f"{d.num_classes} classes  input {d.input_shape}  attributes {d.attribute_names}"
+            )
         )
 
 
@@ -129,7 +131,6 @@ def show(
     if as_json:
         print(json.dumps(document, indent=2))
         return
-    from rich.markup import escape
     from rich.pretty import Pretty
 
     out = stdout()
@@ -169,9 +170,11 @@ def evaluate(
         return
     m = result.metrics
     stdout().print(
-        f"{result.dataset_name}: accuracy {m['accuracy']:.4f}  top-5 {m['top5_accuracy']:.4f}  "
-        f"loss {m['loss']:.4f}  ECE {m['ece']:.4f}  ({m['num_instances']} instances, "
-        f"{result.wall_time_s:.2f} s)"
+        escape(
+            f"{result.dataset_name}: accuracy {m['accuracy']:.4f}  "
+            f"top-5 {m['top5_accuracy']:.4f}  loss {m['loss']:.4f}  ECE {m['ece']:.4f}  "
+            f"({m['num_instances']} instances, {result.wall_time_s:.2f} s)"
+        )
     )
 
 
@@ -202,7 +205,6 @@ def run_sweep(
     ] = None,
 ) -> None:
     """Run a sweep recipe: train, compress and evaluate each model it lists that is missing."""
-    from rich.markup import escape
     from rich.table import Table
 
     from compresslens.run import load_recipe, run_recipe
@@ -259,7 +261,10 @@ def demo(
     list_models(workspace=workspace, wide=False, as_json=False)
     if not result.sweep.ok:
         for failure in result.sweep.failures:
-            console.print(f"[bold red]failed:[/] {failure.name}: {failure.error}", soft_wrap=True)
+            console.print(
+                f"[bold red]failed:[/] {escape(failure.name)}: {escape(str(failure.error))}",
+                soft_wrap=True,
+            )
         raise typer.Exit(1)
     if serve:
         serve_workspace(ws, host, port)

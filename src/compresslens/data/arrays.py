@@ -64,10 +64,16 @@ class DatasetArrays:
 def _to_tensor(value: Any, what: str) -> torch.Tensor:
     if isinstance(value, torch.Tensor):
         return value.detach().cpu()
-    if isinstance(value, np.ndarray):
-        return torch.from_numpy(np.ascontiguousarray(value))
-    if isinstance(value, Sequence):
-        return torch.as_tensor(np.asarray(value))
+    if isinstance(value, np.ndarray) or (
+        isinstance(value, Sequence) and not isinstance(value, str | bytes)
+    ):
+        try:
+            array = np.asarray(value)
+        except (ValueError, TypeError) as exc:  # ragged nested lists
+            raise DataFormatError(f"{what} are not an array: {exc}") from None
+        if array.dtype.kind not in "biufc":
+            raise DataFormatError(f"{what} must be numbers, not {array.dtype} values")
+        return torch.from_numpy(np.ascontiguousarray(array))
     raise DataFormatError(
         f"{what} must be a tensor, numpy array or list, not {type(value).__name__}"
     )

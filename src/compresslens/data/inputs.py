@@ -11,6 +11,7 @@ operation can build an example input to trace the model and to check its outputs
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Iterator, Mapping
 from typing import Any, TypeAlias
 
@@ -158,11 +159,14 @@ def spec_from_shape(shape: list[int] | tuple[int, ...], dtype: str = "float32") 
     `input_shape` everywhere in compresslens is the shape of ONE instance, without the batch
     dimension — the same as `DatasetInfo.input_shape`.
     """
-    sizes = [int(s) for s in shape]
+    try:
+        sizes = [operator.index(s) for s in shape]
+    except TypeError:  # not a sequence, or sizes that are not integers ("a", 2.5)
+        sizes = []
     if not sizes or any(s < 1 for s in sizes):
         raise DataFormatError(
             f"input_shape must be the positive sizes of one instance (no batch dimension), "
-            f"e.g. [1, 28, 28]; got {list(shape)}"
+            f"e.g. [1, 28, 28]; got {shape!r:.80}"
         )
     _dtype(dtype)
     return {"version": INPUT_SPEC_VERSION, "shape": sizes, "dtype": dtype, "fill": 0}

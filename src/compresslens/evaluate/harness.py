@@ -14,7 +14,12 @@ from torch import nn
 from compresslens.data.inputs import Inputs, TensorFields
 from compresslens.errors import IncompatibleDatasetError, InvalidOutputError
 from compresslens.evaluate.metrics import classification_metrics
-from compresslens.evaluate.outputs import concat_outputs, instance_outputs
+from compresslens.evaluate.outputs import (
+    compact_logits,
+    concat_outputs,
+    instance_outputs,
+    join_logits,
+)
 from compresslens.models.calling import call_model, output_tensor
 
 
@@ -130,7 +135,7 @@ def evaluate_arrays(
                 except InvalidOutputError as exc:
                     raise InvalidOutputError(f"{exc} (batch starting at instance {start})") from exc
                 if keep_logits:
-                    logit_parts.append(logits.to(torch.float16))
+                    logit_parts.append(compact_logits(logits))
                 if capture is not None and capture.value is not None:
                     feature_parts.append(capture.value)
                 if on_batch is not None:
@@ -144,7 +149,7 @@ def evaluate_arrays(
     return EvaluationResult(
         outputs=outputs,
         metrics=metrics,
-        logits=torch.cat(logit_parts) if keep_logits else None,
+        logits=join_logits(logit_parts) if keep_logits else None,
         features=torch.cat(feature_parts) if feature_parts else None,
         features_module=feature_name,
         wall_time_s=wall,

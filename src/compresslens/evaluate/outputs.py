@@ -206,3 +206,22 @@ def first_indices(indices: np.ndarray) -> str:
     shown = ", ".join(str(int(i)) for i in indices[:_FIRST_FEW])
     more = ", …" if indices.size > _FIRST_FEW else ""
     return f"first: {shown}{more}"
+
+
+STORED_LOGIT_DTYPES = (torch.float16, torch.float32, torch.float64)
+
+
+def compact_logits(logits: torch.Tensor) -> torch.Tensor:
+    """Finite logits in the narrowest of float16/32/64 whose range holds every value: half
+    the bytes when they fit float16 (±65504), never an overflow to inf when they do not."""
+    largest = float(logits.abs().max()) if logits.numel() else 0.0
+    for dtype in STORED_LOGIT_DTYPES[:-1]:
+        if largest <= torch.finfo(dtype).max:
+            return logits.to(dtype)
+    return logits.to(STORED_LOGIT_DTYPES[-1])
+
+
+def join_logits(parts: Sequence[torch.Tensor]) -> torch.Tensor:
+    """Per-batch compact logits joined at the widest dtype any batch needed."""
+    widest = max((p.dtype for p in parts), key=lambda d: torch.finfo(d).bits)
+    return torch.cat([p.to(widest) for p in parts])

@@ -68,6 +68,10 @@ def load_recipe(path: str | Path) -> Recipe:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise RecipeError(f"cannot read recipe {path}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError as exc:
+        raise RecipeError(
+            f"{path} is not a YAML recipe: byte {exc.start} is not UTF-8 text"
+        ) from None
     return parse_recipe(text, str(path))
 
 

@@ -15,6 +15,7 @@ stages:
 from __future__ import annotations
 
 import itertools
+import math
 from typing import Any, Literal
 
 from pydantic import (
@@ -26,10 +27,12 @@ from pydantic import (
     model_validator,
 )
 
+from compresslens.input_rules import check_seed
 from compresslens.ops.train_params import ScratchTrainParams
 from compresslens.run.source import SourceMap
 
 BASE = "base"
+MAX_NODES = 100_000  # population members or grid points: a bound a recipe can be checked in
 STAGE_NAME = r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$"
 
 
@@ -86,8 +89,8 @@ class ResourceSpec(Strict):
 def _check_seed_list(seeds: list[int]) -> None:
     if not seeds or len(set(seeds)) != len(seeds):
         raise ValueError("seeds must be a non-empty list of distinct seeds")
-    if min(seeds) < 0:
-        raise ValueError("seeds must not be negative")
+    for seed in seeds:
+        check_seed(seed)  # the rule `compress` and `train` apply: 0 ≤ seed < 2**63
 
 
 class BaseSpec(Strict):
@@ -114,6 +117,8 @@ class BaseSpec(Strict):
     def _check_seeds(cls, seeds: int | list[int] | None) -> int | list[int] | None:
         if isinstance(seeds, int) and seeds < 1:
             raise ValueError("seeds must be positive (the number of population members)")
+        if isinstance(seeds, int) and seeds > MAX_NODES:
+            raise ValueError(f"seeds: {seeds} members is more than a sweep holds ({MAX_NODES:,})")
         if isinstance(seeds, list):
             _check_seed_list(seeds)
         return seeds
@@ -151,6 +156,11 @@ class StageSpec(Strict):
         empty = [key for key, values in grid.items() if not values]
         if empty:
             raise ValueError(f"grid values of {', '.join(empty)} are empty")
+        points = math.prod(len(values) for values in grid.values())
+        if points > MAX_NODES:
+            raise ValueError(
+                f"the grid has {points:,} points, more than a sweep holds ({MAX_NODES:,})"
+            )
         return grid
 
     @model_validator(mode="after")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from importlib import import_module
@@ -12,6 +13,7 @@ from sqlalchemy import Engine, create_engine, delete, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import (
     ArgumentError,
+    DatabaseError,
     DataError,
     IntegrityError,
     NoSuchModuleError,
@@ -206,14 +208,64 @@ def schema_is_current(engine: Engine) -> bool:
             return False
 
 
+def not_ours(engine: Engine, reason: Exception | str) -> str:
+    shown = engine.url.render_as_string(hide_password=True)
+    if isinstance(reason, Exception):
+        reason = str(getattr(reason, "orig", None) or reason).strip().splitlines()[0]
+    return f"{shown} is not a compresslens database ({reason}); it was left untouched"
+
+
+SQLITE_HEADER = b"SQLite format 3\x00"
+
+
+def refuse_foreign_sqlite_file(engine: Engine) -> None:
+    """Read a SQLite file's header, and the tables of a file not in WAL mode, without writing:
+    the engine's first connection turns on WAL, which rewrites the header of any other file."""
+    path = engine.url.database
+    if engine.dialect.name != "sqlite" or not path or path == ":memory:":
+        return
+    file = Path(path)
+    if not file.is_file() or file.stat().st_size == 0:
+        return  # a new workspace
+    with file.open("rb") as handle:
+        header = handle.read(100)
+    if not header.startswith(SQLITE_HEADER):
+        raise DatabaseUnavailableError(not_ours(engine, "it is not an SQLite file"))
+    if len(header) > 18 and header[18] == 2:
+        return  # WAL mode: as compresslens leaves its own files (tables checked once opened)
+    connection = sqlite3.connect(f"{file.resolve().as_uri()}?mode=ro", uri=True)
+    try:
+        query = "SELECT name FROM sqlite_master WHERE type = 'table'"
+        tables = sorted(name for (name,) in connection.execute(query))
+    except sqlite3.DatabaseError as exc:
+        raise DatabaseUnavailableError(not_ours(engine, str(exc))) from None
+    finally:
+        connection.close()
+    if tables and "alembic_version" not in tables:
+        raise DatabaseUnavailableError(not_ours(engine, f"it holds the tables {tables[:5]}"))
+
+
+def refuse_foreign_sqlite(engine: Engine) -> None:
+    """A SQLite file that holds another application's tables is not made a workspace."""
+    if engine.dialect.name != "sqlite":
+        return  # a server database may hold other schemas' tables; its owner chose the URL
+    with engine.connect() as connection:
+        query = text("SELECT name FROM sqlite_master WHERE type = 'table'")
+        tables = sorted(connection.execute(query).scalars())
+    if tables and "alembic_version" not in tables:
+        raise DatabaseUnavailableError(not_ours(engine, f"it holds the tables {tables[:5]}"))
+
+
 class Database:
     """The metadata store's connection: one engine, short transactional sessions."""
 
     def __init__(self, url: str) -> None:
         self.url = url
         self.engine = make_engine(url)
+        refuse_foreign_sqlite_file(self.engine)
         try:
             if not schema_is_current(self.engine):
+                refuse_foreign_sqlite(self.engine)
                 upgrade_to_head(self.engine)
         except OperationalError as exc:
             self.engine.dispose()
@@ -222,6 +274,9 @@ class Database:
             raise DatabaseUnavailableError(
                 f"cannot connect to the workspace database {shown}: {reason}"
             ) from exc
+        except DatabaseError as exc:  # SQLite: "file is not a database", before any write
+            self.engine.dispose()
+            raise DatabaseUnavailableError(not_ours(self.engine, exc)) from exc
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
 
     @contextmanager

@@ -18,6 +18,7 @@ from compresslens.errors import (
     DatabaseUnavailableError,
     NotFoundError,
 )
+from compresslens.input_rules import shown
 from compresslens.records import DatasetInfo, EvaluationInfo, ModelInfo
 from compresslens.store.artifacts import ArtifactStore
 from compresslens.store.database import (
@@ -120,7 +121,7 @@ class WorkspaceStore:
         row = session.get(table, key)
         if row is None:
             row = session.scalar(select(table).where(table.name == key))
-        if row is None and len(key) >= 4:
+        if row is None and 4 <= len(key) <= 32:  # ids are String(32): no longer key prefixes one
             prefix = table.id.startswith(key, autoescape=True)  # "_" and "%" are literal
             matches = session.scalars(select(table).where(prefix)).all()
             if len(matches) == 1:
@@ -128,10 +129,10 @@ class WorkspaceStore:
             elif len(matches) > 1:
                 raise NotFoundError(f"{what} id prefix {key!r} is ambiguous ({len(matches)} match)")
         if row is None:
-            names = session.scalars(select(table.name)).all()
+            names = session.scalars(select(table.name)).all() if len(key) <= 200 else []
             close = difflib.get_close_matches(key, names, n=3)
             hint = f"; did you mean {', '.join(map(repr, close))}?" if close else ""
-            raise NotFoundError(f"no {what} with id or name {key!r} in {self.location}{hint}")
+            raise NotFoundError(f"no {what} with id or name {shown(key)} in {self.location}{hint}")
         return row
 
     def get_model(self, key: str) -> Model:

@@ -12,6 +12,7 @@ from pathlib import Path
 from compresslens.records import DatasetInfo, EvaluationInfo, ModelInfo
 from compresslens.store.garbage import DEFAULT_GRACE_S, GarbageReport
 from compresslens.store.repository import WorkspaceStore
+from compresslens.workspace.location import check_workspace_location
 
 
 class WorkspaceCatalog:
@@ -20,6 +21,7 @@ class WorkspaceCatalog:
     def __init__(
         self, location: str | Path = "demo-workspace", artifacts: str | Path | None = None
     ) -> None:
+        check_workspace_location(location)
         self.store = WorkspaceStore(location, artifacts)
         self.location = str(location)
 

@@ -17,6 +17,7 @@ import torch
 from torch import nn
 
 from compresslens.data.arrays import DatasetArrays
+from compresslens.input_rules import check_note, check_tags
 from compresslens.models.hf import HF_FACTORY, load_pretrained
 from compresslens.records import DatasetInfo, EvaluationInfo, ModelInfo
 from compresslens.store.garbage import DEFAULT_GRACE_S, GarbageReport
@@ -25,6 +26,7 @@ from compresslens.workspace import derive, evaluation
 from compresslens.workspace import geometry as geometry_views
 from compresslens.workspace.analyses import AnalysisMethods
 from compresslens.workspace.datasets import DatasetCatalog
+from compresslens.workspace.location import check_workspace_location
 from compresslens.workspace.models import ModelCatalog
 from compresslens.workspace.stored_outputs import read_features, read_logits, read_outputs
 from compresslens.workspace.views import ViewMethods
@@ -50,6 +52,7 @@ class Workspace(AnalysisMethods, ViewMethods):
     def __init__(
         self, location: str | Path = "demo-workspace", artifacts: str | Path | None = None
     ):
+        check_workspace_location(location)
         self.store = WorkspaceStore(location, artifacts)
         self.location = str(location)
         self._datasets = DatasetCatalog(self.store)
@@ -306,10 +309,11 @@ class Workspace(AnalysisMethods, ViewMethods):
 
     def tag(self, model: ModelRef, *tags: str) -> ModelInfo:
         info = self.model(model)
-        self.store.add_tags(info.id, list(tags))
+        self.store.add_tags(info.id, check_tags(tags))
         return self.model(info.id)
 
     def note(self, model: ModelRef, text: str) -> ModelInfo:
+        check_note(text)
         info = self.model(model)
         self.store.add_note(info.id, text)
         return self.model(info.id)

@@ -31,6 +31,7 @@ from compresslens.errors import (
     NotFoundError,
 )
 from compresslens.ids import content_id
+from compresslens.input_rules import check_name
 from compresslens.records import DatasetInfo
 from compresslens.store.repository import WorkspaceStore
 
@@ -66,6 +67,7 @@ class DatasetCatalog:
         max_length: int,
     ) -> DatasetInfo:
         """See `Workspace.add_dataset`."""
+        check_name(name, "dataset name")
         if is_text_list(data):
             if tokenizer is None:
                 raise DataFormatError(

@@ -17,6 +17,7 @@ from torch import nn
 from compresslens.data.inputs import example_from_spec, input_spec, spec_from_shape
 from compresslens.errors import OperationError
 from compresslens.ids import derived_model_id, trained_model_id
+from compresslens.input_rules import check_name, check_seed, check_tags, fitted_name
 from compresslens.models.factory import (
     build_from_factory,
     check_json_kwargs,
@@ -51,6 +52,10 @@ def train(
     train_params: Mapping[str, Any],
 ) -> ModelInfo:
     """See `Workspace.train`."""
+    seed = check_seed(seed)
+    tags = check_tags(tags)
+    if name is not None:
+        check_name(name, "model name")
     trust_factory(factory)  # the user names it here: its module is trusted from now on
     kwargs = check_json_kwargs(factory_kwargs or {})
     params = validate_params(
@@ -76,7 +81,7 @@ def train(
         )
     new = NewModel(
         id=model_id,
-        name=name or f"{factory.rpartition(':')[2]}-seed{seed}#{model_id[:6]}",
+        name=name or fitted_name(f"{factory.rpartition(':')[2]}-seed{seed}", f"#{model_id[:6]}"),
         source="trained",
         factory=factory,
         factory_kwargs=kwargs,
@@ -96,6 +101,7 @@ def train(
 
 def planned_id(parents: EdgeParents, operation: str, seed: int, params: Mapping[str, Any]) -> str:
     """The id `compress` gives this child: a hash of parents, operation, params and seed."""
+    seed = check_seed(seed)
     normalized = get_operation(operation).normalized(dict(params))
     return derived_model_id(parents, operation, normalized, seed)
 
@@ -113,6 +119,10 @@ def compress(
     params: Mapping[str, Any],
 ) -> ModelInfo:
     """See `Workspace.compress`."""
+    seed = check_seed(seed)
+    tags = check_tags(tags)
+    if name is not None:
+        check_name(name, "model name")
     spec = get_operation(operation)
     given = dict(params)
     params = spec.normalized(dict(params))
@@ -124,7 +134,9 @@ def compress(
         return models.info(model_id)  # else made again: `insert` rewrites its damaged weights
     label = ",".join(f"{k}={v}" for k, v in sorted(given.items()))
     new = NewModel(
-        id=model_id, name=name or f"{operation}({label})#{model_id[:6]}", source="derived"
+        id=model_id,
+        name=name or fitted_name(f"{operation}({label})", f"#{model_id[:6]}"),
+        source="derived",
     )
     edge = {
         "op_name": operation,

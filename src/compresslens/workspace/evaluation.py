@@ -7,6 +7,7 @@ from collections.abc import Callable
 from compresslens.data.inputs import input_spec
 from compresslens.evaluate.harness import evaluate_arrays
 from compresslens.evaluate.profile import compute_profile, efficiency_metrics
+from compresslens.input_rules import check_count
 from compresslens.records import DatasetInfo, EvaluationInfo, ModelInfo
 from compresslens.workspace.models import ModelCatalog
 from compresslens.workspace.stored_outputs import write_evaluation
@@ -25,6 +26,8 @@ def evaluate(
     progress: Callable[[int, int], None] | None,
 ) -> EvaluationInfo:
     """See `Workspace.evaluate`."""
+    batch_size = check_count(batch_size, "batch_size")
+    threads = check_count(threads, "threads")
     module = models.load(info.id)
     arrays = models.datasets.load(data_info.id)
     result = evaluate_arrays(

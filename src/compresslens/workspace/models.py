@@ -14,10 +14,23 @@ import torch
 from torch import nn
 
 from compresslens.data.inputs import Inputs, example_from_spec, input_spec, spec_from_shape
-from compresslens.errors import DataFormatError, FactoryError, OperationError
+from compresslens.errors import (
+    DataFormatError,
+    FactoryError,
+    InvalidOutputError,
+    InvalidWeightsError,
+    OperationError,
+)
 from compresslens.evaluate.harness import EvaluationResult
 from compresslens.evaluate.profile import efficiency_metrics, size_profile
 from compresslens.ids import content_id
+from compresslens.input_rules import (
+    check_metrics,
+    check_name,
+    check_note,
+    check_tags,
+    checked_operation,
+)
 from compresslens.models.calling import model_output
 from compresslens.models.factory import (
     build_from_factory,
@@ -76,6 +89,17 @@ class ModelCatalog:
         note: str | None,
     ) -> ModelInfo:
         """See `Workspace.add_model`."""
+        check_name(name, "model name")
+        tags = check_tags(tags)
+        check_note(note)
+        if not isinstance(model, nn.Module):
+            raise FactoryError(
+                f"add_model({name!r}) takes a torch nn.Module, not {type(model).__name__}"
+            )
+        if input_shape is not None and not isinstance(input_shape, Sequence):
+            raise DataFormatError(
+                f"add_model: input_shape must be a list of sizes, not {input_shape!r}"
+            )
         if factory is None:
             if not is_hf_model(model):
                 raise FactoryError(
@@ -148,7 +172,22 @@ class ModelCatalog:
         note: str | None,
     ) -> ModelInfo:
         """See `Workspace.log_model`."""
-        op = dict(operation or {})
+        check_name(name, "model name")
+        tags = check_tags(tags)
+        check_note(note)
+        if weights is not None and not isinstance(weights, nn.Module | Mapping | str | Path):
+            raise InvalidWeightsError(
+                "weights must be an nn.Module, a state dict, or a safetensors file path, "
+                f"not {type(weights).__name__}"
+            )
+        if isinstance(weights, Mapping) and not all(isinstance(k, str) for k in weights):
+            raise InvalidWeightsError("a state dict's keys must be strings (parameter names)")
+        op = checked_operation(operation)
+        metrics = check_metrics(metrics or {})
+        if outputs is not None and not isinstance(outputs, Mapping):
+            raise InvalidOutputError(
+                f"outputs must map dataset names to logits, not {type(outputs).__name__}"
+            )
         if parent_ids and not op.get("name"):
             raise OperationError("a logged model with parents needs operation={'name': …}")
         if factory is not None:

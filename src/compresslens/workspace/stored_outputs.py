@@ -14,10 +14,10 @@ import numpy as np
 import torch
 
 from compresslens.data.arrays import DatasetArrays
-from compresslens.errors import IncompatibleDatasetError, NotFoundError
+from compresslens.errors import IncompatibleDatasetError, InvalidOutputError, NotFoundError
 from compresslens.evaluate.harness import EvaluationResult
 from compresslens.evaluate.metrics import classification_metrics
-from compresslens.evaluate.outputs import instance_outputs
+from compresslens.evaluate.outputs import compact_logits, instance_outputs
 from compresslens.evaluate.parquet import outputs_from_parquet, outputs_to_parquet
 from compresslens.models.weights import state_dict_from_bytes, state_dict_to_bytes
 from compresslens.records import DatasetInfo
@@ -51,8 +51,9 @@ def write_evaluation(
 def evaluation_from_logits(
     info: DatasetInfo, arrays: DatasetArrays, logits: Any
 ) -> EvaluationResult:
-    """Logits [N, classes] computed elsewhere, evaluated like our own runs."""
-    tensor = torch.as_tensor(np.asarray(logits))
+    """Logits [N, classes] computed elsewhere, evaluated like our own runs; stored at a
+    precision that holds every value (see `compact_logits`)."""
+    tensor = _numeric_tensor(info, logits)
     if tensor.ndim != 2 or tensor.shape != (info.num_instances, info.num_classes):
         raise IncompatibleDatasetError(
             f"outputs for {info.name!r} must be logits of shape "
@@ -62,11 +63,30 @@ def evaluation_from_logits(
     return EvaluationResult(
         outputs=outputs,
         metrics=classification_metrics(outputs, info.num_classes, arrays.attributes),
-        logits=tensor.to(torch.float16),
+        logits=compact_logits(tensor),
         features=None,
         features_module=None,
         wall_time_s=0.0,
     )
+
+
+def _numeric_tensor(info: DatasetInfo, logits: Any) -> torch.Tensor:
+    """The logits as a tensor of real numbers, or InvalidOutputError saying what they are."""
+    if isinstance(logits, torch.Tensor):
+        return logits.detach().cpu()
+    try:
+        array = np.asarray(logits)
+    except (ValueError, TypeError) as exc:  # ragged nested lists, objects numpy cannot read
+        raise InvalidOutputError(f"outputs for {info.name!r} are not an array: {exc}") from None
+    if array.dtype.kind not in "fiu":
+        raise InvalidOutputError(
+            f"outputs for {info.name!r} must be real numbers (logits), not {array.dtype} values"
+        )
+    if array.dtype.kind in "iu":  # refused below as logits, but read first (uint16, …)
+        array = array.astype(np.int64)
+    elif array.dtype.itemsize > 8:  # long double: torch has no such dtype
+        array = array.astype(np.float64)
+    return torch.from_numpy(np.ascontiguousarray(array))
 
 
 def read_outputs(store: WorkspaceStore, files: EvaluationFiles) -> dict[str, np.ndarray]:
