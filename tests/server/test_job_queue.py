@@ -12,22 +12,9 @@ from collections.abc import Callable
 from typing import Any
 
 from fastapi.responses import JSONResponse
+from job_helpers import TIMEOUT_S, not_stored, wait_until
 
-from compresslens.errors import NotComputedError
 from compresslens.server.jobs import JobRunner, JobSpec, Report
-
-TIMEOUT_S = 60.0
-
-
-def _not_stored() -> Any:
-    raise NotComputedError("not stored yet")
-
-
-def _until(condition: Callable[[], bool]) -> None:
-    deadline = time.monotonic() + TIMEOUT_S
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.005)
 
 
 def _body(answer: Any) -> dict[str, Any]:
@@ -53,7 +40,7 @@ class Gate:
 
 
 def _spec(n: int, compute: Callable[[Report], Any]) -> JobSpec:
-    return JobSpec("kind", {"n": n}, _not_stored, compute)
+    return JobSpec("kind", {"n": n}, not_stored, compute)
 
 
 def test_the_same_parameters_posted_200_times_make_one_job() -> None:
@@ -75,7 +62,7 @@ def test_more_distinct_jobs_than_the_cap_get_429_with_retry_after() -> None:
     assert len(runner.jobs()) == 3
     assert runner.start(_spec(0, gates[0])).status_code == 202  # joining one is no new job
     gates[0].go.set()  # one finishes: room for one more
-    _until(lambda: runner.jobs()[0]["state"] == "done")
+    wait_until(lambda: runner.jobs()[0]["state"] == "done")
     assert runner.start(_spec(4, gates[4])).status_code == 202
     for gate in gates:
         gate.go.set()
@@ -89,7 +76,7 @@ def test_a_queued_job_cancelled_is_dropped_and_never_runs() -> None:
     assert runner.cancel(queued)["state"] == "cancelled"
     assert [j["state"] for j in runner.jobs()] == ["running"]
     first.go.set()
-    _until(lambda: runner.jobs()[0]["state"] == "done")
+    wait_until(lambda: runner.jobs()[0]["state"] == "done")
     assert not second.started.is_set()
     assert runner.cancel(queued) is None  # gone
 
@@ -101,7 +88,7 @@ def test_a_running_job_cancelled_stops_at_its_next_report() -> None:
     assert runner.cancel(job)["state"] == "cancelling"
     assert [j["state"] for j in runner.jobs()] == ["cancelling"]
     gate.go.set()
-    _until(lambda: runner.jobs() == [])
+    wait_until(lambda: runner.jobs() == [])
     assert gate.steps_done == []  # its first report after the cancel raised
     assert runner.lookup(_spec(1, gate)).status_code == 409  # nothing stored, nothing running
 

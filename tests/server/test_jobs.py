@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 from fastapi.responses import JSONResponse
 from fastapi.testclient import TestClient
+from job_helpers import TIMEOUT_S, not_stored, wait_until
 
 import compresslens as cl
 from compresslens.errors import CompressLensError, NotComputedError
@@ -25,22 +26,9 @@ from compresslens.server.app import create_app
 from compresslens.server.jobs import JobRunner, JobSpec, Report
 from compresslens.workspace import sensitivity
 
-TIMEOUT_S = 60.0
-
-
-def _not_stored() -> Any:
-    raise NotComputedError("not stored yet")
-
-
-def _until(condition: Callable[[], bool]) -> None:
-    deadline = time.monotonic() + TIMEOUT_S
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.005)
-
 
 def _spec(params: dict[str, Any], compute: Callable[[Report], Any], **kw: Any) -> JobSpec:
-    return JobSpec("kind", params, _not_stored, compute, **kw)
+    return JobSpec("kind", params, not_stored, compute, **kw)
 
 
 def _final(ask: Callable[[], Any]) -> Any:
@@ -119,13 +107,13 @@ def test_a_failed_job_answers_its_error_once_and_a_new_ask_starts_again() -> Non
 
     spec = _spec({}, fail)
     assert runner.start(spec).status_code == 202
-    _until(lambda: runner.jobs()[0]["state"] == "failed")
+    wait_until(lambda: runner.jobs()[0]["state"] == "failed")
     with pytest.raises(CompressLensError, match="no layers match"):
         runner.lookup(spec)
     assert runner.jobs() == []  # forgotten: not stuck
     assert runner.lookup(spec).status_code == 409
     assert runner.start(spec).status_code == 202  # starts afresh
-    _until(lambda: len(calls) == 2)
+    wait_until(lambda: len(calls) == 2)
 
 
 def test_the_same_analysis_asked_twice_shares_one_job_and_others_wait_in_line() -> None:
@@ -151,7 +139,7 @@ def worker_busy(client: TestClient) -> Iterator[None]:
     """Hold the app's single worker with a gated job, so the next GETs must answer 202."""
     runner: JobRunner = client.app.state.jobs
     gate = Steps(1)
-    runner.start(JobSpec("hold", {"gate": id(gate)}, _not_stored, gate))
+    runner.start(JobSpec("hold", {"gate": id(gate)}, not_stored, gate))
     assert gate.reached[0].wait(TIMEOUT_S)
     try:
         yield

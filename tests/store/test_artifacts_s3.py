@@ -17,6 +17,7 @@ from typer.testing import CliRunner
 import compresslens as cl
 from compresslens.errors import ArtifactStoreUnavailableError, CorruptArtifactError, NotFoundError
 from compresslens.store.artifacts import ArtifactStore
+from digits_recipes import pruning_recipe
 from factories import MLP_FACTORY
 from s3_server import TEST_ENVIRONMENT, S3Server
 
@@ -181,20 +182,7 @@ def test_the_command_line_reads_artifacts_from_s3(
     assert outputs.exit_code == 0, outputs.output
 
 
-SWEEP = """\
-name: pruned-in-s3
-datasets:
-  digits: {}
-base:
-  model: mlp
-evaluate:
-  datasets: [digits]
-  latency: false
-stages:
-  - name: pruned
-    op: prune.magnitude
-    grid: {amount: [0.3, 0.6]}
-"""
+SWEEP = pruning_recipe("pruned-in-s3", [0.3, 0.6])
 
 
 @pytest.mark.slow

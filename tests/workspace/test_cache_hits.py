@@ -13,21 +13,9 @@ import compresslens as cl
 from compresslens.errors import CorruptArtifactError
 from compresslens.run import load_recipe, run_recipe
 from compresslens.store.schema import Artifact, Model
+from digits_recipes import pruning_recipe
 
-RECIPE = """\
-name: tiny
-datasets:
-  digits: {}
-base:
-  model: mlp
-evaluate:
-  datasets: [digits]
-  latency: false
-stages:
-  - name: pruned
-    op: prune.magnitude
-    grid: {amount: [0.5]}
-"""
+RECIPE = pruning_recipe("tiny", [0.5])
 
 
 def weights_of(ws: cl.Workspace, model: str) -> str:

@@ -13,6 +13,7 @@ import torch
 
 import compresslens as cl
 from concurrent_processes import run_together
+from digits_recipes import pruning_recipe
 from factories import MLP_FACTORY
 
 
@@ -86,20 +87,7 @@ def test_processes_compressing_at_once_converge_land_or_get_duplicate_name_error
         ws.close()
 
 
-RECIPE = """\
-name: shared
-datasets:
-  digits: {}
-base:
-  model: mlp
-evaluate:
-  datasets: [digits]
-  latency: false
-stages:
-  - name: pruned
-    op: prune.magnitude
-    grid: {amount: [0.3, 0.5, 0.7]}
-"""
+RECIPE = pruning_recipe("shared", [0.3, 0.5, 0.7])
 
 
 def run_in_child(location: str, artifacts: str, recipe: str, *, prepare: bool,
