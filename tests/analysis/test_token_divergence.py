@@ -81,6 +81,7 @@ def test_ties_go_to_the_lower_id_and_top1_is_numpys_argmax() -> None:
     one = compact_token_outputs(logits, 1)  # a tie at the top wider than k
     np.testing.assert_array_equal(one.top_ids[:, 0], np.argmax(logits, axis=1))
     np.testing.assert_allclose(one.top1_margin, [0.0, 0.0, 0.0], atol=1e-7)
+    np.testing.assert_array_equal(two.top1_margin, one.top1_margin)
     np.testing.assert_allclose(
         one.log_rest,
         [np.log(1 - softmax(logits[0])[1]), np.log(0.75), np.log(1 - softmax(logits[2])[1])],

@@ -26,8 +26,9 @@ from compresslens.evaluate.outputs import first_indices
 LogitsSource = np.ndarray | torch.Tensor | Iterable[np.ndarray | torch.Tensor]
 """Logits [T, V] as one array, or as consecutive chunks [T_i, V] (e.g. one per window)."""
 
-CHUNK_ELEMENTS = 1 << 22
-"""Logits per chunk when an array is sliced (16 MiB in float32)."""
+CHUNK_ELEMENTS = 1 << 19
+"""Logits per chunk when an array is sliced (2 MiB in float32; measured on one thread at
+V = 8192: 2^17–2^20 are alike, 2^22 is ~20% slower)."""
 
 DEFAULT_MARGIN_BINS = (0.0, 0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0)
 """Edges of the base top-1 margin (p1 − p2) bins; [low, high), the last one closed."""
@@ -326,7 +327,8 @@ def _compact_chunk(
     missing = ~(ids == first[:, None]).any(dim=1)
     ids[missing, 0] = first[missing]  # a tie at the top wider than k: same value, lowest id
     log_rest = torch.logsumexp(chunk.scatter(1, ids, -math.inf), dim=1) - lse
-    best_two = torch.topk(chunk, min(2, vocab), dim=1).values - lse[:, None]
+    best_two = values if k >= 2 else torch.topk(chunk, min(2, vocab), dim=1).values
+    best_two = best_two[:, :2] - lse[:, None]
     margin = best_two[:, 0].exp() - (best_two[:, 1].exp() if vocab > 1 else 0.0)
     target_logprobs = None
     if targets is not None:
@@ -471,9 +473,10 @@ def _tensor(name: str, values: np.ndarray | torch.Tensor) -> torch.Tensor:
 
 
 def _check_finite(name: str, chunk: torch.Tensor) -> None:
-    """−inf is a token given probability 0; NaN, +inf or a row of only −inf is refused."""
-    bad = torch.isnan(chunk).any(dim=1) | torch.isposinf(chunk).any(dim=1)
-    bad |= torch.isneginf(chunk).all(dim=1)
+    """−inf is a token given probability 0; NaN, +inf or a row of only −inf is refused.
+
+    One reduction: a row's max is NaN, +inf or −inf exactly in those cases."""
+    bad = ~torch.isfinite(chunk.amax(dim=1))
     if bool(bad.any()):
         rows = np.flatnonzero(bad.cpu().numpy())
         raise InvalidOutputError(
