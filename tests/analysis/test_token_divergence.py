@@ -244,6 +244,9 @@ def test_compact_outputs_survive_storage_as_arrays() -> None:
     compact = compact_token_outputs(base, 2, targets)
     again = CompactTokenOutputs(**compact.arrays(), vocab_size=compact.vocab_size)
     np.testing.assert_array_equal(token_kld(again, base + 1.0), token_kld(compact, base + 1.0))
+    arrays = compact.arrays() | {"log_rest": compact.log_rest[:-1]}
+    with pytest.raises(InvalidOutputError, match="inconsistent"):
+        CompactTokenOutputs(**arrays, vocab_size=compact.vocab_size)
 
 
 def test_bad_input_is_refused_with_a_clear_error() -> None:

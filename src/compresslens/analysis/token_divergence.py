@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
@@ -55,6 +55,17 @@ class CompactTokenOutputs:
     vocab_size: int
     targets: np.ndarray | None = None
     target_logprobs: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        tokens = self.top_ids.shape[0] if self.top_ids.ndim == 2 else -1
+        rows = [self.log_rest, self.top1_margin, self.targets, self.target_logprobs]
+        if (
+            tokens < 0
+            or self.top_logprobs.shape != self.top_ids.shape
+            or any(a is not None and a.shape != (tokens,) for a in rows)
+            or (self.targets is None) != (self.target_logprobs is None)
+        ):
+            raise InvalidOutputError("compact token outputs of inconsistent shapes")
 
     @property
     def tokens(self) -> int:
@@ -186,15 +197,7 @@ class TokenComparison:
             "correct_to_incorrect": flips_summary(self.correct_to_incorrect),
             "incorrect_to_correct": flips_summary(self.incorrect_to_correct),
             "flips_by_base_margin": [
-                {
-                    "low": b.low,
-                    "high": b.high,
-                    "tokens": b.tokens,
-                    "top_changed": b.top_changed,
-                    "correct_to_incorrect": b.correct_to_incorrect,
-                    "flip_rate": b.flip_rate,
-                }
-                for b in self.margin_bins
+                {**asdict(b), "flip_rate": b.flip_rate} for b in self.margin_bins
             ],
         }
 
