@@ -18,6 +18,7 @@ import torch
 from numpy.typing import ArrayLike
 
 from compresslens.errors import InvalidInputError, InvalidOutputError
+from compresslens.models.hf import is_hf_model
 
 
 @dataclass(frozen=True)
@@ -83,9 +84,10 @@ def sliding_window_logits(
 ) -> Iterator[WindowLogits]:
     """Run `model` over strided windows of `token_ids` [L]; yield each window's new logits.
 
-    `model` maps ids [B, L] to logits [B, L, V]: a Hugging Face causal LM (its output's
-    `.logits`) or any module returning the tensor. Windows of equal length run `batch_size`
-    at a time; the model runs in eval mode under inference_mode and gets its mode back.
+    `model` maps ids [B, L] to logits [B, L, V]: a Hugging Face causal LM (called with
+    `input_ids=`, its output's `.logits`) or any module returning the tensor. Windows of
+    equal length run `batch_size` at a time; the model runs in eval mode under
+    inference_mode and gets its mode back.
     Logits are float32 (float64 kept) on the model's device.
     """
     ids = _as_token_ids(token_ids)
@@ -152,7 +154,7 @@ def _batches(plan: list[_Window], batch_size: int) -> Iterator[list[_Window]]:
 
 def _logits(model: torch.nn.Module, ids: torch.Tensor) -> torch.Tensor:
     try:
-        output = model(ids)
+        output = model(input_ids=ids) if is_hf_model(model) else model(ids)
     except IndexError as error:  # an embedding lookup past the vocabulary
         raise InvalidInputError(
             f"token ids up to {int(ids.max())} do not fit the model's vocabulary: {error}"
