@@ -9,6 +9,7 @@ import pytest
 import torch
 
 import compresslens as cl
+from compresslens.errors import IncompatibleDatasetError
 
 transformers = pytest.importorskip("transformers", reason="the demo LM is a transformers model")
 
@@ -103,3 +104,17 @@ def test_a_workspace_registers_the_folder_as_a_causal_lm_and_loads_it_back(
     with torch.no_grad():
         assert torch.equal(loaded(input_ids=ids).logits, original(input_ids=ids).logits)
     assert add_demo_lm(workspace, folder, name="lm-base").id == info.id  # kept, not duplicated
+
+
+def test_a_held_out_split_too_short_to_measure_is_refused_before_training(
+    tmp_path: Path,
+) -> None:
+    folder = tmp_path / "demo-lm"
+    (tmp_path / "fortunes").mkdir()
+    (tmp_path / "fortunes" / "few").write_text("\n%\n".join(SENTENCES * 2) + "\n%\n")
+    steps: list[int] = []
+    with pytest.raises(IncompatibleDatasetError, match="too short for windows of 32"):
+        build_demo_lm(
+            folder, steps=30, options=tiny_options(folder), on_step=lambda s, *_: steps.append(s)
+        )
+    assert steps == [] and not folder.exists()

@@ -21,6 +21,7 @@ from compresslens.ops.lm_training import (
     LMTrainParams,
     StepCallback,
     block_perplexity,
+    check_token_stream,
     token_stream,
     train_causal_lm,
 )
@@ -83,6 +84,8 @@ def build_demo_lm(
     tokenizer_seconds = time.perf_counter() - started
     train_tokens = token_stream(split.train, tokenizer)
     held_out_tokens = token_stream(split.held_out, tokenizer)
+    for stream in (train_tokens, held_out_tokens):  # before minutes of training, not after
+        check_token_stream(stream, options.shape.context)
     config = llama_config(len(tokenizer), options.shape, pad_token_id=tokenizer.eos_token_id)
     model = build_causal_lm(config, seed)
     params = LMTrainParams(steps=steps, batch_size=options.batch_size, lr=options.lr)

@@ -66,7 +66,7 @@ def train_causal_lm(
     on_step: StepCallback | None = None,
 ) -> LMTrainReport:
     """Train `model` in place on random windows of `tokens`; leave it in eval() mode."""
-    _check_stream(tokens, context)
+    check_token_stream(tokens, context)
     if params.steps < 1 or params.batch_size < 1:
         raise IncompatibleDatasetError(f"steps and batch_size must be positive: {params}")
     optimizer = torch.optim.AdamW(_param_groups(model, params.weight_decay), lr=params.lr)
@@ -115,7 +115,7 @@ def block_perplexity(
     Every window predicts its last `context` tokens from the ones before (each token is
     predicted once, with 0 to context-1 tokens of history); returns (perplexity, tokens).
     """
-    _check_stream(tokens, context)
+    check_token_stream(tokens, context)
     count = (len(tokens) - 1) // context
     starts = torch.arange(count) * context
     total, predicted = 0.0, 0
@@ -165,7 +165,8 @@ def _lr_factor(steps: int) -> Callable[[int], float]:
     return factor
 
 
-def _check_stream(tokens: torch.Tensor, context: int) -> None:
+def check_token_stream(tokens: torch.Tensor, context: int) -> None:
+    """Refuse a stream too short for one window of `context` tokens and its next token."""
     if context < 1:
         raise IncompatibleDatasetError(f"context must be positive, got {context}")
     if tokens.ndim != 1 or len(tokens) <= context + 1:
