@@ -6,6 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 FMNIST := /usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz
+FORTUNES := /usr/share/games/fortunes/fortunes
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 export HF_HUB_OFFLINE := 1
 
@@ -29,10 +30,15 @@ $(STAMP): pyproject.toml constraints.txt
 	@touch $(STAMP)
 
 # Fashion-MNIST from Debian's dataset-fashion-mnist (no download from a hub).
-data: $(FMNIST)
+data: $(FMNIST) $(FORTUNES)
 $(FMNIST):
 	$(SUDO) apt-get update -qq
 	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq dataset-fashion-mnist
+
+# The demo language model's text: Debian's fortunes collections.
+$(FORTUNES):
+	$(SUDO) apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq fortunes
 
 # Debian's PostgreSQL server for the store's tests (they start a throwaway server of their
 # own with initdb + pg_ctl; the system cluster is never used). Debian puts the server

@@ -1,0 +1,132 @@
+"""The demo language model: a small Llama-style LM trained here on Debian's fortunes.
+
+Nothing pretrained can be downloaded, so the project makes its own: a byte-level BPE
+tokenizer and a causal LM trained on the training split of the fortunes entries, saved
+with save_pretrained (safetensors) and the tokenizer into one folder that
+AutoModelForCausalLM / AutoTokenizer / `Workspace.add_hf_model(task="causal-lm")` load.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from compresslens.data.corpora import FORTUNES_DIR, HELD_OUT_EVERY, read_fortunes, split_entries
+from compresslens.data.tokenizer_training import save_tokenizer, train_byte_bpe
+from compresslens.models.causal_lm import CausalLMShape, build_causal_lm, llama_config
+from compresslens.ops.lm_training import (
+    LMTrainParams,
+    StepCallback,
+    block_perplexity,
+    check_token_stream,
+    token_stream,
+    train_causal_lm,
+)
+from compresslens.records import ModelInfo
+from compresslens.threads import intra_op_threads
+from compresslens.workspace import Workspace
+
+DEMO_LM_NAME = "lm-base"
+DEMO_LM_STEPS = 400
+REPORT_FILE = "compresslens_training.json"  # next to config.json: how the folder was made
+
+
+@dataclass(frozen=True)
+class DemoLMOptions:
+    vocab_size: int = 2048
+    shape: CausalLMShape = field(default_factory=CausalLMShape)
+    batch_size: int = 8
+    lr: float = 3e-3
+    threads: int = 2
+    held_out_every: int = HELD_OUT_EVERY
+    corpus: Path = FORTUNES_DIR
+    collections: tuple[str, ...] | None = None  # None: every collection in `corpus`
+
+
+@dataclass(frozen=True)
+class DemoLMReport:
+    """How the demo LM was made and how well it predicts held-out entries."""
+
+    folder: str
+    parameters: int
+    vocab_size: int
+    shape: dict[str, int]
+    train_entries: int
+    held_out_entries: int
+    train_tokens: int
+    held_out_tokens: int  # tokens whose prediction the perplexity averages
+    steps: int
+    seed: int
+    threads: int
+    first_loss: float
+    final_loss: float
+    held_out_perplexity: float
+    tokenizer_seconds: float
+    train_seconds: float
+
+
+def build_demo_lm(
+    folder: str | Path,
+    steps: int = DEMO_LM_STEPS,
+    seed: int = 0,
+    options: DemoLMOptions = DemoLMOptions(),
+    on_step: StepCallback | None = None,
+) -> DemoLMReport:
+    """Train the tokenizer and the LM, save both into `folder`, report held-out perplexity."""
+    split = split_entries(
+        read_fortunes(options.corpus, options.collections), options.held_out_every
+    )
+    started = time.perf_counter()
+    tokenizer = train_byte_bpe(split.train, options.vocab_size)
+    tokenizer_seconds = time.perf_counter() - started
+    train_tokens = token_stream(split.train, tokenizer)
+    held_out_tokens = token_stream(split.held_out, tokenizer)
+    for stream in (train_tokens, held_out_tokens):  # before minutes of training, not after
+        check_token_stream(stream, options.shape.context)
+    config = llama_config(len(tokenizer), options.shape, pad_token_id=tokenizer.eos_token_id)
+    model = build_causal_lm(config, seed)
+    params = LMTrainParams(steps=steps, batch_size=options.batch_size, lr=options.lr)
+    with intra_op_threads(options.threads) as threads:
+        trained = train_causal_lm(
+            model,
+            train_tokens,
+            context=options.shape.context,
+            params=params,
+            seed=seed,
+            on_step=on_step,
+        )
+        perplexity, predicted = block_perplexity(model, held_out_tokens, options.shape.context)
+    path = Path(folder)
+    path.mkdir(parents=True, exist_ok=True)
+    model.save_pretrained(path, safe_serialization=True)
+    save_tokenizer(tokenizer, path)
+    report = DemoLMReport(
+        folder=str(path),
+        parameters=sum(p.numel() for p in model.parameters()),
+        vocab_size=len(tokenizer),
+        shape=options.shape.as_dict(),
+        train_entries=len(split.train),
+        held_out_entries=len(split.held_out),
+        train_tokens=len(train_tokens),
+        held_out_tokens=predicted,
+        steps=trained.steps,
+        seed=seed,
+        threads=threads,
+        first_loss=trained.first_loss,
+        final_loss=trained.final_loss,
+        held_out_perplexity=perplexity,
+        tokenizer_seconds=tokenizer_seconds,
+        train_seconds=trained.seconds,
+    )
+    (path / REPORT_FILE).write_text(json.dumps(asdict(report), indent=2) + "\n")
+    return report
+
+
+def add_demo_lm(
+    ws: Workspace, folder: str | Path, name: str = DEMO_LM_NAME, tags: Iterable[str] = ()
+) -> ModelInfo:
+    """Register a demo LM folder in a workspace as a causal-LM root (kept if already there)."""
+    return ws.add_hf_model(folder, name=name, task="causal-lm", tags=tags)
