@@ -30,8 +30,7 @@ def train_byte_bpe(texts: Sequence[str], vocab_size: int = 2048) -> Any:
         from transformers import PreTrainedTokenizerFast
     except ImportError:
         raise DataFormatError(
-            "training a tokenizer needs transformers and tokenizers: "
-            "pip install 'compresslens[hf]'"
+            "training a tokenizer needs transformers and tokenizers: pip install 'compresslens[hf]'"
         ) from None
     tokenizer = Tokenizer(models.BPE())
     tokenizer.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
