@@ -129,7 +129,7 @@ class WorkspaceStore:
             elif len(matches) > 1:
                 raise NotFoundError(f"{what} id prefix {key!r} is ambiguous ({len(matches)} match)")
         if row is None:
-            names = session.scalars(select(table.name)).all() if len(key) <= 200 else []
+            names = session.scalars(select(table.name)).all()  # a key ≤ LONGEST_KEY here
             close = difflib.get_close_matches(key, names, n=3)
             hint = f"; did you mean {', '.join(map(repr, close))}?" if close else ""
             raise NotFoundError(f"no {what} with id or name {shown(key)} in {self.location}{hint}")
