@@ -169,3 +169,21 @@ def tiny_bert_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
     import user_models
 
     return user_models.save_tiny_bert(tmp_path_factory.mktemp("tiny-bert"))
+
+
+@pytest.fixture(scope="session")
+def tiny_llama_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A 2-layer Llama causal LM (nn.Linear projections, RMSNorm), vocabulary 64."""
+    pytest.importorskip("transformers", reason="Hugging Face models need transformers")
+    import user_models
+
+    return user_models.save_tiny_llama(tmp_path_factory.mktemp("tiny-llama"))
+
+
+@pytest.fixture(scope="session")
+def tiny_gpt2_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A 2-layer GPT-2 causal LM (Conv1D projections, LayerNorm), vocabulary 64."""
+    pytest.importorskip("transformers", reason="Hugging Face models need transformers")
+    import user_models
+
+    return user_models.save_tiny_gpt2(tmp_path_factory.mktemp("tiny-gpt2"))

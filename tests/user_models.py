@@ -185,6 +185,18 @@ def save_tiny_llama(folder: Path) -> Path:
     return folder
 
 
+def save_tiny_gpt2(folder: Path) -> Path:
+    """A 2-layer GPT-2 causal LM: its projections are transformers' Conv1D ([in, out])."""
+    from transformers import GPT2Config, GPT2LMHeadModel
+
+    torch.manual_seed(0)
+    config = GPT2Config(
+        vocab_size=VOCAB, n_embd=32, n_layer=2, n_head=2, n_positions=32, n_inner=64
+    )
+    GPT2LMHeadModel(config).save_pretrained(folder)
+    return folder
+
+
 def save_word_tokenizer(folder: Path, texts: list[str]) -> Path:
     """A word-level tokenizer trained on `texts` (tokenizers), saved like a user's own."""
     from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, trainers
