@@ -19,6 +19,7 @@ from torch import nn
 from compresslens.data.inputs import Inputs
 from compresslens.errors import OperationError
 from compresslens.models.calling import model_output
+from compresslens.models.module_kinds import out_in
 from compresslens.ops.registry import Operation, OperationContext, register_operation
 from compresslens.ops.selection import SelectionParams, select_modules, selected_weights
 
@@ -204,20 +205,28 @@ def calibration_batches(
 def nm_mask(weight: torch.Tensor, n: int, m: int, name: str) -> torch.Tensor:
     """Mask of the m−n smallest |w| in every m consecutive weights along the input dimension.
 
-    Linear [out, in] groups along `in`; Conv [out, in, kh, kw] along the flattened in·kh·kw.
+    `weight` is [out, in, …]: Linear groups along `in`; Conv [out, in, kh, kw] along the
+    flattened in·kh·kw (a Conv1D's [in, out] weight is passed transposed, see `apply_nm`).
     """
-    rows = weight.detach().reshape(weight.shape[0], -1) if weight.ndim > 1 else None
+    return nm_mask_of_scores(weight.detach().abs(), n, m, name)
+
+
+def nm_mask_of_scores(
+    scores: torch.Tensor, n: int, m: int, name: str, operation: str = "prune.nm"
+) -> torch.Tensor:
+    """Mask of the m−n lowest scores in every m consecutive entries of each output row."""
+    rows = scores.reshape(scores.shape[0], -1) if scores.ndim > 1 else None
     if rows is None or rows.shape[1] % m:
         width = "none" if rows is None else rows.shape[1]
         raise OperationError(
-            f"prune.nm {n}:{m}: {name!r} has input dimension {width} (weight shape "
-            f"{list(weight.shape)}), which is not divisible by m={m}; "
+            f"{operation} {n}:{m}: {name!r} has input dimension {width} (weight shape "
+            f"{list(scores.shape)} as [out, in]), which is not divisible by m={m}; "
             f"leave it out with exclude=[{name!r}]"
         )
-    groups = rows.abs().reshape(-1, m)
+    groups = rows.reshape(-1, m)
     smallest = torch.sort(groups, dim=1, stable=True).indices[:, : m - n]
     mask = torch.zeros_like(groups, dtype=torch.bool).scatter_(1, smallest, True)
-    return mask.reshape(weight.shape)
+    return mask.reshape(scores.shape)
 
 
 # ------------------------------------------------------------------------ operations
@@ -242,9 +251,18 @@ def apply_gradient(model: nn.Module, params: Any, context: OperationContext) -> 
 
 
 def apply_nm(model: nn.Module, params: Any, context: OperationContext) -> nn.Module:
-    """N:M semi-structured sparsity, the pattern sparse tensor cores accelerate."""
-    weights = selected_weights(select_modules(model, params))
-    masks = {name: nm_mask(weight, params.n, params.m, name) for name, weight in weights.items()}
+    """N:M semi-structured sparsity, the pattern sparse tensor cores accelerate.
+
+    Groups run along each output's inputs: a Conv1D's [in, out] weight is grouped by columns.
+    """
+    modules = select_modules(model, params)
+    weights = selected_weights(modules)
+    masks = {
+        name: out_in(
+            modules[name], nm_mask(out_in(modules[name], weight), params.n, params.m, name)
+        )
+        for name, weight in weights.items()
+    }
     zero_weights(weights, masks)
     return model
 

@@ -4,6 +4,8 @@ Every compression operation mixes `SelectionParams` into its parameters, so "pru
 Linear and Conv2d layers except the classifier" reads the same for every method.
 Normalization layers and embeddings are never selected unless their type is named
 explicitly: pruning layer-norm weights is how global magnitude pruning breaks a model.
+Besides class names, `include_types` takes the kinds of `models/module_kinds.py`: "linear"
+(nn.Linear and GPT-2's Conv1D), "conv", "norm" (torch's and Hugging Face's), "embedding".
 """
 
 from __future__ import annotations
@@ -16,27 +18,29 @@ from pydantic import Field
 from torch import nn
 
 from compresslens.errors import OperationError
+from compresslens.models.module_kinds import (
+    EMBEDDING_TYPES,
+    TORCH_NORM_TYPES,
+    has_weight,
+    is_conv1d,
+    is_embedding,
+    is_norm,
+    module_kind,
+)
 from compresslens.ops.registry import OperationParams
 
 DEFAULT_TYPES = ("Linear", "Conv2d")
-# Modules whose weights are scales or lookup tables, not multiply-accumulate weights.
-PROTECTED_TYPES: tuple[type[nn.Module], ...] = (
-    nn.modules.batchnorm._NormBase,
-    nn.LayerNorm,
-    nn.GroupNorm,
-    nn.LocalResponseNorm,
-    nn.RMSNorm,
-    nn.Embedding,
-    nn.EmbeddingBag,
-)
+# Modules whose weights are scales or lookup tables, not multiply-accumulate weights (Hugging
+# Face norms such as LlamaRMSNorm are protected too, by `module_kinds.is_norm`'s name rule).
+PROTECTED_TYPES: tuple[type[nn.Module], ...] = (*TORCH_NORM_TYPES, *EMBEDDING_TYPES)
 
 
 class SelectionParams(OperationParams):
     """Mixin: which modules to compress, by type name and by qualified-name patterns.
 
-    A module is selected when its type (or a base class) is in `include_types`, its name
-    matches one of `include` and none of `exclude`. Norms and embeddings need their exact
-    type name in `include_types`.
+    A module is selected when its type (or a base class) or its kind is in `include_types`,
+    its name matches one of `include` and none of `exclude`. Norms and embeddings need their
+    exact type name or their kind ("norm", "embedding"); "Linear" also selects Conv1D.
     """
 
     include_types: list[str] = Field(default_factory=lambda: list(DEFAULT_TYPES))
@@ -57,13 +61,21 @@ def why_not_per_layer(params: type[OperationParams]) -> str | None:
 
 def is_protected(module: nn.Module) -> bool:
     """True for normalization layers and embeddings, which need an explicit type to be pruned."""
-    return isinstance(module, PROTECTED_TYPES)
+    return is_norm(module) or is_embedding(module)
 
 
 def type_matches(module: nn.Module, include_types: list[str]) -> bool:
-    """A protected module matches only by its own class name; others by any class in the MRO."""
+    """Protected modules match by their own class name or kind; others also by any base class.
+
+    Conv1D is a Linear with a transposed weight, so naming "Linear" selects it too.
+    """
+    kind = module_kind(module)
+    if kind is not None and kind in include_types:
+        return True
     if is_protected(module):
         return type(module).__name__ in include_types
+    if is_conv1d(module) and "Linear" in include_types:
+        return True
     return any(cls.__name__ in include_types for cls in type(module).__mro__)
 
 
@@ -71,11 +83,6 @@ def name_matches(name: str, include: list[str], exclude: list[str]) -> bool:
     """Whether a qualified module name matches an include pattern and no exclude pattern."""
     included = any(fnmatchcase(name, pattern) for pattern in include)
     return included and not any(fnmatchcase(name, pattern) for pattern in exclude)
-
-
-def has_weight(module: nn.Module) -> bool:
-    """Only modules holding a `weight` tensor of their own can be compressed."""
-    return isinstance(getattr(module, "weight", None), torch.Tensor)
 
 
 def is_selected(name: str, module: nn.Module, selection: SelectionParams) -> bool:
