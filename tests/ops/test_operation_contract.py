@@ -57,6 +57,8 @@ PARAMS: dict[str, dict[str, Any]] = {
     "prune.random": {"amount": 0.5},
     "prune.gradient": {"amount": 0.5, **DATA, "batch_size": 8, "calibration_batches": 2},
     "prune.nm": {"n": 2, "m": 4},
+    "prune.wanda": {"amount": 0.5, **DATA, "batch_size": 8, "calibration_batches": 2},
+    "restore": {"names": ["*"]},
     "prune.structured": {"amount": 0.5},
     "quantize.dynamic_int8": {},
     "quantize.static_int8": {**DATA, "calibration_batches": 2, "batch_size": 8},
@@ -73,6 +75,8 @@ PARAMS: dict[str, dict[str, Any]] = {
 OVERRIDES: dict[tuple[str, str], dict[str, Any]] = {
     ("prune.nm", "resnet-fc"): {"exclude": ["conv1"]},
     ("prune.nm", "depthwise-cnn"): {"exclude": ["stem.0", "features.*.0"]},
+    # nn.MultiheadAttention calls its out_proj through F.linear: no input to measure
+    ("prune.wanda", "vit-head"): {"exclude": ["*.out_proj"]},
 }
 # Where an operation cannot apply: the reason its error must give.
 NO_BATCHNORM = "no BatchNorm layer"
@@ -103,7 +107,7 @@ def shipped_operations() -> list[str]:
 
 
 SHRINKS = {"prune.structured", "lowrank.svd"}  # fewer parameters
-SPARSIFIES = {"prune.magnitude", "prune.random", "prune.gradient", "prune.nm"}
+SPARSIFIES = {"prune.magnitude", "prune.random", "prune.gradient", "prune.nm", "prune.wanda"}
 NARROWS = {"quantize.dynamic_int8", "quantize.static_int8", "quantize.weight_only"}
 NARROWS |= {"cast.fp16", "cast.bf16"}  # fewer bytes per weight
 
@@ -167,7 +171,7 @@ def _params(operation: str, arch_name: str) -> dict[str, Any]:
 
 
 def _compress(ws: cl.Workspace, operation: str, **params: Any) -> cl.ModelInfo:
-    teacher = {"teacher": "base"} if operation == "train.distill" else {}
+    teacher = {"teacher": "base"} if operation in ("train.distill", "restore") else {}
     return ws.compress("base", operation, seed=1, threads=1, **teacher, **params)
 
 

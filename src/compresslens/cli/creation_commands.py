@@ -254,7 +254,7 @@ def compress(
     seed: SeedOption = 0,
     name: NameOption = None,
     teacher: Annotated[
-        str | None, typer.Option(help="Second parent, for train.distill: id or name.")
+        str | None, typer.Option(help="Second parent (train.distill, restore): id or name.")
     ] = None,
     evaluate_on: EvaluateOption = None,
     latency: LatencyOption = True,

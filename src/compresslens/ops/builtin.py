@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from compresslens.ops import finetune, lowrank, pruning, quantization, structured
+from compresslens.ops import finetune, lowrank, pruning, quantization, restore, structured, wanda
 
-BUILTIN_MODULES = (finetune, lowrank, pruning, quantization, structured)
+BUILTIN_MODULES = (finetune, lowrank, pruning, quantization, restore, structured, wanda)
