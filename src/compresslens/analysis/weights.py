@@ -4,7 +4,9 @@ Inputs are name → weight maps (`module_weights` reads them from a model): ever
 Conv-like module's effective float weight, masked if pruned and dequantized if quantized.
 A Linear replaced by a low-rank factor pair appears as two keys, ``<name>::lowrank.in``
 [r, in] and ``<name>::lowrank.out`` [out, r], so the map survives a round trip through
-safetensors and the comparison can still name the layer they replace.
+safetensors and the comparison can still name the layer they replace. A GPT-2 Conv1D's
+[in, out] weight is read as [out, in], like the nn.Linear a quantizer swaps it for; norms
+are those of `models/module_kinds.py` (Hugging Face's LlamaRMSNorm included).
 Everything after `module_weights` is pure numpy (float64).
 """
 
@@ -20,6 +22,7 @@ from torch import nn
 from compresslens.analysis.activations import shared_histograms, sqnr_db, sqnr_from_energies
 from compresslens.errors import CompressLensError
 from compresslens.evaluate.efficiency import is_packed_quantized, module_weight
+from compresslens.models.module_kinds import is_norm, out_in
 
 LOW_RANK_MARK = "::lowrank."
 LOW_RANK_IN = LOW_RANK_MARK + "in"  # applied first: [rank, in_features]
@@ -39,12 +42,6 @@ RELATIVE_CHANGE_EDGES: np.ndarray = np.concatenate([[0.0], np.logspace(-4, 2, 50
 RELATIVE_CHANGE_EDGES.flags.writeable = False
 EPS = 1e-8
 _WEIGHT_TYPE_NAMES = ("Conv1D",)  # transformers' GPT-2 style Linear with a transposed weight
-_NORM_TYPES: tuple[type[nn.Module], ...] = (
-    nn.modules.batchnorm._NormBase,
-    nn.LayerNorm,
-    nn.GroupNorm,
-    nn.RMSNorm,
-)
 
 
 class WeightComparisonError(CompressLensError, ValueError):
@@ -77,7 +74,7 @@ def is_weight_module(module: nn.Module, include_norms: bool = False) -> bool:
     kind = type(module).__name__
     if kind in _WEIGHT_TYPE_NAMES or (is_packed_quantized(module) and "Conv" in kind):
         return True
-    return include_norms and isinstance(module, _NORM_TYPES)
+    return include_norms and is_norm(module)
 
 
 def low_rank_pair(module: nn.Module) -> tuple[nn.Module, nn.Module] | None:
@@ -132,7 +129,8 @@ def module_weights(model: nn.Module, include_norms: bool = False) -> dict[str, t
     scales are included with ``include_norms`` (pruned norms broke a model in the paper).
     """
     return {
-        key: dequantized(_weight(module)) for key, module in weight_entries(model, include_norms)
+        key: dequantized(out_in(module, _weight(module)))
+        for key, module in weight_entries(model, include_norms)
     }
 
 

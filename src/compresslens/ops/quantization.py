@@ -26,6 +26,7 @@ from pydantic import Field, field_validator
 from torch import nn
 
 from compresslens.errors import OperationError
+from compresslens.models.module_kinds import is_conv1d, linear_from_conv1d, replace_module
 from compresslens.ops.registry import (
     NoParams,
     Operation,
@@ -34,15 +35,17 @@ from compresslens.ops.registry import (
     ReplayContext,
     register_operation,
 )
-from compresslens.ops.selection import SelectionParams, select_modules
+from compresslens.ops.selection import SelectionParams, is_selected, select_modules
 
 Backend = Literal["torchao", "torch.ao"]
 # torch.ao observers warn about reduce_range on every construction; nothing a user can act on.
 _OBSERVER_NOISE = "Please use quant_min and quant_max"
 _QCONFIG_BACKEND = "x86"
 _REPLAY_SEED = 0
-# layer types every quantizer here has a kernel for (include_types may name only these)
-QUANTIZABLE_TYPES = ("Linear",)
+# layer types every quantizer here has a kernel for (include_types may name only these);
+# a selected GPT-2 Conv1D is first swapped for the equivalent nn.Linear (see `conv1d_as_linear`)
+QUANTIZABLE_TYPES = ("Linear", "linear", "Conv1D")
+DEFAULT_QUANTIZED_TYPES = ("Linear",)  # selects Conv1D too (see ops/selection.py)
 
 
 # ------------------------------------------------------------------------ parameters
@@ -54,7 +57,7 @@ class LinearSelectionParams(SelectionParams):
     Naming another type is refused up front rather than quietly quantizing nothing.
     """
 
-    include_types: list[str] = Field(default_factory=lambda: list(QUANTIZABLE_TYPES))
+    include_types: list[str] = Field(default_factory=lambda: list(DEFAULT_QUANTIZED_TYPES))
 
     @field_validator("include_types")
     @classmethod
@@ -131,6 +134,21 @@ def dynamically_quantizable(module: nn.Linear) -> bool:
     return not isinstance(module, nn.modules.linear.NonDynamicallyQuantizableLinear)
 
 
+def conv1d_as_linear(model: nn.Module, params: LinearSelectionParams) -> None:
+    """Swap each selected Conv1D for the nn.Linear computing the same (weight transposed).
+
+    The quantizers have kernels for nn.Linear only; the child stores the Linear's [out, in]
+    weight, and replay makes the same swap before the stored values overwrite it.
+    """
+    chosen = [
+        (name, module)
+        for name, module in model.named_modules()
+        if is_conv1d(module) and is_selected(name, module, params)
+    ]
+    for name, module in chosen:
+        replace_module(model, name, linear_from_conv1d(module))
+
+
 def selected_float_linears(
     model: nn.Module,
     params: LinearSelectionParams,
@@ -140,8 +158,9 @@ def selected_float_linears(
     """The float nn.Linear layers the selection picks (already-quantized ones are skipped).
 
     Depends only on module names, types and weight classes, so replay on the rebuilt
-    architecture picks exactly the same layers.
+    architecture picks exactly the same layers. Selected Conv1D layers become nn.Linear.
     """
+    conv1d_as_linear(model, params)
     linear_layers(model, operation)
     try:
         selected = select_modules(model, params)
