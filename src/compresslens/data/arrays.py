@@ -30,7 +30,7 @@ from compresslens.data.inputs import (
 )
 from compresslens.errors import DataFormatError
 
-MODALITIES = ("image", "text", "tabular")
+MODALITIES = ("image", "text", "tabular", "tokens")
 
 
 @dataclass
