@@ -69,8 +69,9 @@ def test_generations_are_computed_once_and_stored(
     monkeypatch.setattr(generations, "greedy_generate", no_model_runs)
     assert lm_workspace.generate("llama", "held-out", **OPTIONS) == first
     assert lm_workspace.generate("llama", "held-out", **OPTIONS, cached_only=True) == first
-    with pytest.raises(NotComputedError):  # another length is another result
-        lm_workspace.generate("llama", "held-out", **{**OPTIONS, "length": 6}, cached_only=True)
+    for other in ({"length": 6}, {"prompt_tokens": 3}, {"threads": 2}):  # another result
+        with pytest.raises(NotComputedError):
+            lm_workspace.generate("llama", "held-out", **{**OPTIONS, **other}, cached_only=True)
 
 
 def teacher_forced_logits(ws: cl.Workspace, rows: list[dict]) -> torch.Tensor:

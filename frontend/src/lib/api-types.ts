@@ -879,6 +879,11 @@ export interface components {
             prompt_tokens: number;
             /** Length */
             length: number;
+            /**
+             * Threads
+             * @description torch threads the models ran with (part of the key)
+             */
+            threads: number;
             /** Prompts */
             prompts: components["schemas"]["PromptComparison"][];
             summary: components["schemas"]["GenerationSummary"];
@@ -910,6 +915,11 @@ export interface components {
             prompt_tokens: number;
             /** Length */
             length: number;
+            /**
+             * Threads
+             * @description torch threads the model ran with (part of the key)
+             */
+            threads: number;
             /** Generations */
             generations: components["schemas"]["Generation"][];
         };

@@ -40,11 +40,15 @@ def generate(
         int, typer.Option("--prompt-tokens", help="Tokens of each entry in its prompt.")
     ] = 8,
     length: Annotated[int, typer.Option("--length", help="Tokens to generate greedily.")] = 32,
+    threads: Annotated[
+        int, typer.Option("--threads", help="Torch threads (part of the stored result's key).")
+    ] = 1,
     workspace: WorkspaceOption = DEFAULT_WORKSPACE,
     as_json: JsonOption = False,
 ) -> None:
     """Greedy continuations of the dataset's first entries (stored once per model)."""
     options = {"prompts": prompts, "prompt_tokens": prompt_tokens, "length": length}
+    options |= {"threads": threads}
     try:
         ws = open_workspace(workspace)
         if base is None:

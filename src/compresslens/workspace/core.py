@@ -432,10 +432,14 @@ class Workspace(AnalysisMethods, ViewMethods):
         prompts: int = 16,
         prompt_tokens: int = 8,
         length: int = 32,
+        threads: int = 1,
         cached_only: bool = False,
     ) -> dict[str, Any]:
         """Greedy continuations of `length` tokens from a token dataset's fixed prompts (the
-        first `prompt_tokens` tokens of its first `prompts` long-enough entries); stored once."""
+        first `prompt_tokens` tokens of its first `prompts` long-enough entries); stored once.
+
+        The models run with `threads` torch threads, part of the stored result's key: the
+        float reduction order, so a near-tie between two tokens, depends on it."""
         return generation_views.generate(
             self,
             model,
@@ -443,6 +447,7 @@ class Workspace(AnalysisMethods, ViewMethods):
             prompts=prompts,
             prompt_tokens=prompt_tokens,
             length=length,
+            threads=threads,
             cached_only=cached_only,
         )
 
@@ -455,6 +460,7 @@ class Workspace(AnalysisMethods, ViewMethods):
         prompts: int = 16,
         prompt_tokens: int = 8,
         length: int = 32,
+        threads: int = 1,
         cached_only: bool = False,
     ) -> dict[str, Any]:
         """Both models' generations side by side, per prompt the first diverging position
@@ -467,5 +473,6 @@ class Workspace(AnalysisMethods, ViewMethods):
             prompts=prompts,
             prompt_tokens=prompt_tokens,
             length=length,
+            threads=threads,
             cached_only=cached_only,
         )

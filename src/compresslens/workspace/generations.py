@@ -20,6 +20,7 @@ from compresslens.errors import IncompatibleDatasetError
 from compresslens.evaluate.generation import PromptSet, entry_prompts, greedy_generate
 from compresslens.input_rules import check_count
 from compresslens.records import DatasetInfo, ModelInfo
+from compresslens.threads import intra_op_threads
 from compresslens.workspace.results import result_key, stored_result
 
 if TYPE_CHECKING:
@@ -37,18 +38,28 @@ def generate(
     prompts: int,
     prompt_tokens: int,
     length: int,
+    threads: int = 1,
     cached_only: bool = False,
 ) -> dict[str, Any]:
     """See `Workspace.generate`."""
     info, data_info = ws.model(model), ws.dataset(dataset)
     length = check_count(length, "length")
+    threads = check_count(threads, "threads")
     prompt_set = token_prompts(data_info, ws.load_dataset(data_info.id), prompts, prompt_tokens)
     key = result_key(
-        "generation", GENERATION_VERSION, info.id, data_info.id, prompt_set.ids.tolist(), length
+        "generation",
+        GENERATION_VERSION,
+        info.id,
+        data_info.id,
+        prompt_set.ids.tolist(),
+        length,
+        threads,
     )
 
     def compute() -> dict[str, Any]:
-        generated = greedy_generate(ws.load_model(info.id), prompt_set.ids, length)
+        module = ws.load_model(info.id)
+        with intra_op_threads(threads):  # the float reduction order, so a near-tie, depends on it
+            generated = greedy_generate(module, prompt_set.ids, length)
         return {"generated_ids": generated}
 
     stored = stored_result(
@@ -77,6 +88,7 @@ def generate(
         "dataset": _about(data_info),
         "prompt_tokens": int(prompt_set.ids.shape[1]),
         "length": length,
+        "threads": threads,
         "generations": rows,
     }
 
@@ -90,10 +102,12 @@ def compare_generations(
     prompts: int,
     prompt_tokens: int,
     length: int,
+    threads: int = 1,
     cached_only: bool = False,
 ) -> dict[str, Any]:
     """See `Workspace.compare_generations`."""
     options = {"prompts": prompts, "prompt_tokens": prompt_tokens, "length": length}
+    options |= {"threads": threads}
     left = generate(ws, base, dataset, **options, cached_only=cached_only)
     right = generate(ws, model, dataset, **options, cached_only=cached_only)
     names = ws.dataset(dataset).class_names
@@ -128,6 +142,7 @@ def compare_generations(
         "dataset": left["dataset"],
         "prompt_tokens": left["prompt_tokens"],
         "length": left["length"],
+        "threads": left["threads"],
         "prompts": rows,
         "summary": divergence.summary(),
     }

@@ -52,6 +52,7 @@ class GenerationsAnswer(BaseModel):
     dataset: Named
     prompt_tokens: int
     length: int
+    threads: int = Field(description="torch threads the model ran with (part of the key)")
     generations: list[Generation]
 
 
@@ -89,6 +90,7 @@ class GenerationComparisonAnswer(BaseModel):
     dataset: Named
     prompt_tokens: int
     length: int
+    threads: int = Field(description="torch threads the models ran with (part of the key)")
     prompts: list[PromptComparison]
     summary: GenerationSummary
 
