@@ -107,6 +107,12 @@ def test_a_module_answering_one_vector_per_sequence_is_refused() -> None:
         greedy_generate(classifier, [[1, 2, 3]], 2)
 
 
+def test_a_model_that_cannot_take_token_ids_is_refused() -> None:
+    image_classifier = nn.Linear(4, 3)  # float inputs [B, 4]: token ids do not fit
+    with pytest.raises(IncompatibleDatasetError, match="cannot run on token ids of shape"):
+        greedy_generate(image_classifier, [[1, 2, 3, 4]], 2)
+
+
 def test_a_sequence_past_the_context_is_refused_before_running(tiny_llama_folder: Path) -> None:
     model = load_causal_lm(tiny_llama_folder)  # 32 positions
     with pytest.raises(InvalidInputError, match=r"\(40\) exceed the model's context of 32"):

@@ -121,6 +121,11 @@ def _next_token_logits(model: torch.nn.Module, ids: torch.Tensor) -> torch.Tenso
         raise InvalidInputError(
             f"token ids up to {int(ids.max())} do not fit the model's vocabulary: {error}"
         ) from error
+    except (RuntimeError, TypeError, ValueError) as error:  # e.g. an image model given ids
+        raise IncompatibleDatasetError(
+            f"the model cannot run on token ids of shape {tuple(ids.shape)}; is it a causal "
+            f"language model? {type(error).__name__}: {error}"
+        ) from error
     logits = getattr(output, "logits", output)
     if not isinstance(logits, torch.Tensor) or logits.ndim != 3 or logits.shape[:2] != ids.shape:
         shape = tuple(logits.shape) if isinstance(logits, torch.Tensor) else type(output).__name__
