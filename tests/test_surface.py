@@ -32,6 +32,8 @@ SURFACE = [
     ("/api/differences", "differences", "differences"),
     ("/api/select", "selection", "select"),
     ("/api/models/{key}/outputs", "output_table", "outputs"),
+    ("/api/generations", "generate", "generate"),
+    ("/api/generations/compare", "compare_generations", "generate"),
 ]
 # routes that are not an analysis: lists, one record, thumbnails, jobs
 NOT_ANALYSES = {

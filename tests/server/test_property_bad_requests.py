@@ -36,6 +36,8 @@ VALID: dict[str, dict[str, str]] = {
     "/api/robustness": {"models": "other", "dataset": "abc"},
     "/api/sensitivity": {"model": "other", "dataset": "abc", "operation": "prune.magnitude"},
     "/api/models/other/outputs": {"dataset": "abc"},
+    "/api/generations": {"model": "other", "dataset": "abc"},
+    "/api/generations/compare": {"base": "base", "model": "other", "dataset": "abc"},
 }
 KEY_PARAMS = {"base", "model", "models", "dataset", "baseline", "compressed"}
 # Typed query parameters of those routes: a value that is not of the type is a 422.
@@ -57,6 +59,8 @@ TYPED: dict[str, dict[str, str]] = {
     "/api/robustness": {"limit": "integer", "seed": "integer", "peek": "boolean"},
     "/api/sensitivity": {"limit": "integer", "max_drop": "number", "seed": "integer"},
     "/api/models/other/outputs": {"logits": "boolean", "offset": "integer", "limit": "integer"},
+    "/api/generations": {"prompts": "integer", "prompt_tokens": "integer", "length": "integer"},
+    "/api/generations/compare": {"prompts": "integer", "length": "integer"},
 }
 
 

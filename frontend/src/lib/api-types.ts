@@ -194,6 +194,55 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/generations": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Generations
+         * @description One model's stored generations (200), 202 while generating, else 409 (POST to start).
+         */
+        get: operations["generations_api_generations_get"];
+        put?: never;
+        /**
+         * Start Generations
+         * @description Generate (202; one job per parameters), or answer the stored generations.
+         */
+        post: operations["start_generations_api_generations_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/generations/compare": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Generation Comparison
+         * @description Base and model side by side with the first divergence (200), 202 while generating,
+         *     else 409 (POST to start).
+         */
+        get: operations["generation_comparison_api_generations_compare_get"];
+        put?: never;
+        /**
+         * Start Generation Comparison
+         * @description Generate with both models (202), or answer the stored comparison.
+         */
+        post: operations["start_generation_comparison_api_generations_compare_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/geometry": {
         parameters: {
             query?: never;
@@ -799,6 +848,81 @@ export interface components {
                 [key: string]: unknown;
             }[];
         };
+        /** Generation */
+        Generation: {
+            /**
+             * Entry
+             * @description the dataset entry the prompt opens
+             */
+            entry: number;
+            /** Prompt Ids */
+            prompt_ids: number[];
+            /** Generated Ids */
+            generated_ids: number[];
+            /** Prompt Text */
+            prompt_text: string;
+            /**
+             * Text
+             * @description the generated tokens' text (the dataset's token strings)
+             */
+            text: string;
+        };
+        /**
+         * GenerationComparisonAnswer
+         * @description Workspace.compare_generations: both models' generations, per prompt and in summary.
+         */
+        GenerationComparisonAnswer: {
+            base: components["schemas"]["Named"];
+            model: components["schemas"]["Named"];
+            dataset: components["schemas"]["Named"];
+            /** Prompt Tokens */
+            prompt_tokens: number;
+            /** Length */
+            length: number;
+            /**
+             * Threads
+             * @description torch threads the models ran with (part of the key)
+             */
+            threads: number;
+            /** Prompts */
+            prompts: components["schemas"]["PromptComparison"][];
+            summary: components["schemas"]["GenerationSummary"];
+        };
+        /** GenerationSummary */
+        GenerationSummary: {
+            /** Prompts */
+            prompts: number;
+            /** Identical */
+            identical: number;
+            /** Share Identical */
+            share_identical: number | null;
+            /** Mean Shared Prefix */
+            mean_shared_prefix: number | null;
+            /**
+             * Mean First Divergence
+             * @description over the prompts that diverged; null when none did
+             */
+            mean_first_divergence: number | null;
+        };
+        /**
+         * GenerationsAnswer
+         * @description Workspace.generate: one model's greedy continuations of the fixed prompts.
+         */
+        GenerationsAnswer: {
+            model: components["schemas"]["Named"];
+            dataset: components["schemas"]["Named"];
+            /** Prompt Tokens */
+            prompt_tokens: number;
+            /** Length */
+            length: number;
+            /**
+             * Threads
+             * @description torch threads the model ran with (part of the key)
+             */
+            threads: number;
+            /** Generations */
+            generations: components["schemas"]["Generation"][];
+        };
         /**
          * GeometryAnswer
          * @description Per-class geometry; with base the change versus it (see the route's parameters).
@@ -1110,6 +1234,13 @@ export interface components {
             /** Name */
             name: string;
         };
+        /** Named */
+        Named: {
+            /** Id */
+            id: string;
+            /** Name */
+            name: string;
+        };
         /** OcclusionAnswer */
         OcclusionAnswer: {
             /** Model */
@@ -1190,6 +1321,40 @@ export interface components {
             gallery: components["schemas"]["GalleryPage"];
         } & {
             [key: string]: unknown;
+        };
+        /** PromptComparison */
+        PromptComparison: {
+            /** Entry */
+            entry: number;
+            /** Prompt Ids */
+            prompt_ids: number[];
+            /** Prompt Text */
+            prompt_text: string;
+            /** Base Ids */
+            base_ids: number[];
+            /** Model Ids */
+            model_ids: number[];
+            /** Base Text */
+            base_text: string;
+            /** Model Text */
+            model_text: string;
+            /**
+             * Base Tokens
+             * @description each generated token's string, to mark one
+             */
+            base_tokens: string[];
+            /** Model Tokens */
+            model_tokens: string[];
+            /**
+             * First Divergence
+             * @description the first generated position where the models differ; null: identical
+             */
+            first_divergence: number | null;
+            /**
+             * Shared Prefix
+             * @description generated tokens both share from the start
+             */
+            shared_prefix: number;
         };
         /**
          * Reliability
@@ -2065,6 +2230,380 @@ export interface operations {
             /** @description malformed or out-of-range parameters */
             422: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    generations_api_generations_get: {
+        parameters: {
+            query: {
+                model: string;
+                dataset: string;
+                /** @description entries to prompt with */
+                prompts?: number;
+                /** @description tokens of each entry's prompt */
+                prompt_tokens?: number;
+                /** @description tokens generated greedily */
+                length?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GenerationsAnswer"];
+                };
+            };
+            /** @description computing: the job and its progress */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JobDescription"];
+                };
+            };
+            /** @description a request the workspace cannot answer (bad operation, unsuitable dataset) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the server needs its token (served off loopback, or with --token) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a Host header that is not a loopback name, a cross-site POST/DELETE, or a model whose factory names a module you have not trusted (the detail names the model, the module and how to trust it: `compresslens trust add MODULE`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description an unknown model, dataset, module or job */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description not computed and no job under way (code not_computed): POST to start */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description malformed or out-of-range parameters */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    start_generations_api_generations_post: {
+        parameters: {
+            query: {
+                model: string;
+                dataset: string;
+                /** @description entries to prompt with */
+                prompts?: number;
+                /** @description tokens of each entry's prompt */
+                prompt_tokens?: number;
+                /** @description tokens generated greedily */
+                length?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GenerationsAnswer"];
+                };
+            };
+            /** @description computing: the job and its progress */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JobDescription"];
+                };
+            };
+            /** @description a request the workspace cannot answer (bad operation, unsuitable dataset) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the server needs its token (served off loopback, or with --token) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a Host header that is not a loopback name, a cross-site POST/DELETE, or a model whose factory names a module you have not trusted (the detail names the model, the module and how to trust it: `compresslens trust add MODULE`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description an unknown model, dataset, module or job */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description malformed or out-of-range parameters */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the job queue is full (code queue_full): retry after Retry-After seconds */
+            429: {
+                headers: {
+                    /** @description seconds to wait before asking again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    generation_comparison_api_generations_compare_get: {
+        parameters: {
+            query: {
+                base: string;
+                model: string;
+                dataset: string;
+                /** @description entries to prompt with */
+                prompts?: number;
+                /** @description tokens of each entry's prompt */
+                prompt_tokens?: number;
+                /** @description tokens generated greedily */
+                length?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GenerationComparisonAnswer"];
+                };
+            };
+            /** @description computing: the job and its progress */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JobDescription"];
+                };
+            };
+            /** @description a request the workspace cannot answer (bad operation, unsuitable dataset) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the server needs its token (served off loopback, or with --token) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a Host header that is not a loopback name, a cross-site POST/DELETE, or a model whose factory names a module you have not trusted (the detail names the model, the module and how to trust it: `compresslens trust add MODULE`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description an unknown model, dataset, module or job */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description not computed and no job under way (code not_computed): POST to start */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description malformed or out-of-range parameters */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    start_generation_comparison_api_generations_compare_post: {
+        parameters: {
+            query: {
+                base: string;
+                model: string;
+                dataset: string;
+                /** @description entries to prompt with */
+                prompts?: number;
+                /** @description tokens of each entry's prompt */
+                prompt_tokens?: number;
+                /** @description tokens generated greedily */
+                length?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GenerationComparisonAnswer"];
+                };
+            };
+            /** @description computing: the job and its progress */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JobDescription"];
+                };
+            };
+            /** @description a request the workspace cannot answer (bad operation, unsuitable dataset) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the server needs its token (served off loopback, or with --token) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a Host header that is not a loopback name, a cross-site POST/DELETE, or a model whose factory names a module you have not trusted (the detail names the model, the module and how to trust it: `compresslens trust add MODULE`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description an unknown model, dataset, module or job */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description malformed or out-of-range parameters */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the job queue is full (code queue_full): retry after Retry-After seconds */
+            429: {
+                headers: {
+                    /** @description seconds to wait before asking again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {

@@ -18,6 +18,7 @@ from compresslens.cli import (  # noqa: E402, F401  (registers their commands)
     analysis_commands,
     comparison_commands,
     creation_commands,
+    generation_commands,
     maintenance_commands,
     trust_commands,
     view_commands,

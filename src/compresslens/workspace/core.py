@@ -23,6 +23,7 @@ from compresslens.records import DatasetInfo, EvaluationInfo, ModelInfo
 from compresslens.store.garbage import DEFAULT_GRACE_S, GarbageReport
 from compresslens.store.repository import WorkspaceStore
 from compresslens.workspace import derive, evaluation
+from compresslens.workspace import generations as generation_views
 from compresslens.workspace import geometry as geometry_views
 from compresslens.workspace.analyses import AnalysisMethods
 from compresslens.workspace.datasets import DatasetCatalog
@@ -421,3 +422,57 @@ class Workspace(AnalysisMethods, ViewMethods):
         Features that were not stored are computed once (re-evaluating with features=True).
         """
         return geometry_views.geometry_inputs(self, model, dataset)
+
+    # -- generations ---------------------------------------------------------------------
+    def generate(
+        self,
+        model: ModelRef,
+        dataset: DatasetRef,
+        *,
+        prompts: int = 16,
+        prompt_tokens: int = 8,
+        length: int = 32,
+        threads: int = 1,
+        cached_only: bool = False,
+    ) -> dict[str, Any]:
+        """Greedy continuations of `length` tokens from a token dataset's fixed prompts (the
+        first `prompt_tokens` tokens of its first `prompts` long-enough entries); stored once.
+
+        The models run with `threads` torch threads, part of the stored result's key: the
+        float reduction order, so a near-tie between two tokens, depends on it."""
+        return generation_views.generate(
+            self,
+            model,
+            dataset,
+            prompts=prompts,
+            prompt_tokens=prompt_tokens,
+            length=length,
+            threads=threads,
+            cached_only=cached_only,
+        )
+
+    def compare_generations(
+        self,
+        base: ModelRef,
+        model: ModelRef,
+        dataset: DatasetRef,
+        *,
+        prompts: int = 16,
+        prompt_tokens: int = 8,
+        length: int = 32,
+        threads: int = 1,
+        cached_only: bool = False,
+    ) -> dict[str, Any]:
+        """Both models' generations side by side, per prompt the first diverging position
+        (None: identical) and the shared prefix; summary: share identical, mean prefix."""
+        return generation_views.compare_generations(
+            self,
+            base,
+            model,
+            dataset,
+            prompts=prompts,
+            prompt_tokens=prompt_tokens,
+            length=length,
+            threads=threads,
+            cached_only=cached_only,
+        )
