@@ -19,6 +19,7 @@ from compresslens.cli import (  # noqa: E402, F401  (registers their commands)
     comparison_commands,
     creation_commands,
     maintenance_commands,
+    token_commands,
     trust_commands,
     view_commands,
 )
