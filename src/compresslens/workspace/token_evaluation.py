@@ -26,6 +26,7 @@ from compresslens.analysis.token_divergence import (
 )
 from compresslens.data.arrays import DatasetArrays
 from compresslens.data.inputs import input_spec
+from compresslens.errors import IncompatibleDatasetError
 from compresslens.evaluate.profile import compute_profile, efficiency_metrics
 from compresslens.evaluate.token_eval import (
     TokenPass,
@@ -302,6 +303,11 @@ def _described(
 def _checked(
     models: ModelCatalog, info: ModelInfo, data_info: DatasetInfo
 ) -> tuple[nn.Module, DatasetArrays]:
+    if data_info.modality != "tokens":
+        raise IncompatibleDatasetError(
+            f"{data_info.name!r} is a {data_info.modality} dataset, not a token dataset: "
+            "language models are evaluated and compared on one (ws.add_token_corpus)"
+        )
     module = models.load(info.id)
     arrays = models.datasets.load(data_info.id)
     max_id = int(max(arrays.inputs.max(), arrays.labels.max()))
