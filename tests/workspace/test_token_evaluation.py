@@ -112,6 +112,9 @@ def test_compact_kld_bounds_the_full_kld_per_token_and_equals_it_when_k_is_the_v
     assert full.min() > 0
     assert np.all(top32 <= full + 1e-6)
     np.testing.assert_allclose(every, full, atol=1e-5)
+    mass = pruned_lm.token_comparison("base", "pruned", "held", k=VOCAB)["base_top_k_mass"]
+    assert mass == pytest.approx(1.0, abs=1e-5)
+    assert pruned_lm.token_comparison("base", "pruned", "held")["base_top_k_mass"] < mass
 
 
 def test_same_top_is_whether_both_full_logits_have_the_same_argmax(

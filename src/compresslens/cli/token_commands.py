@@ -132,6 +132,12 @@ def render_tokens(document: dict[str, Any]) -> None:
     ]
     for label, value in rows:
         out.print(escape(f"{label:<14} {value:>14}"))
+    out.print(
+        escape(
+            f"(the base's top-{document['k']} tokens hold {100 * document['base_top_k_mass']:.1f}"
+            " % of its probability; the rest counts as one token: KLD is a lower bound)"
+        )
+    )
     out.print("direction of change (top-1 against the true token):")
     for key, label in (
         ("correct_to_incorrect", "correct→incorrect"),

@@ -83,9 +83,9 @@ def evaluate_tokens(
     module, arrays = _checked(models, info, data_info)
     plan = _plan(module, arrays, window, stride, k)
     root = models.lineage(info.id)[0]
-    base = None
+    root_compact = None
     if root.id != info.id:
-        base = base_compact(models, root, data_info, plan, batch_size=batch_size)
+        root_compact = base_compact(models, root, data_info, plan, batch_size=batch_size)
     run = TokenPass(
         module,
         arrays.inputs,
@@ -99,11 +99,11 @@ def evaluate_tokens(
     parts: list[CompactTokenOutputs] = []
     chunks = _compacted(run.logits(), arrays.labels, plan.k, parts)
     comparison = None
-    if base is None:
+    if root_compact is None:
         for _ in chunks:
             pass
     else:
-        comparison = token_comparison(base, chunks, targets=arrays.labels.numpy())
+        comparison = token_comparison(root_compact, chunks, targets=arrays.labels.numpy())
     result = run.result(data_info.num_classes, arrays.attributes)
     result.metrics["token_outputs"] = {"window": plan.window, "stride": plan.stride, "k": plan.k}
     scalars = {
@@ -125,8 +125,8 @@ def evaluate_tokens(
         write_evaluation(writer, info.id, data_info.id, result)
         writer.set_metrics(info.id, data_info.id, _finite(scalars))
     save_compact(models.store, compact_key(info.id, data_info.id, plan), _joined(parts))
-    if comparison is not None:
-        _store_comparison(models, root, info, data_info, plan, comparison)
+    if comparison is not None and root_compact is not None:
+        _store_comparison(models, (root, root_compact), info, data_info, plan, comparison)
     return models.store.evaluation_infos(info.id, data_info.id)[0]
 
 
@@ -177,9 +177,9 @@ def compare_tokens(
     key = comparison_key(base.id, model.id, data_info.id, plan)
 
     def compute() -> dict[str, Any]:
-        comparison = _rerun(models, base, model, data_info, plan, batch_size)
+        compact, comparison = _rerun(models, base, model, data_info, plan, batch_size)
         save_arrays(models.store, key, token_arrays_of(comparison))
-        return _described(base, model, data_info, plan, comparison.summary())
+        return _described((base, compact), model, data_info, plan, comparison.summary())
 
     return stored_result(models.store, COMPARISON_KIND, key, compute)
 
@@ -204,7 +204,7 @@ def comparison_arrays(
         )
         found = load_arrays(models.store, key)
     if found is None:  # the summary was stored by an older run without its arrays
-        comparison = _rerun(models, base, model, data_info, plan, 256)
+        comparison = _rerun(models, base, model, data_info, plan, 256)[1]
         found = token_arrays_of(comparison)
         save_arrays(models.store, key, found)
     return found
@@ -248,14 +248,14 @@ def comparison_metrics(summary: dict[str, Any]) -> dict[str, float]:
 
 def _store_comparison(
     models: ModelCatalog,
-    base: ModelInfo,
+    base: tuple[ModelInfo, CompactTokenOutputs],
     model: ModelInfo,
     data_info: DatasetInfo,
     plan: TokenPlan,
     comparison: TokenComparison,
 ) -> None:
     """What `compare_tokens` would compute, kept from the evaluation's own pass."""
-    key = comparison_key(base.id, model.id, data_info.id, plan)
+    key = comparison_key(base[0].id, model.id, data_info.id, plan)
     save_arrays(models.store, key, token_arrays_of(comparison))
     summary = _described(base, model, data_info, plan, comparison.summary())
     stored_result(models.store, COMPARISON_KIND, key, lambda: summary)
@@ -268,7 +268,8 @@ def _rerun(
     data_info: DatasetInfo,
     plan: TokenPlan,
     batch_size: int,
-) -> TokenComparison:
+) -> tuple[CompactTokenOutputs, TokenComparison]:
+    """The base's compact outputs and the model's comparison with them (one model pass)."""
     compact = base_compact(models, base, data_info, plan, batch_size=batch_size)
     module, arrays = _checked(models, model, data_info)
     run = TokenPass(
@@ -279,23 +280,28 @@ def _rerun(
         stride=plan.stride,
         batch_size=batch_size,
     )
-    return token_comparison(compact, run.logits(), targets=arrays.labels.numpy())
+    return compact, token_comparison(compact, run.logits(), targets=arrays.labels.numpy())
 
 
 def _described(
-    base: ModelInfo,
+    base: tuple[ModelInfo, CompactTokenOutputs],
     model: ModelInfo,
     data_info: DatasetInfo,
     plan: TokenPlan,
     summary: dict[str, Any],
 ) -> dict[str, Any]:
+    """The summary with who was compared on what, and the share of the base's probability
+    the top-k hold (the compact KLD puts the rest in one bucket: a lower bound)."""
+    info, compact = base
+    rest = np.exp(compact.log_rest.astype(np.float64))
     return {
-        "base": {"id": base.id, "name": base.name},
+        "base": {"id": info.id, "name": info.name},
         "model": {"id": model.id, "name": model.name},
         "dataset": {"id": data_info.id, "name": data_info.name},
         "window": plan.window,
         "stride": plan.stride,
         "k": plan.k,
+        "base_top_k_mass": float(1 - rest.mean()),
         **json_safe(summary),
     }
 
