@@ -13,7 +13,7 @@ import torch
 
 import compresslens as cl
 from compresslens.analysis.token_divergence import token_kld_full
-from compresslens.errors import IncompatibleDatasetError
+from compresslens.errors import IncompatibleDatasetError, InvalidInputError
 
 pytest.importorskip("transformers", reason="causal LMs come from transformers")
 
@@ -202,3 +202,8 @@ def test_a_token_dataset_of_another_vocabulary_is_refused(lm_workspace: cl.Works
 
     with pytest.raises(IncompatibleDatasetError, match="vocabulary has 64 tokens"):
         lm_workspace.evaluate("base", "other", latency=False)
+
+
+def test_features_are_refused_on_a_token_dataset(lm_workspace: cl.Workspace) -> None:
+    with pytest.raises(InvalidInputError, match="features"):
+        lm_workspace.evaluate("base", "held", latency=False, features=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from compresslens.data.inputs import input_spec
-from compresslens.errors import IncompatibleDatasetError
+from compresslens.errors import IncompatibleDatasetError, InvalidInputError
 from compresslens.evaluate.harness import evaluate_arrays
 from compresslens.evaluate.profile import compute_profile, efficiency_metrics
 from compresslens.evaluate.token_eval import is_causal_lm
@@ -35,6 +35,11 @@ def evaluate(
     batch_size = check_count(batch_size, "batch_size")
     threads = check_count(threads, "threads")
     if data_info.modality == "tokens":
+        if features is not False:
+            raise InvalidInputError(
+                "features=… is not kept on a token dataset: a causal LM's per-token hidden "
+                "states are not stored"
+            )
         return evaluate_tokens(
             models,
             info,
