@@ -59,9 +59,11 @@ def test_tokens_prints_the_kld_table_and_the_direction_of_change(
     succeeds("add-corpus", "held", *source, "-w", location)
     pair = ["tokens", "base", "pruned", "-d", "held", "-w", location]
 
+    evaluated = succeeds("evaluate", "pruned", "-d", "held", "-w", location, "--no-latency")
     table = succeeds(*pair)
     document = json.loads(succeeds(*pair, "--json"))
 
+    assert "perplexity" in evaluated
     assert "Mean    KLD" in table and "Same top p" in table
     assert "correct→incorrect" in table and "[0.00, 0.05)" in table
     assert document["tokens"] == workspace.dataset("held").num_instances
