@@ -63,7 +63,7 @@ def add_corpus(
             entries = parse_fortunes(text_file.read_bytes().decode("utf-8", errors="replace"))
         else:
             entries = list(split_entries(read_fortunes()).held_out)
-        info = open_workspace(workspace, must_exist=False).add_token_corpus(
+        info = open_workspace(workspace).add_token_corpus(
             name, entries, tokenizer=tokenizer, separator=separator
         )
     except (CompressLensError, OSError) as exc:
