@@ -79,6 +79,22 @@ def test_an_lm_gets_token_metrics_and_keeps_no_full_logits_by_default(
     assert evaluation.metrics["token_outputs"] == {"window": 32, "stride": 16, "k": 32}
 
 
+def test_the_compact_outputs_of_an_evaluation_are_kept_and_read_back(
+    lm_workspace: cl.Workspace,
+) -> None:
+    lm_workspace.evaluate("base", "held", latency=False)
+    ids = torch.cat(
+        [lm_workspace.load_dataset("held").inputs[:1], lm_workspace.load_dataset("held").labels]
+    )
+    log_p = torch.log_softmax(logits_of(lm_workspace, "base", ids).double(), dim=1)
+
+    compact = lm_workspace.token_outputs("base", "held")
+    assert (compact.tokens, compact.k, compact.vocab_size) == (31, 32, VOCAB)
+    assert compact.top_ids[:, 0].tolist() == log_p.argmax(dim=1).tolist()
+    expected = log_p.gather(1, torch.from_numpy(compact.top_ids).long())
+    np.testing.assert_allclose(compact.top_logprobs, expected.numpy(), atol=1e-5)
+
+
 def test_logits_true_keeps_the_full_logits_per_token(lm_workspace: cl.Workspace) -> None:
     lm_workspace.evaluate("base", "held", latency=False, logits=True)
 

@@ -173,7 +173,7 @@ def compare_tokens(
 ) -> dict[str, Any]:
     """See `Workspace.token_comparison`: stored once, computed by re-running the model
     against the base's stored compact outputs."""
-    plan = _plan_for(models, base, data_info, window, stride, k)
+    plan = plan_for(models, base, data_info, window, stride, k)
     key = comparison_key(base.id, model.id, data_info.id, plan)
 
     def compute() -> dict[str, Any]:
@@ -195,7 +195,7 @@ def comparison_arrays(
     k: int,
 ) -> dict[str, np.ndarray]:
     """Per token: kld, same_top, flip (codes of FLIP_KINDS), base/model top-1, delta_p."""
-    plan = _plan_for(models, base, data_info, window, stride, k)
+    plan = plan_for(models, base, data_info, window, stride, k)
     key = comparison_key(base.id, model.id, data_info.id, plan)
     found = load_arrays(models.store, key)
     if found is None:
@@ -330,7 +330,7 @@ def _plan(
     return TokenPlan(window=window, stride=stride, k=k)
 
 
-def _plan_for(
+def plan_for(
     models: ModelCatalog,
     base: ModelInfo,
     data_info: DatasetInfo,

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from compresslens.analysis.token_divergence import CompactTokenOutputs
 from compresslens.data.text import load_tokenizer
 from compresslens.data.token_corpus import (
     encode_entries,
@@ -24,8 +25,10 @@ from compresslens.records import DatasetInfo, ModelInfo
 from compresslens.workspace.token_evaluation import (
     COMPACT_K,
     FLIP_KINDS,
+    base_compact,
     compare_tokens,
     comparison_arrays,
+    plan_for,
 )
 
 if TYPE_CHECKING:
@@ -128,6 +131,22 @@ class TokenMethods:
             stride=stride,
             k=k,
         )
+
+    def token_outputs(
+        self,
+        model: str | ModelInfo,
+        dataset: str | DatasetInfo,
+        *,
+        k: int = COMPACT_K,
+        window: int | None = None,
+        stride: int | None = None,
+    ) -> CompactTokenOutputs:
+        """The model's compact outputs on a token dataset (top-`k` token ids and
+        log-probabilities, log remaining mass, top-1 margin, targets), stored by `evaluate`
+        and computed once (one pass) if missing."""
+        info, data_info = self.model(model), self.dataset(dataset)
+        plan = plan_for(self._models, info, data_info, window, stride, k)
+        return base_compact(self._models, info, data_info, plan)
 
     flip_kinds: tuple[str, ...] = FLIP_KINDS
     """The kinds `token_differences(...)["flip"]` indexes: same, correct→incorrect, …"""
