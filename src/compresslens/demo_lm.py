@@ -25,7 +25,7 @@ from compresslens.ops.lm_training import (
     token_stream,
     train_causal_lm,
 )
-from compresslens.records import ModelInfo
+from compresslens.records import DatasetInfo, ModelInfo
 from compresslens.threads import intra_op_threads
 from compresslens.workspace import Workspace
 
@@ -130,3 +130,25 @@ def add_demo_lm(
 ) -> ModelInfo:
     """Register a demo LM folder in a workspace as a causal-LM root (kept if already there)."""
     return ws.add_hf_model(folder, name=name, task="causal-lm", tags=tags)
+
+
+DEMO_HELD_OUT_NAME = "lm-held-out"
+
+
+def add_demo_held_out(
+    ws: Workspace,
+    folder: str | Path,
+    name: str = DEMO_HELD_OUT_NAME,
+    options: DemoLMOptions = DemoLMOptions(),
+) -> DatasetInfo:
+    """Register the demo LM's held-out entries (the split it never trained on) as the token
+    dataset its models are evaluated and compared on, encoded by the folder's tokenizer."""
+    split = split_entries(
+        read_fortunes(options.corpus, options.collections), options.held_out_every
+    )
+    return ws.add_token_corpus(
+        name,
+        list(split.held_out),
+        tokenizer=folder,
+        description=f"held-out fortunes entries (every {options.held_out_every}th) of the demo LM",
+    )

@@ -20,6 +20,7 @@ from compresslens.cli import (  # noqa: E402, F401  (registers their commands)
     creation_commands,
     generation_commands,
     maintenance_commands,
+    token_commands,
     trust_commands,
     view_commands,
 )

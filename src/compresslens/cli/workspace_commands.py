@@ -169,9 +169,10 @@ def evaluate(
         print(json.dumps(result.to_dict(), indent=2))
         return
     m = result.metrics
+    perplexity = f"perplexity {m['perplexity']:.3f}  " if "perplexity" in m else ""
     stdout().print(
         escape(
-            f"{result.dataset_name}: accuracy {m['accuracy']:.4f}  "
+            f"{result.dataset_name}: {perplexity}accuracy {m['accuracy']:.4f}  "
             f"top-5 {m['top5_accuracy']:.4f}  loss {m['loss']:.4f}  ECE {m['ece']:.4f}  "
             f"({m['num_instances']} instances, {result.wall_time_s:.2f} s)"
         )

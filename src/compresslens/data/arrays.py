@@ -157,7 +157,11 @@ def _to_inputs(data: Any) -> Inputs:
 
 def arrays_to_bytes(arrays: DatasetArrays) -> bytes:
     tensors = {name: t.contiguous() for name, t in tensors_of(arrays.inputs).items()}
-    return safetensors_save({**tensors, "labels": arrays.labels})
+    labels = arrays.labels
+    storage = labels.untyped_storage().data_ptr()
+    if any(t.untyped_storage().data_ptr() == storage for t in tensors.values()):
+        labels = labels.clone()  # views of one token stream: safetensors refuses shared memory
+    return safetensors_save({**tensors, "labels": labels})
 
 
 def instance_table_bytes(arrays: DatasetArrays) -> bytes:

@@ -30,6 +30,8 @@ from compresslens.workspace.datasets import DatasetCatalog
 from compresslens.workspace.location import check_workspace_location
 from compresslens.workspace.models import ModelCatalog
 from compresslens.workspace.stored_outputs import read_features, read_logits, read_outputs
+from compresslens.workspace.token_evaluation import COMPACT_K
+from compresslens.workspace.tokens import TokenMethods
 from compresslens.workspace.views import ViewMethods
 
 ModelRef = str | ModelInfo
@@ -41,13 +43,14 @@ def _ref(value: ModelRef | DatasetRef) -> str:
     return value if isinstance(value, str) else value.id
 
 
-class Workspace(AnalysisMethods, ViewMethods):
+class Workspace(AnalysisMethods, ViewMethods, TokenMethods):
     """A folder (SQLite + artifacts) or a database URL plus an artifacts folder.
 
     The analysis methods (select, compare, pies, agreement, robustness, sensitivity, …)
     come from `AnalysisMethods` in `compresslens.workspace.analyses`; the views the UI shows
     (behaviours, calibration, instances, pies_view, layers, geometry_view, …) from
-    `ViewMethods` in `compresslens.workspace.views`.
+    `ViewMethods` in `compresslens.workspace.views`; token corpora and token-level
+    comparison of language models from `TokenMethods` in `compresslens.workspace.tokens`.
     """
 
     def __init__(
@@ -331,8 +334,19 @@ class Workspace(AnalysisMethods, ViewMethods):
         latency: bool = True,
         threads: int = 1,
         progress: Progress | None = None,
+        window: int | None = None,
+        stride: int | None = None,
+        compact_k: int = COMPACT_K,
     ) -> EvaluationInfo:
-        """Run the stored model over the dataset; store outputs, metrics and efficiency."""
+        """Run the stored model over the dataset; store outputs, metrics and efficiency.
+
+        A causal LM runs on a token dataset over sliding windows (`window`: the model's
+        context, `stride`: half of it; `batch_size` counts tokens), one instance per token;
+        its compact outputs (top-`compact_k` log-probabilities) are stored, and a model
+        derived from a root is compared with the root on identical tokens (kld_mean,
+        same_top, correct_to_incorrect, … as metrics on the dataset; see
+        `token_comparison`).
+        """
         return evaluation.evaluate(
             self._models,
             self.model(model),
@@ -343,6 +357,9 @@ class Workspace(AnalysisMethods, ViewMethods):
             latency=latency,
             threads=threads,
             progress=progress,
+            window=window,
+            stride=stride,
+            compact_k=compact_k,
         )
 
     def evaluation(self, model: ModelRef, dataset: DatasetRef) -> EvaluationInfo:

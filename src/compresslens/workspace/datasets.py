@@ -24,6 +24,7 @@ from compresslens.data.arrays import (
 from compresslens.data.inputs import Inputs, TensorFields
 from compresslens.data.render import render_image_png
 from compresslens.data.text import is_text_list, load_tokenizer, tokenize, tokenizer_description
+from compresslens.data.token_corpus import check_token_stream_arrays, entry_text
 from compresslens.errors import (
     DataFormatError,
     DuplicateNameError,
@@ -99,6 +100,8 @@ class DatasetCatalog:
         modality = modality or ("text" if texts is not None else _guess_modality(arrays.inputs))
         if modality not in MODALITIES:
             raise DataFormatError(f"modality must be one of {MODALITIES}, not {modality!r}")
+        if modality == "tokens":
+            check_token_stream_arrays(arrays.inputs, arrays.labels)
         digest = arrays.content_hash()
         existing = self.store.dataset_named(name)
         if existing is not None:
@@ -137,11 +140,14 @@ class DatasetCatalog:
         return self._arrays[memo]
 
     def render(self, key: str, index: int, size: int) -> bytes | str:
-        """A PNG thumbnail for an image instance, the raw text for a text instance."""
+        """A PNG thumbnail for an image instance, the raw text for a text instance (for a token
+        instance, its entry up to the predicted token)."""
         info = self.info(key)
         if not 0 <= index < info.num_instances:
             raise NotFoundError(f"instance {index} is outside 0..{info.num_instances - 1}")
         arrays = self.load(info.id)
+        if info.modality == "tokens":
+            return _token_text(info, arrays, index)
         if info.modality == "text":
             if arrays.texts is not None:
                 return arrays.texts[index]
@@ -151,6 +157,13 @@ class DatasetCatalog:
         if isinstance(arrays.inputs, TensorFields):
             raise IncompatibleDatasetError(f"{info.name} holds keyword inputs, not an image")
         return render_image_png(arrays.inputs[index], size=size)
+
+
+def _token_text(info: DatasetInfo, arrays: DatasetArrays, index: int) -> str:
+    """A token instance as text: its entry up to the token it predicts (or that token)."""
+    if "entry" in arrays.attributes:
+        return entry_text(arrays.labels, arrays.attributes["entry"], info.class_names, index)
+    return info.class_names[int(arrays.labels[index])]
 
 
 def _guess_modality(inputs: Inputs) -> str:

@@ -5,12 +5,15 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from compresslens.data.inputs import input_spec
+from compresslens.errors import IncompatibleDatasetError, InvalidInputError
 from compresslens.evaluate.harness import evaluate_arrays
 from compresslens.evaluate.profile import compute_profile, efficiency_metrics
+from compresslens.evaluate.token_eval import is_causal_lm
 from compresslens.input_rules import check_count
 from compresslens.records import DatasetInfo, EvaluationInfo, ModelInfo
 from compresslens.workspace.models import ModelCatalog
 from compresslens.workspace.stored_outputs import write_evaluation
+from compresslens.workspace.token_evaluation import COMPACT_K, evaluate_tokens
 
 
 def evaluate(
@@ -24,11 +27,38 @@ def evaluate(
     latency: bool,
     threads: int,
     progress: Callable[[int, int], None] | None,
+    window: int | None = None,
+    stride: int | None = None,
+    compact_k: int = COMPACT_K,
 ) -> EvaluationInfo:
     """See `Workspace.evaluate`."""
     batch_size = check_count(batch_size, "batch_size")
     threads = check_count(threads, "threads")
+    if data_info.modality == "tokens":
+        if features is not False:
+            raise InvalidInputError(
+                "features=… is not kept on a token dataset: a causal LM's per-token hidden "
+                "states are not stored"
+            )
+        return evaluate_tokens(
+            models,
+            info,
+            data_info,
+            batch_size=batch_size,
+            logits=logits,
+            window=window,
+            stride=stride,
+            k=compact_k,
+            latency=latency,
+            threads=threads,
+            progress=progress,
+        )
     module = models.load(info.id)
+    if is_causal_lm(module):
+        raise IncompatibleDatasetError(
+            f"{info.name!r} is a causal language model: evaluate it on a token dataset "
+            f"(ws.add_token_corpus), not on the {data_info.modality} dataset {data_info.name!r}"
+        )
     arrays = models.datasets.load(data_info.id)
     result = evaluate_arrays(
         module,
