@@ -9,7 +9,7 @@ import pytest
 import torch
 
 import compresslens as cl
-from compresslens.errors import IncompatibleDatasetError
+from compresslens.errors import FactoryError, IncompatibleDatasetError
 
 transformers = pytest.importorskip("transformers", reason="the demo LM is a transformers model")
 
@@ -20,7 +20,13 @@ from compresslens.demo_lm import (  # noqa: E402
     add_demo_lm,
     build_demo_lm,
 )
-from compresslens.models.causal_lm import CausalLMShape  # noqa: E402
+from compresslens.models.causal_lm import (  # noqa: E402
+    CausalLMShape,
+    build_causal_lm,
+    llama_config,
+    norm_gains,
+)
+from compresslens.ops.lm_training import LMTrainParams, train_causal_lm  # noqa: E402
 
 SENTENCES = [
     "The early bird catches the worm.",
@@ -61,6 +67,10 @@ def test_the_report_states_the_split_the_training_and_held_out_perplexity(
     assert report.final_loss < report.first_loss
     assert 1.0 < report.held_out_perplexity < report.vocab_size
     assert report.threads == 1 and report.steps == 30 and report.vocab_size == 300
+    assert (report.norm_init, report.norm_lr_scale) == (
+        DemoLMOptions().norm_init,
+        DemoLMOptions().norm_lr_scale,
+    )
     assert json.loads((folder / REPORT_FILE).read_text())["held_out_perplexity"] == (
         report.held_out_perplexity
     )
@@ -118,3 +128,57 @@ def test_a_held_out_split_too_short_to_measure_is_refused_before_training(
             folder, steps=30, options=tiny_options(folder), on_step=lambda s, *_: steps.append(s)
         )
     assert steps == [] and not folder.exists()
+
+
+# ------------------------------------------------------------ norm gains (the case study)
+
+TINY_SHAPE = CausalLMShape(layers=2, width=32, heads=2, context=16, mlp_width=64)
+CYCLE = torch.tensor([3, 7, 1, 9, 4, 4, 2, 8, 5, 6, 0, 11] * 40, dtype=torch.int64)
+
+
+def test_norm_init_sets_every_rmsnorm_gain_and_no_other_weight() -> None:
+    config = llama_config(40, TINY_SHAPE)
+    default, small = build_causal_lm(config, 0), build_causal_lm(config, 0, norm_init=0.02)
+    gains = norm_gains(small)
+    assert len(gains) == 2 * 2 + 1  # two per block and the final norm
+    assert all(torch.equal(gain, torch.full_like(gain, 0.02)) for gain in gains.values())
+    assert all(torch.equal(gain, torch.ones_like(gain)) for gain in norm_gains(default).values())
+    kept = {f"{name}.weight" for name in gains}
+    expected = default.state_dict()
+    for name, value in small.state_dict().items():
+        if name not in kept:
+            assert torch.equal(value, expected[name]), name
+
+
+@pytest.mark.parametrize("norm_init", [0.0, -0.5, float("nan"), float("inf")])
+def test_a_norm_init_that_is_not_positive_and_finite_is_refused(norm_init: float) -> None:
+    with pytest.raises(FactoryError, match="norm gain must start positive"):
+        build_causal_lm(llama_config(40, TINY_SHAPE), 0, norm_init=norm_init)
+
+
+def test_norm_lr_scale_zero_trains_every_weight_but_the_norm_gains() -> None:
+    model = build_causal_lm(llama_config(40, TINY_SHAPE), 0, norm_init=0.02)
+    head = model.lm_head.weight.detach().clone()
+    params = LMTrainParams(steps=5, batch_size=4, lr=1e-2, norm_lr_scale=0.0)
+    train_causal_lm(model, CYCLE, context=TINY_SHAPE.context, params=params, seed=0)
+    assert all(torch.equal(g, torch.full_like(g, 0.02)) for g in norm_gains(model).values())
+    assert not torch.equal(model.lm_head.weight, head)
+
+
+def test_a_smaller_norm_lr_scale_moves_the_gains_less() -> None:
+    moved = []
+    for scale in (1.0, 0.1):
+        model = build_causal_lm(llama_config(40, TINY_SHAPE), 0, norm_init=0.02)
+        params = LMTrainParams(steps=10, batch_size=4, lr=1e-2, norm_lr_scale=scale)
+        train_causal_lm(model, CYCLE, context=TINY_SHAPE.context, params=params, seed=0)
+        moved.append(
+            max(float((g.detach() - 0.02).abs().max()) for g in norm_gains(model).values())
+        )
+    assert moved[1] < moved[0] / 5
+
+
+def test_a_negative_norm_lr_scale_is_refused() -> None:
+    model = build_causal_lm(llama_config(40, TINY_SHAPE), 0)
+    params = LMTrainParams(steps=5, batch_size=4, norm_lr_scale=-1.0)
+    with pytest.raises(IncompatibleDatasetError, match="norm_lr_scale not negative"):
+        train_causal_lm(model, CYCLE, context=TINY_SHAPE.context, params=params)

@@ -6,6 +6,7 @@ norms are RMSNorm weights, the tensors the layer-norm case study prunes and rest
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -51,9 +52,33 @@ def llama_config(vocab_size: int, shape: CausalLMShape, pad_token_id: int = 0) -
     )
 
 
-def build_causal_lm(config: Any, seed: int) -> nn.Module:
-    """A freshly initialised causal LM for `config`; the same seed gives the same weights."""
+def build_causal_lm(config: Any, seed: int, norm_init: float = 1.0) -> nn.Module:
+    """A freshly initialised causal LM for `config`; the same seed gives the same weights.
+
+    `norm_init` is every norm gain's starting value (transformers starts them at 1.0); it
+    draws no random numbers, so models differing only in it share every other weight.
+    """
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         model = transformers_module().AutoModelForCausalLM.from_config(config)
+    set_norm_gains(model, norm_init)
     return model.eval()
+
+
+def norm_gains(model: nn.Module) -> dict[str, nn.Parameter]:
+    """The gain vector of every norm layer (class name ending in "Norm"), by module name."""
+    return {
+        name: module.weight
+        for name, module in model.named_modules()
+        if type(module).__name__.endswith("Norm")
+        and isinstance(getattr(module, "weight", None), nn.Parameter)
+    }
+
+
+@torch.no_grad()
+def set_norm_gains(model: nn.Module, value: float) -> None:
+    """Fill every norm gain with `value`, in place."""
+    if not math.isfinite(value) or value <= 0:
+        raise FactoryError(f"a norm gain must start positive and finite, got {value}")
+    for gain in norm_gains(model).values():
+        gain.fill_(value)

@@ -17,6 +17,7 @@ import torch
 from torch import nn
 
 from compresslens.errors import IncompatibleDatasetError
+from compresslens.models.causal_lm import norm_gains
 
 StepCallback = Callable[[int, int, float], None]
 WARMUP_SHARE = 0.05  # linear warm-up over the first 5% of the steps, then cosine to 10%
@@ -30,6 +31,7 @@ class LMTrainParams:
     lr: float = 3e-3
     weight_decay: float = 0.1  # on matrices only: norms, biases and embeddings are not decayed
     grad_clip: float = 1.0
+    norm_lr_scale: float = 1.0  # the norm gains' learning rate, as a share of `lr`
 
 
 @dataclass(frozen=True)
@@ -67,9 +69,12 @@ def train_causal_lm(
 ) -> LMTrainReport:
     """Train `model` in place on random windows of `tokens`; leave it in eval() mode."""
     check_token_stream(tokens, context)
-    if params.steps < 1 or params.batch_size < 1:
-        raise IncompatibleDatasetError(f"steps and batch_size must be positive: {params}")
-    optimizer = torch.optim.AdamW(_param_groups(model, params.weight_decay), lr=params.lr)
+    if params.steps < 1 or params.batch_size < 1 or params.norm_lr_scale < 0:
+        raise IncompatibleDatasetError(
+            f"steps and batch_size must be positive, norm_lr_scale not negative: {params}"
+        )
+    groups = _param_groups(model, params.weight_decay, params.lr * params.norm_lr_scale)
+    optimizer = torch.optim.AdamW(groups, lr=params.lr)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, _lr_factor(params.steps))
     generator = torch.Generator().manual_seed(seed)
     offsets = torch.arange(context + 1)
@@ -141,13 +146,17 @@ def _next_token_loss(model: nn.Module, windows: torch.Tensor) -> torch.Tensor:
     )
 
 
-def _param_groups(model: nn.Module, weight_decay: float) -> list[dict[str, Any]]:
-    decayed, kept = [], []
+def _param_groups(model: nn.Module, weight_decay: float, norm_lr: float) -> list[dict[str, Any]]:
+    """Decayed matrices; norm gains at their own learning rate; the rest undecayed."""
+    gains = {id(gain) for gain in norm_gains(model).values()}
+    decayed, norms, kept = [], [], []
     for name, parameter in model.named_parameters():
         matrix = parameter.ndim >= 2 and "embed" not in name
-        (decayed if matrix else kept).append(parameter)
+        group = decayed if matrix else norms if id(parameter) in gains else kept
+        group.append(parameter)
     return [
         {"params": decayed, "weight_decay": weight_decay},
+        {"params": norms, "weight_decay": 0.0, "lr": norm_lr},
         {"params": kept, "weight_decay": 0.0},
     ]
 
