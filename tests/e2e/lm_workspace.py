@@ -22,7 +22,6 @@ NORMS_PRUNED = "lm-magnitude-norms"
 NORMS_KEPT = "lm-magnitude"
 RESTORED = "lm-norms-restored"
 AMOUNT = 0.3
-GENERATION = {"prompts": 8, "prompt_tokens": 8, "length": 24}
 
 
 def build_lm_workspace(demo: Path, lm_folder: Path, destination: Path) -> Path:
@@ -43,7 +42,7 @@ def build_lm_workspace(demo: Path, lm_folder: Path, destination: Path) -> Path:
         for model in (LM, NORMS_PRUNED, NORMS_KEPT, RESTORED):
             ws.evaluate(model, HELD_OUT, latency=False)
         for model in (NORMS_PRUNED, NORMS_KEPT, RESTORED):
-            ws.compare_generations(LM, model, HELD_OUT, **GENERATION)
+            ws.compare_generations(LM, model, HELD_OUT)  # the UI's defaults
     finally:
         ws.close()
     return destination
