@@ -36,7 +36,7 @@ export default async function ({ page, url, models, check, shot, report, timeout
     agreement: await tokens.evaluateAll((els) =>
       els.reduce((acc, el) => ({ ...acc, [el.dataset.agreement]: (acc[el.dataset.agreement] ?? 0) + 1 }), {})),
     firstFlipTitle: await tokens.evaluateAll((els) =>
-      els.find((el) => el.dataset.agreement === "correct_to_incorrect")?.title ?? ""),
+      els.find((el) => el.dataset.agreement.endsWith("_to_correct") || el.dataset.agreement.endsWith("_to_incorrect"))?.title ?? ""),
     agreementBackgrounds: await tokens.evaluateAll((els) => new Set(els.map((el) => getComputedStyle(el).backgroundColor)).size),
   };
   check("the text shows tokens coloured by agreement", report.text.shown > 0 && report.text.agreementBackgrounds > 1,
