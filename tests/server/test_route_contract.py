@@ -75,4 +75,6 @@ def test_every_api_route_documents_its_error_answers_with_one_error_model(
         "/api/layers/activations",
         "/api/robustness",
         "/api/sensitivity",
+        "/api/tokens/flips",
+        "/api/tokens/text",
     ]

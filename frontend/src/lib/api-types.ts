@@ -602,6 +602,54 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/tokens/text": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Token Text
+         * @description A page of the compared text (200), 202 while comparing, else 409 (POST to start).
+         */
+        get: operations["token_text_api_tokens_text_get"];
+        put?: never;
+        /**
+         * Start Token Text
+         * @description Compare the models token by token (202), or answer the stored page.
+         */
+        post: operations["start_token_text_api_tokens_text_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/tokens/flips": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Token Flips
+         * @description The flipped tokens (200), 202 while comparing, else 409 (POST to start).
+         */
+        get: operations["token_flips_api_tokens_flips_get"];
+        put?: never;
+        /**
+         * Start Token Flips
+         * @description Compare the models token by token (202), or answer the stored flips.
+         */
+        post: operations["start_token_flips_api_tokens_flips_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -815,6 +863,39 @@ export interface components {
              * @description not_computed (POST to start) or queue_full (retry later)
              */
             code?: string | null;
+        };
+        /**
+         * FlipColumns
+         * @description One entry per flipped token, in stream order.
+         */
+        FlipColumns: {
+            /**
+             * Index
+             * @description the token's position in the stream
+             */
+            index: number[];
+            /**
+             * Kind
+             * @description correct_to_incorrect or incorrect_to_correct
+             */
+            kind: string[];
+            /** Base Margin */
+            base_margin: number[];
+            /** Kld */
+            kld: number[];
+            /** Delta P */
+            delta_p: number[];
+            /** Token */
+            token: string[];
+            /** Base Top1 */
+            base_top1: string[];
+            /** Model Top1 */
+            model_top1: string[];
+            /**
+             * Context
+             * @description the text just before the token
+             */
+            context: string[];
         };
         /** GalleryPage */
         GalleryPage: {
@@ -1529,6 +1610,102 @@ export interface components {
              * @description the attribute's value
              */
             value: string;
+        };
+        /**
+         * TokenColumns
+         * @description One entry per token of the page, in stream order.
+         */
+        TokenColumns: {
+            /**
+             * Token
+             * @description the true token at this position (what is predicted)
+             */
+            token: string[];
+            /**
+             * Entry
+             * @description the held-out entry it belongs to
+             */
+            entry: number[];
+            /**
+             * Position
+             * @description its position in the entry (0: after the separator)
+             */
+            position: number[];
+            /**
+             * Same Top
+             * @description base and model predict the same top-1 token
+             */
+            same_top: boolean[];
+            /**
+             * Flip
+             * @description index into flip_kinds
+             */
+            flip: number[];
+            /** Kld */
+            kld: number[];
+            /**
+             * Delta P
+             * @description model's minus base's probability of the true token
+             */
+            delta_p: number[];
+            /**
+             * Base Margin
+             * @description base's top-1 minus top-2 probability
+             */
+            base_margin: number[];
+            /** Base Top1 */
+            base_top1: string[];
+            /** Model Top1 */
+            model_top1: string[];
+        };
+        /** TokenCounts */
+        TokenCounts: {
+            /**
+             * Tokens
+             * @description token positions compared (the whole stream)
+             */
+            tokens: number;
+            /** Same Top Rate */
+            same_top_rate: number | null;
+            /**
+             * Kld Mean
+             * @description mean KLD(base ‖ model), compact lower bound
+             */
+            kld_mean: number | null;
+            /** Correct To Incorrect */
+            correct_to_incorrect: number;
+            /** Incorrect To Correct */
+            incorrect_to_correct: number;
+        };
+        /**
+         * TokenFlipsAnswer
+         * @description Workspace.token_flips: every token whose correctness flipped.
+         */
+        TokenFlipsAnswer: {
+            base: components["schemas"]["Named"];
+            model: components["schemas"]["Named"];
+            dataset: components["schemas"]["Named"];
+            /** Flip Kinds */
+            flip_kinds: string[];
+            summary: components["schemas"]["TokenCounts"];
+            flips: components["schemas"]["FlipColumns"];
+        };
+        /**
+         * TokenTextAnswer
+         * @description Workspace.token_text: a page of the held-out text, token by token.
+         */
+        TokenTextAnswer: {
+            base: components["schemas"]["Named"];
+            model: components["schemas"]["Named"];
+            dataset: components["schemas"]["Named"];
+            /** Offset */
+            offset: number;
+            /** Limit */
+            limit: number;
+            /** Flip Kinds */
+            flip_kinds: string[];
+            summary: components["schemas"]["TokenCounts"];
+            page: components["schemas"]["TokenColumns"];
         };
         /** TransitionsAnswer */
         TransitionsAnswer: {
@@ -4156,6 +4333,366 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["SensitivityAnswer"];
+                };
+            };
+            /** @description computing: the job and its progress */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JobDescription"];
+                };
+            };
+            /** @description a request the workspace cannot answer (bad operation, unsuitable dataset) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the server needs its token (served off loopback, or with --token) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a Host header that is not a loopback name, a cross-site POST/DELETE, or a model whose factory names a module you have not trusted (the detail names the model, the module and how to trust it: `compresslens trust add MODULE`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description an unknown model, dataset, module or job */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description malformed or out-of-range parameters */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the job queue is full (code queue_full): retry after Retry-After seconds */
+            429: {
+                headers: {
+                    /** @description seconds to wait before asking again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    token_text_api_tokens_text_get: {
+        parameters: {
+            query: {
+                base: string;
+                model: string;
+                dataset: string;
+                /** @description first token of the page */
+                offset?: number;
+                /** @description tokens in the page */
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TokenTextAnswer"];
+                };
+            };
+            /** @description computing: the job and its progress */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JobDescription"];
+                };
+            };
+            /** @description a request the workspace cannot answer (bad operation, unsuitable dataset) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the server needs its token (served off loopback, or with --token) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a Host header that is not a loopback name, a cross-site POST/DELETE, or a model whose factory names a module you have not trusted (the detail names the model, the module and how to trust it: `compresslens trust add MODULE`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description an unknown model, dataset, module or job */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description not computed and no job under way (code not_computed): POST to start */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description malformed or out-of-range parameters */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    start_token_text_api_tokens_text_post: {
+        parameters: {
+            query: {
+                base: string;
+                model: string;
+                dataset: string;
+                /** @description first token of the page */
+                offset?: number;
+                /** @description tokens in the page */
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TokenTextAnswer"];
+                };
+            };
+            /** @description computing: the job and its progress */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JobDescription"];
+                };
+            };
+            /** @description a request the workspace cannot answer (bad operation, unsuitable dataset) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the server needs its token (served off loopback, or with --token) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a Host header that is not a loopback name, a cross-site POST/DELETE, or a model whose factory names a module you have not trusted (the detail names the model, the module and how to trust it: `compresslens trust add MODULE`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description an unknown model, dataset, module or job */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description malformed or out-of-range parameters */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the job queue is full (code queue_full): retry after Retry-After seconds */
+            429: {
+                headers: {
+                    /** @description seconds to wait before asking again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    token_flips_api_tokens_flips_get: {
+        parameters: {
+            query: {
+                base: string;
+                model: string;
+                dataset: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TokenFlipsAnswer"];
+                };
+            };
+            /** @description computing: the job and its progress */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JobDescription"];
+                };
+            };
+            /** @description a request the workspace cannot answer (bad operation, unsuitable dataset) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the server needs its token (served off loopback, or with --token) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a Host header that is not a loopback name, a cross-site POST/DELETE, or a model whose factory names a module you have not trusted (the detail names the model, the module and how to trust it: `compresslens trust add MODULE`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description an unknown model, dataset, module or job */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description not computed and no job under way (code not_computed): POST to start */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description malformed or out-of-range parameters */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    start_token_flips_api_tokens_flips_post: {
+        parameters: {
+            query: {
+                base: string;
+                model: string;
+                dataset: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TokenFlipsAnswer"];
                 };
             };
             /** @description computing: the job and its progress */

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import {
   availableMetrics,
+  metricLabel,
   defaultBase,
   defaultMetric,
   directionOf,
@@ -122,5 +123,22 @@ describe("base suggestion", () => {
   });
   it("offers one even with no base at all", () => {
     expect(suggestedBase(["s0p50", "s0p80"], null, byId)).toBe("s0");
+  });
+});
+
+describe("a language model's metrics", () => {
+  const lm = { id: "lm", name: "lm", metrics: { "lm-held-out": { perplexity: 164, kld_mean: 0.2, same_top: 0.9, correct_to_incorrect: 12, delta_p_p5: -0.1 } } } as unknown as Parameters<typeof availableMetrics>[0][number];
+  it("have readable names and the right better direction", () => {
+    const byName = new Map(availableMetrics([lm]).map((m) => [m.name, m]));
+    expect(byName.get("perplexity")).toMatchObject({ label: "Perplexity · lm-held-out", direction: "min" });
+    expect(byName.get("kld_mean")).toMatchObject({ label: "KLD mean vs root · lm-held-out", direction: "min" });
+    expect(byName.get("same_top")).toMatchObject({ label: "Same top-1 token rate · lm-held-out", direction: "max" });
+    expect(byName.get("correct_to_incorrect")?.direction).toBe("min");
+    expect(byName.get("delta_p_p5")).toMatchObject({ label: "Δp true token, p5 · lm-held-out", direction: "max" });
+  });
+  it("leave the image metrics' names alone", () => {
+    expect(metricLabel("accuracy")).toBe("Top-1 accuracy");
+    expect(metricLabel("latency_ms_b1")).toBe("Latency ms (batch 1)");
+    expect(metricLabel("robust_thing")).toBe("robust thing");
   });
 });

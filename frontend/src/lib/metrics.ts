@@ -26,13 +26,42 @@ const LABELS: Record<string, string> = {
   bitops: "Bit-ops",
   latency_ms_b1: "Latency ms (batch 1)",
   latency_ms_b64: "Latency ms (batch 64)",
+  // a causal LM on a token dataset (the comparison is against the lineage root)
+  perplexity: "Perplexity",
+  token_accuracy: "Token accuracy (top-1)",
+  mean_loss: "Mean loss (nats/token)",
+  kld_mean: "KLD mean vs root",
+  kld_median: "KLD median vs root",
+  kld_p90: "KLD p90 vs root",
+  kld_p99: "KLD p99 vs root",
+  kld_p999: "KLD p99.9 vs root",
+  kld_max: "KLD max vs root",
+  same_top: "Same top-1 token rate",
+  correct_to_incorrect: "Tokens correct→incorrect",
+  correct_to_incorrect_rate: "Rate correct→incorrect",
+  incorrect_to_correct: "Tokens incorrect→correct",
+  incorrect_to_correct_rate: "Rate incorrect→correct",
+  delta_p_mean: "Δp true token, mean",
 };
 
-const MAXIMIZE = new Set(["accuracy", "top5_accuracy", "sparsity", "f1", "precision", "recall", "auc"]);
+const MAXIMIZE = new Set([
+  "accuracy", "top5_accuracy", "sparsity", "f1", "precision", "recall", "auc",
+  "same_top", "incorrect_to_correct", "incorrect_to_correct_rate",
+]);
 
-/** Better direction of a metric: accuracy-like metrics go up, costs go down. */
+/** Better direction of a metric: accuracy-like metrics go up, costs go down; Δp (the model's
+ * minus the base's probability of the true token) goes up. */
 export function directionOf(name: string): Direction {
-  return MAXIMIZE.has(name) || name.endsWith("accuracy") ? "max" : "min";
+  return MAXIMIZE.has(name) || name.endsWith("accuracy") || name.startsWith("delta_p_") ? "max" : "min";
+}
+
+/** A metric's readable name: known ones by name, Δp percentiles as "Δp true token, p5". */
+export function metricLabel(name: string): string {
+  const known = LABELS[name];
+  if (known) return known;
+  const delta = /^delta_p_(.+)$/.exec(name);
+  if (delta) return `Δp true token, ${delta[1]}`;
+  return name.replace(/_/g, " ");
 }
 
 export function metricKey(group: string, name: string): string {
@@ -60,7 +89,7 @@ export function availableMetrics(models: ApiModel[]): MetricInfo[] {
         if (typeof v !== "number" || !Number.isFinite(v)) continue;
         const key = metricKey(group, name);
         if (seen.has(key)) continue;
-        const base = LABELS[name] ?? name.replace(/_/g, " ");
+        const base = metricLabel(name);
         seen.set(key, {
           key,
           group,

@@ -10,6 +10,7 @@ transformers is imported lazily (it takes seconds) and is an optional dependency
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,9 @@ from compresslens.models.hf_tasks import TASKS
 
 HF_FACTORY = "compresslens.models.hf:from_config"
 EXAMPLE_LENGTH = 16
+_BUILDING = threading.RLock()
+"""transformers resolves its classes lazily, and two threads doing it at once (the server's job
+worker and a request) can see a half-imported module: one model is built at a time."""
 
 
 def transformers_module() -> Any:
@@ -52,16 +56,17 @@ def from_config(task: str, config: Mapping[str, Any]) -> nn.Module:
     The factory of every Hugging Face model in a workspace: the stored weights then
     overwrite every value, so outputs are bit-identical to the registered model.
     """
-    transformers = transformers_module()
     values = dict(config)
     model_type = values.pop("model_type", None)
     if not model_type:
         raise FactoryError("a Hugging Face config needs its model_type")
-    try:
-        built = transformers.AutoConfig.for_model(model_type, **values)
-        model = _auto_class(task).from_config(built)
-    except (ValueError, KeyError, TypeError) as exc:
-        raise FactoryError(f"cannot build a {task} {model_type!r} model: {exc}") from exc
+    with _BUILDING:
+        transformers = transformers_module()
+        try:
+            built = transformers.AutoConfig.for_model(model_type, **values)
+            model = _auto_class(task).from_config(built)
+        except (ValueError, KeyError, TypeError) as exc:
+            raise FactoryError(f"cannot build a {task} {model_type!r} model: {exc}") from exc
     return model.eval()
 
 

@@ -282,7 +282,7 @@ class Comparison:
         """
 
         def compute() -> dict[str, Any]:
-            inputs = self.sources.dataset_arrays().inputs[:sample]
+            inputs = activation_inputs(self.sources.dataset_arrays().inputs, sample)
             base_acts = capture_activations(self.sources.load_model(self.base), inputs)
             model_acts = capture_activations(self.sources.load_model(self.model), inputs)
             return compare_activations(base_acts, model_acts, threshold=threshold)
@@ -297,7 +297,7 @@ class Comparison:
         """One module's activations in both models on shared bins, to overlay (cached)."""
 
         def compute() -> dict[str, Any]:
-            inputs = self.sources.dataset_arrays().inputs[:sample]
+            inputs = activation_inputs(self.sources.dataset_arrays().inputs, sample)
             acts = {
                 side: capture_activations(self.sources.load_model(info), inputs, modules=[module])
                 for side, info in (("base", self.base), ("model", self.model))
@@ -333,6 +333,21 @@ class Comparison:
             "deltas": sample_deltas(base_parts, model_parts),
             "fragility": fragile_robust_samples(base_parts["margin"], model_parts["margin"]),
         }
+
+
+ACTIVATION_WINDOW = 32
+"""Tokens per instance when a token stream's activations are compared (a causal LM)."""
+
+
+def activation_inputs(inputs: Any, sample: int) -> Any:
+    """The first `sample` instances; of a token stream (1-D, a causal LM's dataset), its first
+    `sample` tokens as consecutive windows of ACTIVATION_WINDOW tokens, since a language model
+    needs context and a single token is no input to it."""
+    if isinstance(inputs, torch.Tensor) and inputs.ndim == 1:
+        length = min(ACTIVATION_WINDOW, int(inputs.shape[0]))
+        count = max(1, min(sample, int(inputs.shape[0])) // length)
+        return inputs[: count * length].reshape(count, length)
+    return inputs[:sample]
 
 
 def _group_rows(change: dict[str, np.ndarray], names: list[str], key: str) -> list[dict]:

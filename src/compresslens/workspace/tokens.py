@@ -30,6 +30,7 @@ from compresslens.workspace.token_evaluation import (
     comparison_arrays,
     plan_for,
 )
+from compresslens.workspace.token_views import token_flips, token_text_page
 
 if TYPE_CHECKING:
     from compresslens.workspace.datasets import DatasetCatalog
@@ -147,6 +148,51 @@ class TokenMethods:
         info, data_info = self.model(model), self.dataset(dataset)
         plan = plan_for(self._models, info, data_info, window, stride, k)
         return base_compact(self._models, info, data_info, plan)
+
+    def token_text(
+        self,
+        base: str | ModelInfo,
+        model: str | ModelInfo,
+        dataset: str | DatasetInfo,
+        *,
+        offset: int = 0,
+        limit: int = 2000,
+        k: int = COMPACT_K,
+        cached_only: bool = False,
+    ) -> dict[str, Any]:
+        """A page of the token dataset's text as the Behaviours view shows it: per token its
+        string, entry, position, agreement, flip kind, KLD, Δp, base margin and both top-1
+        tokens (from `token_differences`), with the comparison's counts."""
+        return token_text_page(
+            self._models,
+            self.model(base),
+            self.model(model),
+            self.dataset(dataset),
+            offset=offset,
+            limit=limit,
+            k=k,
+            cached_only=cached_only,
+        )
+
+    def token_flips(
+        self,
+        base: str | ModelInfo,
+        model: str | ModelInfo,
+        dataset: str | DatasetInfo,
+        *,
+        k: int = COMPACT_K,
+        cached_only: bool = False,
+    ) -> dict[str, Any]:
+        """Every token whose correctness flipped (correct→incorrect and the reverse) with the
+        base's top-1 margin, KLD, Δp, the true and both top-1 tokens and a little context."""
+        return token_flips(
+            self._models,
+            self.model(base),
+            self.model(model),
+            self.dataset(dataset),
+            k=k,
+            cached_only=cached_only,
+        )
 
     flip_kinds: tuple[str, ...] = FLIP_KINDS
     """The kinds `token_differences(...)["flip"]` indexes: same, correct→incorrect, …"""
