@@ -149,3 +149,22 @@ def test_other_lm_steps_on_a_built_workspace_are_refused_before_anything_trains(
     options = tiny_demo_options(tmp_path, steps=21)
     with pytest.raises(InvalidInputError, match="trained with 20 steps, not 21"):
         build_demo_lm_part(ws, options)
+
+
+def test_the_shipped_lm_recipe_is_valid_and_names_the_sweep_issue_12_asks_for() -> None:
+    from compresslens.run import load_recipe
+    from compresslens.run.demo import demo_lm_recipe_path
+
+    recipe = load_recipe(demo_lm_recipe_path())
+    assert recipe.base.model == "lm-base" and recipe.evaluate.datasets == ["lm-held-out"]
+    assert {s.name for s in recipe.stages} == LM_STAGES
+    restored = recipe.stage("lm-restored")
+    assert (restored.parent, restored.teacher, restored.op) == (
+        "lm-magnitude-norms",
+        "base",
+        "restore",
+    )
+    norms, excluded = recipe.stage("lm-magnitude-norms"), recipe.stage("lm-magnitude")
+    assert norms.params["amount"] == excluded.params["amount"]
+    assert norms.params["include_types"] == ["linear", "norm"]
+    assert excluded.params["include_types"] == ["linear"]
