@@ -17,6 +17,7 @@ import torch
 
 from compresslens.data.fashion_mnist import images_to_tensor, load_fashion_mnist
 from compresslens.demo_lm import (
+    DEMO_CALIBRATION_NAME,
     DEMO_HELD_OUT_NAME,
     DEMO_LM_NAME,
     DEMO_LM_STEPS,
@@ -32,7 +33,7 @@ from compresslens.models.zoo import DEMO_TRAINING
 from compresslens.ops.training import train_classifier
 from compresslens.records import ModelInfo
 from compresslens.run.demo import build_demo_sweep, demo_lm_recipe_path
-from compresslens.run.summary import RunSummary
+from compresslens.run.summary import NodeOutcome, RunSummary
 from compresslens.workspace import Workspace
 
 TEST_DATASET = "fashion-mnist-test"
@@ -68,7 +69,7 @@ class DemoResult:
     lm_sweep: RunSummary | None = None  # None: the LM part was left out
 
     @property
-    def failures(self) -> list:
+    def failures(self) -> list[NodeOutcome]:
         return [f for s in (self.sweep, self.lm_sweep) if s is not None for f in s.failures]
 
 
@@ -173,7 +174,8 @@ def build_demo_lm_part(
     steps_tag = f"steps:{options.lm_steps}"
     _check_lm_steps(ws, steps_tag)
     registered = DEMO_LM_NAME in {m.name for m in ws.models()}
-    if not registered or ws.store.dataset_named(DEMO_HELD_OUT_NAME) is None:
+    datasets = (DEMO_HELD_OUT_NAME, DEMO_CALIBRATION_NAME)
+    if not registered or any(ws.store.dataset_named(name) is None for name in datasets):
         ensure_demo_lm(
             folder,
             options.lm_steps,

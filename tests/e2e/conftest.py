@@ -3,9 +3,9 @@
 The demo workspace is built once into build/e2e-demo-workspace (or $E2E_DEMO_WORKSPACE) with
 `compresslens demo --no-serve`; a rerun finds every model cached. That includes the LM part
 with the demo LM's full 400 training steps (no smaller --lm-steps: on idle 2 cores the LM part
-adds about 3 minutes to a fresh build, nothing to a cached one). Each view's test file
-(test_view_*.py) reads `view_report(demo_report, name)` — what the browser showed — and
-checks those numbers against the Python API on the same workspace.
+adds about 3 minutes to a fresh build, ~13 on busy shared cores, nothing to a cached one).
+Each view's test file (test_view_*.py) reads `view_report(demo_report, name)` — what the
+browser showed — and checks those numbers against the Python API on the same workspace.
 """
 
 from __future__ import annotations
