@@ -176,7 +176,7 @@ def add_demo_held_out(
 
 
 DEMO_CALIBRATION_NAME = "lm-calibration"
-CALIBRATION_ENTRIES = 400  # training entries (≈25k tokens): Wanda's 4 × 8 windows of 128 fit
+CALIBRATION_ENTRIES = 400  # training entries (29,301 tokens): Wanda's 4 × 8 windows of 128 fit
 
 
 def add_demo_calibration(
