@@ -173,3 +173,59 @@ def add_demo_held_out(
         tokenizer=folder,
         description=f"held-out fortunes entries (every {options.held_out_every}th) of the demo LM",
     )
+
+
+DEMO_CALIBRATION_NAME = "lm-calibration"
+CALIBRATION_ENTRIES = 400  # training entries (29,301 tokens): Wanda's 4 × 8 windows of 128 fit
+
+
+def add_demo_calibration(
+    ws: Workspace,
+    folder: str | Path,
+    name: str = DEMO_CALIBRATION_NAME,
+    entries: int = CALIBRATION_ENTRIES,
+    options: DemoLMOptions = DemoLMOptions(),
+) -> DatasetInfo:
+    """Register the first training entries as the token dataset Wanda calibrates on: its
+    activation norms must not come from the held-out text the models are judged on."""
+    split = split_entries(
+        read_fortunes(options.corpus, options.collections), options.held_out_every
+    )
+    return ws.add_token_corpus(
+        name,
+        list(split.train[:entries]),
+        tokenizer=folder,
+        description=f"the first {entries} training fortunes entries (calibration)",
+    )
+
+
+def read_matching_report(
+    folder: str | Path, steps: int, seed: int, options: DemoLMOptions
+) -> DemoLMReport | None:
+    """The folder's training report if the folder holds a model made with these settings."""
+    path = Path(folder)
+    try:
+        report = DemoLMReport(**json.loads((path / REPORT_FILE).read_text()))
+    except (OSError, ValueError, TypeError):  # missing, unreadable, or an older report
+        return None
+    made = (report.steps, report.seed, report.vocab_size, report.shape, report.norm_init)
+    wanted = (steps, seed, options.vocab_size, options.shape.as_dict(), options.norm_init)
+    if made != wanted or report.norm_lr_scale != options.norm_lr_scale:
+        return None
+    if not (path / "model.safetensors").is_file():
+        return None
+    return report
+
+
+def ensure_demo_lm(
+    folder: str | Path,
+    steps: int = DEMO_LM_STEPS,
+    seed: int = 0,
+    options: DemoLMOptions = DemoLMOptions(),
+    on_step: StepCallback | None = None,
+) -> DemoLMReport:
+    """`build_demo_lm`, unless `folder` already holds a model made with the same settings."""
+    report = read_matching_report(folder, steps, seed, options)
+    if report is not None:
+        return report
+    return build_demo_lm(folder, steps, seed, options, on_step)

@@ -1,9 +1,11 @@
 """Shared e2e fixtures: the real demo workspace, served, and one chromium pass over every view.
 
 The demo workspace is built once into build/e2e-demo-workspace (or $E2E_DEMO_WORKSPACE) with
-`compresslens demo --no-serve`; a rerun finds every model cached. Each view's test file
-(test_view_*.py) reads `view_report(demo_report, name)` — what the browser showed — and
-checks those numbers against the Python API on the same workspace.
+`compresslens demo --no-serve`; a rerun finds every model cached. That includes the LM part
+with the demo LM's full 400 training steps (no smaller --lm-steps: on idle 2 cores the LM part
+adds about 3 minutes to a fresh build, ~13 on busy shared cores, nothing to a cached one).
+Each view's test file (test_view_*.py) reads `view_report(demo_report, name)` — what the
+browser showed — and checks those numbers against the Python API on the same workspace.
 """
 
 from __future__ import annotations
@@ -28,7 +30,8 @@ import compresslens as cl
 
 @pytest.fixture(scope="session")
 def demo_workspace_path() -> Path:
-    """The real demo workspace (Fashion-MNIST, 69 models), built once and reused."""
+    """The real demo workspace (Fashion-MNIST, 69 models; the demo LM and its sweep, 9 more),
+    built once and reused."""
     if not FASHION_MNIST.exists():
         pytest.skip("Fashion-MNIST is not installed (make data)")
     path = Path(os.environ.get("E2E_DEMO_WORKSPACE", REPO / "build" / "e2e-demo-workspace"))

@@ -249,19 +249,33 @@ def demo(
         str, typer.Option(help="Address to bind (local only by default).")
     ] = "127.0.0.1",
     port: Annotated[int, typer.Option()] = 8765,
+    lm_steps: Annotated[
+        int | None,
+        typer.Option(
+            "--lm-steps",
+            min=1,
+            help="Training steps of the demo LM (default 400).",
+            show_default=False,
+        ),
+    ] = None,
+    lm: Annotated[
+        bool, typer.Option("--lm/--no-lm", help="Include the language model and its sweep.")
+    ] = True,
 ) -> None:
-    """Build the demo workspace (Fashion-MNIST, trained base models), then serve it."""
-    from compresslens.demo import build_demo
+    """Build the demo workspace (Fashion-MNIST, trained base models, the demo LM and its
+    sweep), then serve it."""
+    from compresslens.demo import DemoOptions, build_demo
 
+    options = DemoOptions(lm=lm) if lm_steps is None else DemoOptions(lm=lm, lm_steps=lm_steps)
     try:
         ws = open_workspace(workspace, must_exist=False)
         with progress_bars() as update:
-            result = build_demo(ws, progress=update)
+            result = build_demo(ws, options, progress=update)
     except CompressLensError as exc:
         fail(exc)
     list_models(workspace=workspace, wide=False, as_json=False)
-    if not result.sweep.ok:
-        for failure in result.sweep.failures:
+    if result.failures:
+        for failure in result.failures:
             console.print(
                 f"[bold red]failed:[/] {escape(failure.name)}: {escape(str(failure.error))}",
                 soft_wrap=True,

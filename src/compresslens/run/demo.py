@@ -15,6 +15,7 @@ from compresslens.run.recipe import load_recipe
 from compresslens.run.summary import RunSummary
 
 DEMO_RECIPE = Path(__file__).resolve().parent / "recipes" / "demo.yaml"
+DEMO_LM_RECIPE = DEMO_RECIPE.with_name("demo_lm.yaml")
 
 
 def demo_recipe_path() -> Path:
@@ -22,6 +23,13 @@ def demo_recipe_path() -> Path:
     if not DEMO_RECIPE.is_file():
         raise RecipeError(f"the demo recipe {DEMO_RECIPE} is missing from this installation")
     return DEMO_RECIPE
+
+
+def demo_lm_recipe_path() -> Path:
+    """The demo's language-model sweep (needs lm-base, lm-held-out and lm-calibration)."""
+    if not DEMO_LM_RECIPE.is_file():
+        raise RecipeError(f"the demo LM recipe {DEMO_LM_RECIPE} is missing from this installation")
+    return DEMO_LM_RECIPE
 
 
 def build_demo_sweep(
