@@ -1,47 +1,36 @@
 """The demo language model in chromium: Behaviours on the held-out tokens, the LM metrics in the
 map, scatter and filters, and the Layers view of the norm-pruned child (the case study).
 
-The workspace is a COPY of $E2E_DEMO_LM_WORKSPACE (default /work/wt/e2e-demo-lm-workspace, the
-demo's), or of build/e2e-lm-ws, which tests/e2e/lm_workspace.py builds from the image demo
-workspace and a trained demo LM folder ($E2E_DEMO_LM_FOLDER). views/lm.mjs drives it and
-records what it saw; these tests compare that with the Python API on the same workspace.
+The workspace is a COPY of the e2e demo workspace (conftest's `demo_workspace_path`, built by
+`compresslens demo --no-serve`, which trains the demo LM and runs its sweep), so jobs this
+pass starts never write into the shared one. views/lm.mjs drives it and records what it saw;
+these tests compare that with the Python API on the same workspace.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from e2e_harness import REPO, Server, drive, needs_browser, view_report
-from lm_workspace import HELD_OUT, LM, build_lm_workspace
 
 import compresslens as cl
 
 pytestmark = [*needs_browser, pytest.mark.slow]
 
-SHARED = Path(os.environ.get("E2E_DEMO_LM_WORKSPACE", "/work/wt/e2e-demo-lm-workspace"))
-BUILT = REPO / "build" / "e2e-lm-ws"
-
-
-def _source() -> Path:
-    """A workspace with the demo LM: the demo's, else one built here once."""
-    if SHARED.is_dir():
-        return SHARED
-    if not BUILT.is_dir():
-        demo = Path(os.environ.get("E2E_DEMO_WORKSPACE", REPO / "build" / "e2e-demo-workspace"))
-        folder = Path(os.environ.get("E2E_DEMO_LM_FOLDER", "/work/wt/lm-folders/explore-gain0.02"))
-        if not demo.is_dir() or not folder.is_dir():
-            pytest.skip("no demo workspace or trained demo LM folder to build the LM workspace")
-        build_lm_workspace(demo, folder, BUILT)
-    return BUILT
+LM = "lm-base"
+HELD_OUT = "lm-held-out"
 
 
 @pytest.fixture(scope="module")
-def lm_ws(tmp_path_factory: pytest.TempPathFactory) -> cl.Workspace:
+def lm_ws(
+    demo_workspace_path: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[cl.Workspace]:
     copy = tmp_path_factory.mktemp("lm-workspace") / "ws"
-    shutil.copytree(_source(), copy)
+    shutil.copytree(demo_workspace_path, copy)
     ws = cl.Workspace(copy)
     yield ws
     ws.close()
