@@ -67,6 +67,7 @@ CHILDREN = {
 BASE = "lm-base"
 COMPACT_FIELDS = ("top_ids", "top_logprobs", "log_rest", "top1_margin", "targets")
 MiB = 2**20
+LLAMA3_VOCAB = 128_256
 FIXED_MMAP_THRESHOLD = {"MALLOC_MMAP_THRESHOLD_": str(MiB)}
 """glibc's threshold is dynamic by default: once a large chunk is freed, later ones come
 from the heap and stay in the RSS after being freed. Fixed at 1 MiB in both approaches'
@@ -180,32 +181,13 @@ class ReplaySource:
 
 def run_compact(scratch: Path, spec: dict[str, Any], meter: Meter) -> dict[str, Any]:
     """compresslens: encode the base's compact top-k once, store it, stream each child."""
-    tokens, vocab, k = spec["tokens"], spec["vocab"], spec["k"]
-    targets = np.resize(np.load(scratch / "targets.npy"), tokens)
-    source = replay(scratch, BASE, spec)
-    compact = meter.run(
-        "base: encode compact top-k", lambda: compact_token_outputs(source, k, targets), source
-    )
     folder = scratch / "compact"
-    folder.mkdir()
-    top_k_mass = float((-np.expm1(compact.log_rest.astype(np.float64))).mean())
-
-    def store(compact: CompactTokenOutputs = compact) -> int:
-        for name, values in compact.arrays().items():
-            with open(folder / f"{name}.npy", "wb") as file:
-                np.save(file, values, allow_pickle=False)
-                file.flush()
-                os.fsync(file.fileno())
-        return sum(path.stat().st_size for path in folder.iterdir())
-
-    stored = meter.run("base: store compact", store)
-    del compact
-    results: dict[str, Any] = {"disk_bytes": stored, "top_k_mass": top_k_mass}
+    results: dict[str, Any] = encode_and_store(scratch, spec, meter, folder)
     for child in spec["children"]:
         source = replay(scratch, child, spec)
 
         def compare(source: ReplaySource = source) -> dict[str, Any]:
-            base = load_compact(folder, vocab, spec["cached"])
+            base = load_compact(folder, spec["vocab"], spec["cached"])
             comparison = token_comparison(base, source)
             return {
                 "kld": comparison.kld,
@@ -215,6 +197,33 @@ def run_compact(scratch: Path, spec: dict[str, Any], meter: Meter) -> dict[str, 
 
         results[child] = meter.run(f"compare {child}", compare, source)
     return results
+
+
+def encode_and_store(
+    scratch: Path, spec: dict[str, Any], meter: Meter, folder: Path
+) -> dict[str, Any]:
+    """The base's phases; its compact outputs are let go on return, as after an evaluation."""
+    targets = np.resize(np.load(scratch / "targets.npy"), spec["tokens"])
+    source = replay(scratch, BASE, spec)
+    compact = meter.run(
+        "base: encode compact top-k",
+        lambda: compact_token_outputs(source, spec["k"], targets),
+        source,
+    )
+    stored = meter.run("base: store compact", lambda: store_compact(compact, folder))
+    top_k_mass = float((-np.expm1(compact.log_rest.astype(np.float64))).mean())
+    return {"disk_bytes": stored, "top_k_mass": top_k_mass}
+
+
+def store_compact(compact: CompactTokenOutputs, folder: Path) -> int:
+    """Each array as a .npy file, synced to the disk; the bytes they take."""
+    folder.mkdir()
+    for name, values in compact.arrays().items():
+        with open(folder / f"{name}.npy", "wb") as file:
+            np.save(file, values, allow_pickle=False)
+            file.flush()
+            os.fsync(file.fileno())
+    return sum(path.stat().st_size for path in folder.iterdir())
 
 
 def load_compact(folder: Path, vocab: int, cached: bool) -> CompactTokenOutputs:
@@ -503,6 +512,13 @@ def ratio_table(runs: dict[str, Any], spec: dict[str, Any]) -> None:
     print(
         f"forward passes (both approaches alike): {forward_s:.0f} s for 5 models × "
         f"{spec['tokens']:,} tokens at the measured tokens/s"
+    )
+    per_token = runs["compact"]["disk_bytes"] / spec["tokens"]
+    print(
+        f"arithmetic, not measured: at LLaMA-3's V = {LLAMA3_VOCAB:,} the float16 file would "
+        f"take {spec['tokens'] * LLAMA3_VOCAB * 2 / 2**30:.0f} GiB for these tokens; the "
+        f"compact base stays {per_token:.0f} bytes per token "
+        f"({runs['compact']['disk_bytes'] / MiB:.0f} MiB)"
     )
 
 
