@@ -68,10 +68,6 @@ BASE = "lm-base"
 COMPACT_FIELDS = ("top_ids", "top_logprobs", "log_rest", "top1_margin", "targets")
 MiB = 2**20
 LLAMA3_VOCAB = 128_256
-FIXED_MMAP_THRESHOLD = {"MALLOC_MMAP_THRESHOLD_": str(MiB)}
-"""glibc's threshold is dynamic by default: once a large chunk is freed, later ones come
-from the heap and stay in the RSS after being freed. Fixed at 1 MiB in both approaches'
-processes, their RSS follows the memory they hold."""
 
 
 # ---------------------------------------------------------------- measuring a phase
@@ -87,6 +83,7 @@ class Phase:
     replay: float = 0.0
     traced_peak: int = 0  # numpy/Python bytes allocated above the phase's start, at peak
     max_rss: int = 0  # the process's peak RSS during the phase, bytes
+    start_rss: int = 0  # its RSS when the phase began, bytes
 
 
 class Meter:
@@ -101,12 +98,14 @@ class Meter:
         before = tracemalloc.get_traced_memory()[0]
         tracemalloc.reset_peak()
         reset_peak_rss()
+        start_rss = current_rss()
         wall, cpu = time.perf_counter(), time.process_time()
         result = work()
         phase = Phase(name, time.perf_counter() - wall, time.process_time() - cpu)
         phase.replay = replay.seconds if replay is not None else 0.0
         phase.traced_peak = tracemalloc.get_traced_memory()[1] - before
         phase.max_rss = peak_rss()
+        phase.start_rss = start_rss
         self.phases.append(phase)
         return result
 
@@ -440,7 +439,8 @@ def report(scratch: Path, spec: dict[str, Any]) -> None:
             print(
                 f"  {p['name']:<28} {p['wall'] - p['replay']:7.1f} s wall "
                 f"({p['cpu']:.1f} s CPU, replay {p['replay']:.1f} s); numpy peak "
-                f"+{p['traced_peak'] / MiB:.0f} MiB, peak RSS {p['max_rss'] / MiB:.0f} MiB"
+                f"+{p['traced_peak'] / MiB:.0f} MiB, peak RSS {p['max_rss'] / MiB:.0f} MiB "
+                f"(from {p['start_rss'] / MiB:.0f})"
             )
     print("== each child against the base: mean KLD (nats) and same top")
     print(
@@ -550,7 +550,6 @@ def main() -> None:
             subprocess.run(
                 [sys.executable, __file__, "--run-approach", approach, "--in", str(scratch)],
                 check=True,
-                env={**os.environ, **FIXED_MMAP_THRESHOLD},
             )
         report(scratch, spec)
         print(f"total {time.perf_counter() - start:.0f} s ({load_line()})")
