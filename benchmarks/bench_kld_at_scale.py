@@ -11,7 +11,8 @@ bytes on disk, peak RSS and numpy's peak allocations (tracemalloc):
   to disk as float16 [T, V], then each child is compared against them, reading the file in
   chunks (full log-softmax KLD, same top, Δp — one pass, as llama.cpp does).
 
-Each approach runs in its own process (so peak RSS is its own), one after the other. Before
+Each approach runs in its own process (so peak RSS, read as VmHWM, is its own; glibc's mmap
+threshold is fixed there, see FIXED_MMAP_THRESHOLD), one after the other. Before
 each pass over a stored file its pages are dropped from the page cache (posix_fadvise), so
 reads come from the disk as they would for LLaMA-3's 11–37 GiB; `--cached` keeps them.
 
@@ -27,7 +28,7 @@ KLD on the distinct tokens; the compact KLD is a lower bound, so its gap is ≥ 
 The LM: --folder (a demo LM folder), else one trained here for --steps steps. Scratch files
 (~4 GiB at 1M tokens × V = 2048) go under --scratch and are deleted at the end.
 
-    python benchmarks/bench_kld_at_scale.py [--tokens 1000000] [--distinct-tokens 32768]
+    python benchmarks/bench_kld_at_scale.py [--tokens 1000000] [--distinct-tokens 16384]
         [--folder DIR] [--k 32] [--threads 1] [--scratch DIR] [--cached]
 """
 
