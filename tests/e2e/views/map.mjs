@@ -283,7 +283,10 @@ export default async function mapChecks({ page, url, models, check, shot, report
   report.fadedScatter = await page
     .locator("[data-testid=scatter-point][data-faded=true]")
     .evaluateAll((els) => els.map((e) => e.getAttribute("data-model-id")));
-  report.scatterPoints = await page.locator("[data-testid=scatter-point]").count();
+  report.scatterIds = await page
+    .locator("[data-testid=scatter-point]")
+    .evaluateAll((els) => els.map((e) => e.getAttribute("data-model-id")));
+  report.scatterPoints = report.scatterIds.length;
   check("the filter fades some models", report.fadedMap.length > 0, "");
   await shot("map-04-filtered.png");
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { groupStats, mainMetricKeys, summarize, type Variable } from "./differences";
+import { groupStats, mainMetricKeys, metricKeysOf, summarize, type Variable } from "./differences";
 import { pick } from "./fixtures-details";
 
 /** A variable as the server answers it (GET /api/differences), levels in display order. */
@@ -39,5 +39,13 @@ describe("mainMetricKeys", () => {
     const keys = ["model/macs", "a/loss", "a/accuracy", "b/accuracy", "model/compressed_bytes", "model/parameters"];
     expect(mainMetricKeys(keys)).toEqual(["a/accuracy", "b/accuracy", "model/compressed_bytes", "model/macs"]);
     expect(mainMetricKeys(["x/loss", "model/parameters"])).toEqual(["x/loss", "model/parameters"]);
+  });
+});
+
+describe("metricKeysOf", () => {
+  it("keeps only the metrics some selected model has a value for", () => {
+    const models = pick("s0p5", "s0p8");
+    expect(metricKeysOf(models, ["ds/accuracy", "lm-held-out/accuracy"])).toEqual(["ds/accuracy"]);
+    expect(metricKeysOf([], ["ds/accuracy"])).toEqual([]);
   });
 });

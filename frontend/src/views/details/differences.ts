@@ -90,6 +90,12 @@ export function groupStats(
   });
 }
 
+/** The keys some of `models` have a value for: a default chart never shows only "no value"
+ * (the demo's image and language models share one workspace, not their datasets). */
+export function metricKeysOf(models: ApiModel[], keys: string[]): string[] {
+  return keys.filter((k) => models.some((m) => metricValue(m, k) !== null));
+}
+
 /** The metrics shown first: accuracy per dataset, then size, latency and MACs. */
 export function mainMetricKeys(keys: string[]): string[] {
   const name = (k: string) => k.slice(k.indexOf("/") + 1);
