@@ -34,6 +34,8 @@ SURFACE = [
     ("/api/models/{key}/outputs", "output_table", "outputs"),
     ("/api/generations", "generate", "generate"),
     ("/api/generations/compare", "compare_generations", "generate"),
+    ("/api/tokens/text", "token_text", "tokens"),
+    ("/api/tokens/flips", "token_flips", "tokens"),
 ]
 # routes that are not an analysis: lists, one record, thumbnails, jobs
 NOT_ANALYSES = {

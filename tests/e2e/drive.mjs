@@ -18,7 +18,7 @@
 // excuses the error answers whose URL contains `part` (provoked on purpose). A failing view is
 // recorded and the next view still runs.
 // Prints one JSON line with what it saw; exits 1 if any check failed.
-import { mkdtempSync, mkdirSync, rmSync } from "node:fs";
+import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -215,7 +215,9 @@ try {
   await context.close();
   rmSync(profile, { recursive: true, force: true });
 }
-console.log(JSON.stringify(report));
+// the report goes to a file when asked: a pipe's 64 KiB buffer is not flushed by an exit
+if (process.env.E2E_REPORT) writeFileSync(process.env.E2E_REPORT, JSON.stringify(report));
+else console.log(JSON.stringify(report));
 const failedChecks = report.checks.filter((c) => !c.ok);
 if (!failed && failedChecks.length) failed = new Error(failedChecks.map((c) => `${c.name}: ${c.detail}`).join(" | "));
 if (failed) {

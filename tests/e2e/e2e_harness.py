@@ -8,6 +8,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from pathlib import Path
@@ -89,20 +90,27 @@ class Server:
 
 
 def drive(url: str, screenshots: Path, views: str = "", timeout: int = 600) -> dict[str, Any]:
-    """Run drive.mjs against `url`; its last stdout line is the JSON report."""
+    """Run drive.mjs against `url`; it writes its JSON report to a file (a piped stdout is
+    cut at 64 KiB when node exits)."""
     node = shutil.which("node")
     assert node, "node is needed to drive the browser"
-    result = subprocess.run(
-        [node, str(HERE / "drive.mjs"), url],
-        env={**os.environ, "E2E_SCREENSHOTS": str(screenshots), "E2E_VIEWS": views},
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
-    lines = result.stdout.strip().splitlines()
-    if not lines:
-        pytest.fail(f"drive.mjs printed no report (exit {result.returncode}):\n{result.stderr}")
-    report = json.loads(lines[-1])
+    with tempfile.TemporaryDirectory(prefix="e2e-report-") as folder:
+        written = Path(folder) / "report.json"
+        result = subprocess.run(
+            [node, str(HERE / "drive.mjs"), url],
+            env={
+                **os.environ,
+                "E2E_SCREENSHOTS": str(screenshots),
+                "E2E_VIEWS": views,
+                "E2E_REPORT": str(written),
+            },
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
+        if not written.is_file():
+            pytest.fail(f"drive.mjs wrote no report (exit {result.returncode}):\n{result.stderr}")
+        report = json.loads(written.read_text())
     report["returncode"] = result.returncode
     report["stderr"] = result.stderr
     return report

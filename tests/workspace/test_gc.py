@@ -59,3 +59,24 @@ def test_the_gc_command_reports_in_json_and_deletes_unless_dry_run(
     assert ws.store.artifacts.exists(digest)  # two hours old: within a day's grace
     assert "deleted 1 unreferenced artifact files" in gc_command("-w", location)
     assert not ws.store.artifacts.exists(digest)
+
+
+def test_gc_deletes_the_partial_files_of_killed_writers_past_the_grace_period(
+    digits_workspace: cl.Workspace,
+) -> None:
+    ws = digits_workspace
+    folder = ws.store.artifacts.path_of(
+        ws.store.get_model(ws.model("mlp").id).weights_artifact
+    ).parent
+    old, young = folder / ".tmp-killed", folder / ".tmp-writing"
+    old.write_bytes(b"half a file")
+    young.write_bytes(b"a write in progress")
+    then = time.time() - 7200
+    os.utime(old, (then, then))
+    assert ws.gc(dry_run=True).temporary_files == 1
+    assert old.exists()
+    report = ws.gc()
+    assert (report.temporary_files, report.files) == (1, 0)
+    assert not old.exists() and young.exists()  # a young one may be a write in progress
+    assert ws.gc(grace_s=0).temporary_files == 1 and not young.exists()
+    ws.load_model("mlp")

@@ -54,3 +54,5 @@ def gc(
         f"{verb} {report.files} unreferenced artifact files ({report.bytes:,} bytes) in "
         f"{catalog.location}; kept {report.young_unreferenced} younger than {grace:g} s"
     )
+    if report.temporary_files:
+        stdout().print(f"{verb} {report.temporary_files} partial files of killed writers")

@@ -94,6 +94,16 @@ class ArtifactStore:
     def size_of(self, digest: str) -> int:
         return self.folder.size(name_of(digest))
 
+    def temporary_files(self) -> list[str]:
+        """Partial files of writers killed mid-write (names relative to the root)."""
+        return sorted(self.folder.temporary_names())
+
+    def temporary_modified_time(self, name: str) -> float:
+        return self.folder.modified_time(name)
+
+    def remove_temporary(self, name: str) -> None:
+        self.folder.remove(name)
+
 
 def name_of(digest: str) -> str:
     """`ab/abcdef…` for a sha256 hex digest; anything else (a path, `..`) is refused."""

@@ -53,6 +53,8 @@ class Folder(Protocol):
 
     def names(self) -> list[str]: ...
 
+    def temporary_names(self) -> list[str]: ...
+
     def touch(self, name: str) -> None: ...
 
     def modified_time(self, name: str) -> float: ...
@@ -126,6 +128,14 @@ class LocalFolder:
             f"{p.parent.name}/{p.name}"
             for p in self.root.glob("??/*")
             if not p.name.startswith(TEMPORARY_PREFIX)
+        ]
+
+    def temporary_names(self) -> list[str]:
+        """Files a writer killed mid-write left behind (it renames them when it finishes)."""
+        return [
+            f"{p.parent.name}/{p.name}"
+            for p in self.root.glob(f"??/{TEMPORARY_PREFIX}*")
+            if p.is_file()
         ]
 
     def touch(self, name: str) -> None:
@@ -236,6 +246,21 @@ class FsspecFolder:
             if len(parts) == 2 and not parts[1].startswith(TEMPORARY_PREFIX):
                 names.append(relative)
         return names
+
+    def temporary_names(self) -> list[str]:
+        """Temporary objects a writer killed mid-write left behind."""
+        root = self._opened[1]
+        with self._reaching("list"):
+            try:
+                found = self.fs.find(root)
+            except FileNotFoundError:
+                return []
+        relatives = (p[len(root) :].lstrip("/") for p in found if p.startswith(root))
+        return [
+            r
+            for r in relatives
+            if len(r.split("/")) == 2 and r.split("/")[1].startswith(TEMPORARY_PREFIX)
+        ]
 
     def touch(self, name: str) -> None:
         """Object stores keep no settable modification time: the same bytes are written

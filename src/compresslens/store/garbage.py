@@ -32,6 +32,7 @@ class GarbageReport:
     young_unreferenced: int  # unreferenced but within the grace period: kept
     dry_run: bool
     grace_s: float
+    temporary_files: int = 0  # partial files of killed writers, older than the grace period
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -90,4 +91,21 @@ def collect_garbage(
     if doomed and not dry_run:
         with db.transaction() as session:
             session.execute(delete(Artifact).where(Artifact.sha256.in_(doomed)))
-    return GarbageReport(len(doomed), sizes, doomed, young, dry_run, grace_s)
+    partial = stale_temporary_files(artifacts, deadline, dry_run=dry_run)
+    return GarbageReport(len(doomed), sizes, doomed, young, dry_run, grace_s, partial)
+
+
+def stale_temporary_files(artifacts: ArtifactStore, deadline: float, *, dry_run: bool) -> int:
+    """Delete the partial files of writers killed mid-write (SIGKILL runs no clean-up) that
+    are older than the deadline; a younger one may be a write in progress. Their count."""
+    removed = 0
+    for name in artifacts.temporary_files():
+        try:
+            if artifacts.temporary_modified_time(name) > deadline:
+                continue
+            if not dry_run:
+                artifacts.remove_temporary(name)
+        except FileNotFoundError:  # its writer finished (renamed it) or another gc took it
+            continue
+        removed += 1
+    return removed
