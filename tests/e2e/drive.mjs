@@ -13,10 +13,12 @@
 // E2E_VIEWS=all (or a comma list) then runs each view's script, views/<name>.mjs, in order:
 // "map" (the Model Map and scatter) first, then every tab the page shows.
 // A view script exports `default async function (ctx)` with ctx = { page, url, models, api,
-// check, shot, report, timeout } and records what it saw in ctx.report (report.views[name]),
+// check, shot, shots, overlap, report, timeout } and records what it saw in ctx.report (report.views[name]),
 // so that the pytest side can compare those numbers with the Python API; ctx.expectError(part)
 // excuses the error answers whose URL contains `part` (provoked on purpose). A failing view is
-// recorded and the next view still runs.
+// recorded and the next view still runs. The page is 1440×900 (the size the issues name);
+// ctx.shots(name) also takes the 1024×700 screenshot (name-1440.png and name-1024.png), and
+// ctx.overlap(a, b) says whether two locators' bounding boxes intersect.
 // Prints one JSON line with what it saw; exits 1 if any check failed.
 import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -33,6 +35,8 @@ if (!url) {
 }
 const shots = resolve(process.env.E2E_SCREENSHOTS ?? join(here, "..", "..", "build", "e2e-screenshots"));
 const timeout = Number(process.env.E2E_TIMEOUT_MS ?? 15000);
+const WIDE = { width: 1440, height: 900 };
+const NARROW = { width: 1024, height: 700 };
 
 // "all" = every tab the page shows, in its order (read once the page has loaded), so a new
 // view without an e2e script fails instead of going untested
@@ -56,7 +60,7 @@ const context = await chromium.launchPersistentContext(profile, {
   executablePath: CHROMIUM_PATH,
   headless: true,
   args: CHROMIUM_ARGS,
-  viewport: { width: 1400, height: 900 },
+  viewport: WIDE,
 });
 let failed = null;
 try {
@@ -177,6 +181,21 @@ try {
       report.screenshots.push(path);
       return path;
     };
+    // the view at both sizes the issues name; the page is left at 1440×900
+    const shots = async (name) => {
+      await page.setViewportSize(NARROW);
+      await page.waitForTimeout(150);
+      const narrow = await shot(`${name}-1024.png`);
+      await page.setViewportSize(WIDE);
+      await page.waitForTimeout(150);
+      return [await shot(`${name}-1440.png`), narrow];
+    };
+    // two elements drawn on top of each other (a label over a button): their boxes intersect
+    const overlap = async (a, b) => {
+      const [p, q] = [await a.boundingBox(), await b.boundingBox()];
+      if (!p || !q) return false;
+      return p.x < q.x + q.width && q.x < p.x + p.width && p.y < q.y + q.height && q.y < p.y + p.height;
+    };
     const api = async (path, params = {}) => {
       const target = new URL(path.replace(/^\//, ""), url);
       for (const [k, v] of Object.entries(params)) if (v !== undefined && v !== null) target.searchParams.set(k, String(v));
@@ -195,7 +214,7 @@ try {
         await page.locator(`[data-testid=view-${name}]`).waitFor({ state: "visible" });
       }
       const expectError = (part) => expectedErrors.push(part);
-      await mod.default({ page, url, models, api, check: viewCheck, shot, report: viewReport, timeout, expectError });
+      await mod.default({ page, url, models, api, check: viewCheck, shot, shots, overlap, report: viewReport, timeout, expectError });
     } catch (err) {
       report.viewErrors[name] = String(err?.stack ?? err);
       if (!report.checks.some((c) => c.view === name && !c.ok)) {
