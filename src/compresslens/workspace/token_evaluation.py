@@ -86,16 +86,7 @@ def evaluate_tokens(
     root_compact = None
     if root.id != info.id:
         root_compact = base_compact(models, root, data_info, plan, batch_size=batch_size)
-    run = TokenPass(
-        module,
-        arrays.inputs,
-        arrays.labels,
-        window=plan.window,
-        stride=plan.stride,
-        batch_size=batch_size,
-        keep_logits=logits,
-        on_batch=progress,
-    )
+    run = _pass(module, arrays, plan, batch_size, keep_logits=logits, on_batch=progress)
     parts: list[CompactTokenOutputs] = []
     chunks = _compacted(run.logits(), arrays.labels, plan.k, parts)
     comparison = None
@@ -144,14 +135,7 @@ def base_compact(
     if found is not None:
         return found
     module, arrays = _checked(models, base, data_info)
-    run = TokenPass(
-        module,
-        arrays.inputs,
-        arrays.labels,
-        window=plan.window,
-        stride=plan.stride,
-        batch_size=batch_size,
-    )
+    run = _pass(module, arrays, plan, batch_size)
     parts: list[CompactTokenOutputs] = []
     for _ in _compacted(run.logits(), arrays.labels, plan.k, parts):
         pass
@@ -272,15 +256,30 @@ def _rerun(
     """The base's compact outputs and the model's comparison with them (one model pass)."""
     compact = base_compact(models, base, data_info, plan, batch_size=batch_size)
     module, arrays = _checked(models, model, data_info)
-    run = TokenPass(
+    run = _pass(module, arrays, plan, batch_size)
+    return compact, token_comparison(compact, run.logits(), targets=arrays.labels.numpy())
+
+
+def _pass(
+    module: nn.Module,
+    arrays: DatasetArrays,
+    plan: TokenPlan,
+    batch_size: int,
+    *,
+    keep_logits: bool = False,
+    on_batch: Callable[[int, int], None] | None = None,
+) -> TokenPass:
+    """One sliding-window pass of `module` over the dataset's tokens under `plan`."""
+    return TokenPass(
         module,
         arrays.inputs,
         arrays.labels,
         window=plan.window,
         stride=plan.stride,
         batch_size=batch_size,
+        keep_logits=keep_logits,
+        on_batch=on_batch,
     )
-    return compact, token_comparison(compact, run.logits(), targets=arrays.labels.numpy())
 
 
 def _described(
