@@ -82,7 +82,7 @@ test: install data frontend browser postgres
 	cd frontend && $(NPM) run check:api-types
 	cd frontend && $(NPM) run check
 	cd frontend && $(NPM) test
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest --durations=30
 
 # Every benchmark, to the end; `uptime` before and after: other work on the cores slows them.
 bench: install data frontend browser
