@@ -9,9 +9,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 import compresslens as cl
+from compresslens.analysis.activations import first_divergent_layer
 from compresslens.jsonable import jsonable
 from compresslens.server.app import create_app
-from compresslens.analysis.activations import first_divergent_layer
 from compresslens.workspace.layers import (
     DEFAULT_DIVERGENCE,
     DIVERGENCE_THRESHOLDS,
