@@ -13,6 +13,8 @@ from compresslens.analysis.activations import (
     activation_histograms,
     compare_activations,
     cosine_similarity_mean,
+    first_divergent_layer,
+    is_identical,
     linear_cka,
     linear_cka_full,
     relative_l2_error,
@@ -111,6 +113,36 @@ def test_different_widths_get_cka_but_no_same_shape_metrics() -> None:
     row = result["modules"][0]
     assert row["same_shape"] is False and row["cosine"] is None and row["sqnr_db"] is None
     assert 0 < row["cka"] < 1
+
+
+def test_an_unchanged_layer_is_identical_and_never_diverges() -> None:
+    rng = np.random.default_rng(4)
+    x = rng.normal(size=(40, 6))
+    y = x.copy()
+    y[:, 0] += 0.5
+    result = compare_activations(
+        {"same": x, "changed": x}, {"same": x, "changed": y}, batch_size=20
+    )
+    same, changed = result["modules"]
+    assert same["identical"] is True and same["sqnr_db"] == math.inf
+    assert changed["identical"] is False and math.isfinite(changed["sqnr_db"])
+    assert first_divergent_layer(result["modules"], 1e9, "sqnr_db") == "changed"
+    # stored as JSON, infinity is null: the flag still says identical, and null is not below
+    stored = [{**same, "sqnr_db": None}, changed]
+    assert is_identical(stored[0]) and first_divergent_layer(stored, 1e9, "sqnr_db") == "changed"
+
+
+def test_first_divergent_layer_reads_the_metric_asked_for() -> None:
+    rows = [
+        {"module": "a", "cka": 0.999, "cosine": 0.5, "sqnr_db": 40.0},
+        {"module": "b", "cka": 0.5, "cosine": None, "sqnr_db": None},  # other shapes
+    ]
+    assert first_divergent_layer(rows, 0.9) == "b"
+    assert first_divergent_layer(rows, 0.9, "cosine") == "a"
+    assert first_divergent_layer(rows, 30, "sqnr_db") is None
+    assert first_divergent_layer(rows, 50, "sqnr_db") == "a"
+    with pytest.raises(ActivationError, match="unknown divergence metric"):
+        first_divergent_layer(rows, 0.9, "rel_l2")
 
 
 def test_activation_histograms_share_edges() -> None:

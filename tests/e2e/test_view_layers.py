@@ -1,6 +1,6 @@
 """Layers view on the demo workspace: what the browser showed equals the Python API.
 
-A lean_cnn seed is the base, its 50% and 80% magnitude children the columns
+A lean_cnn seed is the base, its 50% and 80% magnitude and dynamic int8 children the columns
 (tests/e2e/views/layers.mjs records the cells it read).
 """
 
@@ -12,7 +12,8 @@ import pytest
 from e2e_harness import view_report
 
 import compresslens as cl
-from compresslens.analysis.activations import first_divergent_layer
+from compresslens.analysis.activations import first_divergent_layer, is_identical
+from compresslens.workspace.layers import DEFAULT_DIVERGENCE
 
 
 @pytest.fixture(scope="module")
@@ -58,13 +59,58 @@ def test_cka_heat_map_cells_equal_the_python_activations(rec: dict, demo_ws: cl.
     assert {m: _value(v) for m, v in rec["sqnr"][m80].items()} == pytest.approx(sqnr, abs=1e-9)
 
 
+def _rows(rec: dict, demo_ws: cl.Workspace, model: str) -> list[dict]:
+    return demo_ws.compare(rec["base"], model, rec["dataset"]).activations()["modules"]
+
+
 def test_first_diverging_layer_is_the_python_one(rec: dict, demo_ws: cl.Workspace) -> None:
-    for model in rec["models"]:
-        acts = demo_ws.compare(rec["base"], model, rec["dataset"]).activations()
-        assert (rec["firstDiverging"]["0.9"][model] or None) == acts["first_divergent_layer"]
-        strict = first_divergent_layer(acts["modules"], 0.999)
+    assert rec["defaults"]["metric"] == "cka"
+    assert rec["defaults"]["threshold"] == DEFAULT_DIVERGENCE["cka"]
+    for model in [*rec["models"], rec["int8"]]:
+        rows = _rows(rec, demo_ws, model)
+        default = first_divergent_layer(rows, DEFAULT_DIVERGENCE["cka"])
+        assert (rec["firstDiverging"]["default"][model] or None) == default
+        strict = first_divergent_layer(rows, 0.999)
         assert (rec["firstDiverging"]["0.999"][model] or None) == strict
         assert rec["markers"].get(model) == strict
+
+
+def test_int8_diverges_at_its_first_quantized_layer_and_pruning_earlier(
+    rec: dict, demo_ws: cl.Workspace
+) -> None:
+    """The default threshold answers "where does int8 diverge?": at the first layer it
+    quantized (the convolutions before it are identical), while pruning diverges earlier."""
+    weights = demo_ws.compare(rec["base"], rec["int8"]).layers()["modules"]
+    first_quantized = next(row["module"] for row in weights if row["quantized"])
+    named = rec["firstDiverging"]["default"]
+    assert named[rec["int8"]] == first_quantized
+    order = [row["module"] for row in _rows(rec, demo_ws, rec["int8"])]
+    for model in rec["models"]:
+        assert order.index(named[model]) < order.index(first_quantized)
+    assert rec["defaults"]["label"] == "Diverging below linear CKA"
+
+
+def test_sqnr_names_its_own_first_diverging_layer_and_shows_identical_layers_as_infinite(
+    rec: dict, demo_ws: cl.Workspace
+) -> None:
+    assert rec["sqnrThreshold"] == DEFAULT_DIVERGENCE["sqnr_db"]
+    assert rec["sqnrLabel"] == "Diverging below SQNR (dB)"
+    for model in [*rec["models"], rec["int8"]]:
+        expected = first_divergent_layer(
+            _rows(rec, demo_ws, model), DEFAULT_DIVERGENCE["sqnr_db"], "sqnr_db"
+        )
+        assert (rec["firstDiverging"]["sqnr"][model] or None) == expected
+        marked = [c["module"] for c in rec["sqnrMarkers"] if c["model"] == model]
+        assert marked == ([expected] if expected else [])
+    rows = _rows(rec, demo_ws, rec["int8"])
+    identical = {row["module"] for row in rows if is_identical(row)}
+    assert "block1.conv" in identical and "hidden" not in identical
+    shown = {c["module"]: c for c in rec["sqnrInt8"]}
+    assert {m for m, c in shown.items() if c["shown"] == "∞ dB"} == identical
+    assert all(shown[m]["value"] == "Infinity" for m in identical)
+    for row in rows:
+        if not is_identical(row):
+            assert float(shown[row["module"]]["value"]) == pytest.approx(row["sqnr_db"], abs=1e-9)
 
 
 def test_the_filter_keeps_conv_layers_and_their_parents(rec: dict) -> None:
@@ -102,3 +148,5 @@ def test_screenshots_were_saved(rec: dict, demo_report: dict) -> None:
     shots = [Path(p).name for p in demo_report["screenshots"]]
     for name in ("layers-01-weights.png", "layers-02-heatmap.png", "layers-05-sensitivity.png"):
         assert name in shots
+    for name in ("layers-02-heatmap", "layers-06-sqnr"):
+        assert {f"{name}-1440.png", f"{name}-1024.png"} <= set(shots)

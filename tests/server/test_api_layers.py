@@ -9,9 +9,14 @@ import pytest
 from fastapi.testclient import TestClient
 
 import compresslens as cl
+from compresslens.analysis.activations import first_divergent_layer
 from compresslens.jsonable import jsonable
 from compresslens.server.app import create_app
-from compresslens.workspace.layers import first_divergent_layers
+from compresslens.workspace.layers import (
+    DEFAULT_DIVERGENCE,
+    DIVERGENCE_THRESHOLDS,
+    first_divergent_layers,
+)
 
 ACTIVATIONS = "/api/layers/activations?base=mlp&model=mlp-70&sample=64"
 
@@ -61,8 +66,20 @@ def test_activations_name_the_first_diverging_layer_at_each_offered_threshold(
     pruned.compare("mlp", "mlp-70").activations(sample=64, threshold=0.5)
     body = client.get(ACTIVATIONS + "&threshold=0.5").json()
     divergent = body["first_divergent_layers"]
-    assert sorted(divergent) == ["0.5", "0.9", "0.95", "0.99", "0.999"]
+    assert sorted(divergent) == sorted(["0.5", *map(str, DIVERGENCE_THRESHOLDS["cka"])])
     assert divergent["0.5"] == body["first_divergent_layer"]
+    per_metric = body["first_diverging"]
+    assert per_metric["cka"] == divergent
+    for metric, thresholds in DIVERGENCE_THRESHOLDS.items():
+        assert set(map(str, thresholds)) <= set(per_metric[metric])
+        for t in thresholds:
+            assert per_metric[metric][str(t)] == first_divergent_layer(body["modules"], t, metric)
+
+
+def test_every_metric_has_its_default_among_its_offered_thresholds() -> None:
+    assert set(DEFAULT_DIVERGENCE) == set(DIVERGENCE_THRESHOLDS)
+    for metric, default in DEFAULT_DIVERGENCE.items():
+        assert default in DIVERGENCE_THRESHOLDS[metric]
 
 
 def test_first_divergent_layers_skip_a_constant_layer() -> None:
@@ -71,7 +88,11 @@ def test_first_divergent_layers_skip_a_constant_layer() -> None:
         {"module": "nan", "cka": float("nan")},
         {"module": "b", "cka": 0.5},
     ]
-    assert first_divergent_layers(rows) == {"0.9": "b", "0.95": "b", "0.99": "b", "0.999": "a"}
+    assert first_divergent_layers(rows, (0.9, 0.99, 0.999)) == {
+        "0.9": "b",
+        "0.99": "b",
+        "0.999": "a",
+    }
 
 
 def test_layer_rows_carry_the_relative_change_distribution(client: TestClient) -> None:

@@ -669,7 +669,7 @@ export interface components {
             sample: number;
             /**
              * Modules
-             * @description per module: CKA, cosine, rel_l2, SQNR
+             * @description per module: CKA, cosine, rel_l2, SQNR (null when identical), identical
              */
             modules: {
                 [key: string]: unknown;
@@ -684,6 +684,15 @@ export interface components {
              */
             first_divergent_layers: {
                 [key: string]: string | null;
+            };
+            /**
+             * First Diverging
+             * @description per metric (cka, cosine, sqnr_db), per offered threshold (as text) the first module below it; an identical layer (`identical` in its row) never is
+             */
+            first_diverging: {
+                [key: string]: {
+                    [key: string]: string | null;
+                };
             };
         } & {
             [key: string]: unknown;

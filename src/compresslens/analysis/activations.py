@@ -231,13 +231,14 @@ def activation_histograms(
 def compare_module_activations(
     name: str, base: Array, model: Array, batch_size: int = DEFAULT_BATCH_SIZE
 ) -> dict[str, Any]:
-    """One module's row: CKA always; cosine, relative L2 and SQNR when shapes match."""
+    """One module's row: CKA always; cosine, relative L2 and SQNR when shapes match; whether
+    the activations are identical (SQNR is then infinite, which JSON cannot carry)."""
     base, model = _matrix(base, f"{name} (base)"), _matrix(model, f"{name} (model)")
     _same_rows(base, model)
     same = tuple(base.shape) == tuple(model.shape)
     if same:  # convert once for all four metrics (float32 tensors convert without a copy)
         base, model = _numpy(base), _numpy(model)
-    return {
+    row = {
         "module": name,
         "base_shape": list(base.shape),
         "model_shape": list(model.shape),
@@ -247,14 +248,38 @@ def compare_module_activations(
         "rel_l2": relative_l2_error(base, model) if same else None,
         "sqnr_db": sqnr_db(base, model) if same else None,
     }
+    return {**row, "identical": is_identical(row)}
 
 
-def first_divergent_layer(rows: Sequence[Mapping[str, Any]], threshold: float = 0.9) -> str | None:
-    """The first row (forward order) whose CKA is below `threshold`; NaN (both constant) is not."""
+DIVERGENCE_METRICS = ("cka", "cosine", "sqnr_db")
+
+
+def first_divergent_layer(
+    rows: Sequence[Mapping[str, Any]], threshold: float = 0.9, metric: str = "cka"
+) -> str | None:
+    """The first row (forward order) whose `metric` (higher = closer) is below `threshold`.
+
+    A missing value (other shapes: no cosine or SQNR; NaN: both constant) is not below, and
+    neither is an identical layer (SQNR +inf, or null once stored as JSON).
+    """
+    if metric not in DIVERGENCE_METRICS:
+        raise ActivationError(
+            f"unknown divergence metric {metric!r}; use one of {DIVERGENCE_METRICS}"
+        )
     for row in rows:
-        if row["cka"] < threshold:
+        value = row.get(metric)
+        if value is not None and value < threshold:
             return str(row["module"])
     return None
+
+
+def is_identical(row: Mapping[str, Any]) -> bool:
+    """Whether a module's activations equal the base's exactly (zero error, same shape).
+
+    Read from the relative L2 error, which stays finite (0) where SQNR is infinite, so the
+    answer survives JSON (which has no infinity) and holds for rows stored before it existed.
+    """
+    return bool(row.get("same_shape")) and row.get("rel_l2") == 0
 
 
 def compare_activations(

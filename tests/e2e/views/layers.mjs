@@ -1,8 +1,8 @@
-// Layers view: a lean_cnn seed as the base against its 50% and 80% magnitude children.
+// Layers view: a lean_cnn seed as the base against its 50% and 80% magnitude and int8 children.
 // Records the sparsity / relative-change cells, the CKA heat-map cells, the first diverging
 // layer at two thresholds, the module filter and the sensitivity ranking as SHOWN, for
 // tests/e2e/test_view_layers.py to compare with the Python API.
-export default async function ({ page, url, models, check, shot, report, timeout }) {
+export default async function ({ page, url, models, check, shot, shots, report, timeout }) {
   const long = Math.max(timeout, 300_000); // activations and sensitivity run models on first use
   const parentOf = (m) => m.operation?.parents?.[0]?.id;
   const magnitude = (amount) =>
@@ -20,7 +20,10 @@ export default async function ({ page, url, models, check, shot, report, timeout
   check("a lean_cnn seed with 50% and 80% magnitude children", base !== undefined, `${models.length} models`);
   const m50 = childOf(base, 0.5);
   const m80 = childOf(base, 0.8);
-  Object.assign(report, { base: base.id, models: [m50.id, m80.id] });
+  // its dynamic int8 child: only the Linear layers change, so the convolutions stay identical
+  const int8 = models.find((m) => m.operation?.name === "quantize.dynamic_int8" && parentOf(m) === base.id);
+  check("the base has a dynamic int8 child", int8 !== undefined, base.name);
+  Object.assign(report, { base: base.id, models: [m50.id, m80.id], int8: int8.id });
 
   // let the tab's own first requests (for the selection the drive left) finish, then navigate
   // between two polls, so that no request is aborted (an aborted one counts as a console error)
@@ -41,7 +44,7 @@ export default async function ({ page, url, models, check, shot, report, timeout
       .catch(() => {});
   }
   for (let i = 0; i < 200 && pending.size; i++) await page.waitForTimeout(25);
-  await page.goto(new URL(`?sel=${m50.id},${m80.id}&base=${base.id}&view=layers`, url).href);
+  await page.goto(new URL(`?sel=${m50.id},${m80.id},${int8.id}&base=${base.id}&view=layers`, url).href);
   const view = page.locator("[data-testid=view-layers]");
   await view.waitFor({ state: "visible" });
   report.dataset = await view.getAttribute("data-dataset");
@@ -73,7 +76,7 @@ export default async function ({ page, url, models, check, shot, report, timeout
 
   // activations: wait for both models' CKA columns (the first run takes a while)
   const heat = (id) => page.locator(`[data-testid=heat-cell][data-model-id="${id}"][data-metric=cka]`);
-  for (const id of [m50.id, m80.id]) {
+  for (const id of [m50.id, m80.id, int8.id]) {
     await page.waitForFunction(
       (sel) => {
         const els = [...document.querySelectorAll(sel)];
@@ -98,11 +101,58 @@ export default async function ({ page, url, models, check, shot, report, timeout
         .locator("[data-testid=heat-cell][data-diverging=true]")
         .evaluateAll((els) => els.map((el) => [el.dataset.modelId, el.dataset.module])),
     );
-  report.firstDiverging = { "0.9": await firstDiverging() };
+  // the threshold's label as shown (the label's own text, not its options')
+  const thresholdLabel = () =>
+    page.locator("[data-testid=divergence-threshold]").evaluate((el) =>
+      [...el.closest("label").childNodes]
+        .filter((n) => n !== el && !(n instanceof Element && n.contains(el)))
+        .map((n) => n.textContent)
+        .join(" ")
+        .replace(/\s+/g, " ")
+        .trim(),
+    );
+  // every marked cell: the module it sits on, whether it shows a value, per model
+  const markedCells = () =>
+    page.locator("[data-testid=heat-cell][data-diverging=true]").evaluateAll((els) =>
+      els.map((el) => ({
+        model: el.dataset.modelId,
+        module: el.dataset.module,
+        shown: el.textContent.replace(/▶/g, "").trim(),
+      })),
+    );
+  const markersLandOnNamed = (named, cells) =>
+    Object.entries(named).every(([id, m]) =>
+      m ? cells.filter((c) => c.model === id).length === 1 && cells.some((c) => c.model === id && c.module === m && c.shown !== "–")
+        : !cells.some((c) => c.model === id),
+    );
+  report.defaults = {
+    metric: await page.locator("[data-testid=activation-metric]").inputValue(),
+    threshold: Number(await page.locator("[data-testid=divergence-threshold]").inputValue()),
+    label: await thresholdLabel(),
+  };
+  report.firstDiverging = { default: await firstDiverging() };
+  report.defaultMarkers = await markedCells();
+  check(
+    "int8 vs the base names a first diverging layer at the default threshold",
+    Boolean(report.firstDiverging.default[int8.id]),
+    JSON.stringify({ defaults: report.defaults, firstDiverging: report.firstDiverging.default }),
+  );
+  check(
+    "each marker sits on the layer its column names, on a cell with a value",
+    markersLandOnNamed(report.firstDiverging.default, report.defaultMarkers),
+    JSON.stringify({ named: report.firstDiverging.default, markers: report.defaultMarkers }),
+  );
+  // a similarity below 1 is never shown as 1 (int8's CKA is 0.999998 where it is quantized)
+  report.ckaText = await heat(int8.id).evaluateAll((els) =>
+    els.map((el) => ({ module: el.dataset.module, value: el.dataset.value, shown: el.textContent.replace(/▶/g, "").trim() })),
+  );
+  const roundedToOne = report.ckaText.filter((c) => c.value !== "" && Number(c.value) < 1 && Number(c.shown) === 1);
+  check("no CKA below 1 is shown as 1", roundedToOne.length === 0, JSON.stringify(roundedToOne));
   report.legend = await page.locator("[data-testid=activation-legend]").count();
   check("the heat map has a colour legend", report.legend === 1, `${report.legend} legends`);
   await page.locator("[data-testid=activation-heatmap]").scrollIntoViewIfNeeded();
   await shot("layers-02-heatmap.png");
+  await shots("layers-02-heatmap");
 
   // a stricter threshold: the marker moves to the first layer under it
   await page.locator("[data-testid=divergence-threshold]").selectOption("0.999");
@@ -121,6 +171,23 @@ export default async function ({ page, url, models, check, shot, report, timeout
   const sqnr = page.locator(`[data-testid=heat-cell][data-model-id="${m80.id}"][data-metric=sqnr_db]`);
   await sqnr.first().waitFor({ state: "attached" });
   report.sqnr = { [m80.id]: Object.fromEntries(await sqnr.evaluateAll((els) => els.map((el) => [el.dataset.module, el.dataset.value]))) };
+  report.sqnrLabel = await thresholdLabel();
+  report.sqnrThreshold = Number(await page.locator("[data-testid=divergence-threshold]").inputValue());
+  check("the threshold's label names SQNR and its unit", /SQNR/.test(report.sqnrLabel) && !/CKA/.test(report.sqnrLabel), report.sqnrLabel);
+  report.sqnrInt8 = await page
+    .locator(`[data-testid=heat-cell][data-model-id="${int8.id}"][data-metric=sqnr_db]`)
+    .evaluateAll((els) => els.map((el) => ({ module: el.dataset.module, value: el.dataset.value, shown: el.textContent.replace(/▶/g, "").trim() })));
+  const identical = report.sqnrInt8.find((c) => c.module === "block1.conv");
+  check("int8's unchanged first convolution shows ∞ dB", identical?.shown.includes("∞") === true, JSON.stringify(identical));
+  report.firstDiverging.sqnr = await firstDiverging();
+  report.sqnrMarkers = await markedCells();
+  check(
+    "with SQNR, int8 names a first diverging layer and each marker sits on the named layer",
+    Boolean(report.firstDiverging.sqnr[int8.id]) && markersLandOnNamed(report.firstDiverging.sqnr, report.sqnrMarkers),
+    JSON.stringify({ named: report.firstDiverging.sqnr, markers: report.sqnrMarkers }),
+  );
+  await page.locator("[data-testid=activation-heatmap]").scrollIntoViewIfNeeded();
+  await shots("layers-06-sqnr");
   await page.locator("[data-testid=activation-metric]").selectOption("cka");
 
   // the module filter: a glob keeps the matching layers and their enclosing modules
@@ -160,6 +227,35 @@ export default async function ({ page, url, models, check, shot, report, timeout
     JSON.stringify(report.sharedLink),
   );
   await page.locator("[data-testid=layers-filter]").fill("");
+
+  // at 1024×700 both tables fit the page and, scrolled right (narrowed to what more models
+  // would need), keep the layer names in view
+  await page.setViewportSize({ width: 1024, height: 700 });
+  await page.waitForTimeout(150);
+  report.sticky = {};
+  for (const [name, table, first] of [
+    ["weights", "[data-testid=layers-table]", "thead th.module"],
+    ["activations", "[data-testid=activation-heatmap] table", "tbody td:first-child"],
+  ]) {
+    const scroller = page.locator(table).locator("xpath=..");
+    const inPage = ((b) => b !== null && b.x + b.width <= 1024 + 1)(await scroller.boundingBox());
+    await scroller.evaluate((el) => { el.style.maxWidth = "360px"; el.scrollLeft = el.scrollWidth; });
+    await page.waitForTimeout(50);
+    const [box, cell] = [await scroller.boundingBox(), await page.locator(table).locator(first).first().boundingBox()];
+    report.sticky[name] = {
+      scrolled: await scroller.evaluate((el) => el.scrollLeft),
+      inside: box !== null && cell !== null && cell.x >= box.x - 1 && cell.x + cell.width <= box.x + box.width + 1,
+      inPage,
+    };
+    await scroller.evaluate((el) => { el.scrollLeft = 0; el.style.maxWidth = ""; });
+  }
+  report.pageOverflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  await page.setViewportSize({ width: 1440, height: 900 });
+  check(
+    "scrolled right at 1024, each table keeps its layer column in view and inside the page",
+    Object.values(report.sticky).every((s) => s.scrolled > 0 && s.inside && s.inPage) && report.pageOverflow <= 0,
+    JSON.stringify({ sticky: report.sticky, pageOverflow: report.pageOverflow }),
+  );
 
   // sensitivity of the base's layers to 80% magnitude pruning (a long analysis)
   await page.locator("[data-testid=sensitivity-amount]").selectOption("0.8");

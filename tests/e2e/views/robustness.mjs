@@ -40,7 +40,7 @@ async function readCells(page) {
   );
 }
 
-export default async function ({ page, url, api, check, shot, report, timeout }) {
+export default async function ({ page, url, api, check, shot, shots, report, timeout }) {
   const slow = Math.max(timeout, 120000); // a fresh workspace runs 3 models × 5 conditions
   const models = (await api("/api/models")).models;
   const family = findFamily(models);
@@ -135,6 +135,29 @@ export default async function ({ page, url, api, check, shot, report, timeout })
   check("the legend spans the largest drop shown", Math.abs(report.legendExtent - maxDrop) < 1e-12, `${report.legendExtent} vs ${maxDrop}`);
   await view.locator("[data-testid=robustness-table]").scrollIntoViewIfNeeded();
   await shot("82-robustness.png");
+  await shots("82-robustness");
+
+  // the summary columns stay in view when the table scrolls (narrowed here to what a small
+  // window or a longer sweep gives): the mean at the start, the model names at the end
+  const table = view.locator("[data-testid=robustness-table]");
+  const scroller = table.locator("xpath=..");
+  await scroller.evaluate((el) => (el.style.maxWidth = "480px"));
+  const inView = async (cell) => {
+    const [box, c] = [await scroller.boundingBox(), await table.locator(cell).first().boundingBox()];
+    return box !== null && c !== null && c.x >= box.x - 1 && c.x + c.width <= box.x + box.width + 1;
+  };
+  report.stickyTable = { scrolls: await scroller.evaluate((el) => el.scrollWidth > el.clientWidth) };
+  report.stickyTable.meanAtStart = await inView("thead th.mean");
+  await scroller.evaluate((el) => (el.scrollLeft = el.scrollWidth));
+  report.stickyTable.modelAtEnd = await inView("thead th.model");
+  report.stickyTable.meanAtEnd = await inView("thead th.mean");
+  await shot("84-robustness-narrow-scrolled.png");
+  await scroller.evaluate((el) => { el.scrollLeft = 0; el.style.maxWidth = ""; });
+  check(
+    "a scrolled table keeps the model and mean Δ columns in view",
+    Object.values(report.stickyTable).every(Boolean),
+    JSON.stringify(report.stickyTable),
+  );
 
   // the corruptions, severities and limit are in the URL: a shared link opens the same table
   const shared = page.url();

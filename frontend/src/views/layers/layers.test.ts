@@ -1,6 +1,9 @@
 import { describe, expect, it } from "vitest";
 import {
+  ACTIVATION_METRICS,
+  activationDataValue,
   activationGrid,
+  activationText,
   changeDistribution,
   dataValue,
   enclosing,
@@ -13,6 +16,8 @@ import {
   modulePattern,
   moduleTree,
   sensitivityRanking,
+  similarityDigits,
+  thresholdText,
   type ActivationsAnswer,
   type LayersResult,
   type ModuleRow,
@@ -175,6 +180,7 @@ function acts(rows: [string, number | null][], first: string | null = null): Act
     threshold: 0.9,
     first_divergent_layer: first,
     first_divergent_layers: {},
+    first_diverging: {},
   };
 }
 
@@ -198,11 +204,54 @@ describe("activation heat map", () => {
     expect(activationGrid(["m1"], answers, "sqnr_db").values[0]).toEqual([10]);
   });
 
-  it("reads the first diverging layer at a threshold from the server's answer", () => {
-    const answer = { ...acts([["a", null], ["b", 0.95]]), first_divergent_layers: { "0.9": null, "0.99": "b" } };
-    expect(firstDiverging(answer, 0.99)).toBe("b");
-    expect(firstDiverging(answer, 0.9)).toBeNull();
-    expect(firstDiverging(answer, 0.5)).toBeNull();
+  it("reads the first diverging layer of the shown metric at its threshold from the server's answer", () => {
+    const answer = {
+      ...acts([["a", null], ["b", 0.95]]),
+      first_diverging: { cka: { "0.9": null, "0.99": "b" }, sqnr_db: { "60": "a" } },
+    };
+    expect(firstDiverging(answer, "cka", 0.99)).toBe("b");
+    expect(firstDiverging(answer, "cka", 0.9)).toBeNull();
+    expect(firstDiverging(answer, "cka", 0.5)).toBeNull();
+    expect(firstDiverging(answer, "sqnr_db", 60)).toBe("a");
+    expect(firstDiverging(answer, "cosine", 0.99)).toBeNull();
+  });
+
+  it("marks identical layers, whose SQNR has no finite value", () => {
+    const answer = acts([["conv", 1], ["fc", 0.999998]]);
+    answer.modules[0] = { ...answer.modules[0], sqnr_db: null, identical: true };
+    const grid = activationGrid(["q"], new Map([["q", answer]]), "sqnr_db");
+    expect(grid.values).toEqual([[null], [10]]);
+    expect(grid.identical).toEqual([[true], [false]]);
+  });
+});
+
+describe("activation cell text", () => {
+  it("shows an identical layer's SQNR as infinite, and no value as a dash", () => {
+    expect(activationText(null, "sqnr_db", true)).toBe("∞ dB");
+    expect(activationText(null, "sqnr_db")).toBe("–");
+    expect(activationText(46.5387, "sqnr_db")).toBe("46.5 dB");
+    expect(activationDataValue(null, "sqnr_db", true)).toBe("Infinity");
+    expect(activationDataValue(null, "sqnr_db", false)).toBe("");
+    expect(activationDataValue(0.5, "cka", false)).toBe("0.5");
+  });
+
+  it("never shows a similarity below 1 as 1", () => {
+    expect(activationText(0.9999978519555166, "cka")).toBe("0.9999979");
+    expect(activationText(0.99987, "cka")).toBe("0.99987");
+    expect(activationText(0.9753, "cka")).toBe("0.9753");
+    expect(activationText(1, "cka")).toBe("1.0000");
+    expect(activationText(null, "cosine")).toBe("–");
+    for (const v of [0.99999, 0.9999951, 0.999999999, 1 - 1e-11]) {
+      expect(Number(activationText(v, "cka"))).toBeLessThan(1);
+    }
+    expect(similarityDigits(0.5)).toBe(4);
+    expect(similarityDigits(1 - 1e-15)).toBe(12);
+  });
+
+  it("offers each metric's default among its thresholds, SQNR in dB", () => {
+    for (const m of ACTIVATION_METRICS) expect(m.thresholds).toContain(m.threshold);
+    expect(thresholdText(60, "sqnr_db")).toBe("60 dB");
+    expect(thresholdText(0.999999, "cka")).toBe("0.999999");
   });
 });
 
@@ -212,6 +261,7 @@ describe("heat map colours", () => {
     expect(heatDomain([0.5, 0.99], "cosine", 0.9)).toEqual([0.5, 1]);
     expect(heatDomain([12, 30], "sqnr_db", 0.9)).toEqual([12, 30]);
     expect(heatDomain([20], "sqnr_db", 0.9)).toEqual([19, 21]);
+    expect(heatDomain([12, 30], "sqnr_db", 60)).toEqual([12, 60]);
     expect(heatDomain([null], "cka", 0.9)).toBeNull();
   });
 });

@@ -65,11 +65,15 @@ export interface ActivationRow {
   cka: number | null;
   cosine: number | null;
   rel_l2: number | null;
+  /** null when identical (infinite) or the shapes differ */
   sqnr_db: number | null;
+  /** the activations equal the base's exactly (SQNR +∞, which JSON cannot carry) */
+  identical?: boolean;
 }
 
 /** GET /api/layers/activations: the rows refined, and the module lists the server leaves to
- * `extra`. `first_divergent_layers` is per offered CKA threshold, as the server writes it ("0.95"). */
+ * `extra`. `first_diverging` is per metric, per offered threshold as the server writes it
+ * ("0.999", "60"); `first_divergent_layers` is CKA's. */
 export type ActivationsAnswer = Refine<
   Schemas["ActivationsAnswer"],
   { modules: ActivationRow[]; only_in_base: string[]; only_in_model: string[] }
@@ -257,11 +261,34 @@ export function changeDistribution(edges: number[], counts: number[] | null): { 
 
 export type ActivationMetric = "cka" | "cosine" | "sqnr_db";
 
-export const ACTIVATION_METRICS: { key: ActivationMetric; label: string; unit: string }[] = [
-  { key: "cka", label: "linear CKA", unit: "" },
-  { key: "cosine", label: "cosine similarity", unit: "" },
-  { key: "sqnr_db", label: "SQNR", unit: "dB" },
+export interface ActivationMetricInfo {
+  key: ActivationMetric;
+  label: string;
+  unit: string;
+  /** the thresholds offered for "diverging below" (as the server answers them) */
+  thresholds: number[];
+  /** the default: between half-precision rounding and int8 on the demo (see
+   * workspace/layers.py DEFAULT_DIVERGENCE, which the e2e pass compares with) */
+  threshold: number;
+}
+
+const SIMILARITY_THRESHOLDS = [0.9, 0.99, 0.999, 0.9999, 0.99999, 0.999999];
+
+export const ACTIVATION_METRICS: ActivationMetricInfo[] = [
+  { key: "cka", label: "linear CKA", unit: "", thresholds: SIMILARITY_THRESHOLDS, threshold: 0.999999 },
+  { key: "cosine", label: "cosine similarity", unit: "", thresholds: SIMILARITY_THRESHOLDS, threshold: 0.999999 },
+  { key: "sqnr_db", label: "SQNR", unit: "dB", thresholds: [10, 20, 30, 40, 50, 60], threshold: 60 },
 ];
+
+export function metricInfo(metric: ActivationMetric): ActivationMetricInfo {
+  return ACTIVATION_METRICS.find((m) => m.key === metric) ?? ACTIVATION_METRICS[0];
+}
+
+/** The metric's name with its unit, as labels show it: "SQNR (dB)", "linear CKA". */
+export function metricName(metric: ActivationMetric): string {
+  const info = metricInfo(metric);
+  return info.unit ? `${info.label} (${info.unit})` : info.label;
+}
 
 /** One model's activation comparison as the view holds it while it loads. */
 export type ActEntry =
@@ -273,6 +300,8 @@ export interface HeatGrid {
   modules: string[];
   /** per module, per model column (same order as the ids given): the value or null */
   values: (number | null)[][];
+  /** per module, per model column: the activations equal the base's (SQNR then has no value) */
+  identical: boolean[][];
 }
 
 /** Layers × models: modules in forward order (mergedOrder of the answers). */
@@ -289,13 +318,34 @@ export function activationGrid(
       return typeof v === "number" && Number.isFinite(v) ? v : null;
     }),
   );
-  return { modules, values };
+  const identical = modules.map((m) => lookup.map((rows) => rows.get(m)?.identical === true));
+  return { modules, values, identical };
 }
 
-/** The first module whose CKA is below `threshold`, as the server's answer names it (the
+/** The first module whose `metric` is below `threshold`, as the server's answer names it (the
  * rule is Python's first_divergent_layer; the answer carries every threshold the view offers). */
-export function firstDiverging(answer: ActivationsAnswer, threshold: number): string | null {
-  return answer.first_divergent_layers?.[String(threshold)] ?? null;
+export function firstDiverging(answer: ActivationsAnswer, metric: ActivationMetric, threshold: number): string | null {
+  return answer.first_diverging?.[metric]?.[String(threshold)] ?? null;
+}
+
+/** Digits that keep a similarity below 1 from reading as 1: one more than the zeros of 1 − v
+ * (0.9999979 needs 7), at least 4, at most 12. */
+export function similarityDigits(v: number): number {
+  if (!(v < 1)) return 4;
+  const nines = Math.ceil(-Math.log10(1 - v));
+  return Math.min(12, Math.max(4, nines + 1));
+}
+
+/** A heat-map cell's text: SQNR in dB ("∞ dB" for an identical layer), similarities with the
+ * digits that tell them from 1; "–" for no value. */
+export function activationText(v: number | null, metric: ActivationMetric, identical = false): string {
+  if (metric === "sqnr_db") return identical ? "∞ dB" : v === null ? "–" : `${num(v, 1)} dB`;
+  return v === null ? "–" : num(v, similarityDigits(v));
+}
+
+/** A threshold as its option reads: "60 dB", "0.999999". */
+export function thresholdText(t: number, metric: ActivationMetric): string {
+  return metric === "sqnr_db" ? `${t} dB` : String(t);
 }
 
 // ------------------------------------------------------------------ sensitivity
@@ -341,8 +391,14 @@ export function dataValue(v: number | null | undefined): string {
   return v === null || v === undefined || !Number.isFinite(v) ? "" : String(v);
 }
 
+/** A heat-map cell's data-value: an identical layer's SQNR is "Infinity" (Python reads it). */
+export function activationDataValue(v: number | null, metric: ActivationMetric, identical: boolean): string {
+  return metric === "sqnr_db" && identical ? "Infinity" : dataValue(v);
+}
+
 /** The heat map's colour domain [worse, better]: similarities reach up to 1 and down to at least
- * the divergence threshold (so a cell under it is visibly darker); SQNR spans its values. */
+ * the divergence threshold (so a cell under it is visibly darker); SQNR spans its values and
+ * up to the threshold. */
 export function heatDomain(values: (number | null)[], metric: ActivationMetric, threshold: number): [number, number] | null {
   const finite = values.filter((v): v is number => v !== null && Number.isFinite(v));
   if (!finite.length) return null;
@@ -351,6 +407,8 @@ export function heatDomain(values: (number | null)[], metric: ActivationMetric, 
   if (metric !== "sqnr_db") {
     lo = Math.min(lo, threshold);
     hi = Math.max(hi, 1);
+  } else {
+    hi = Math.max(hi, threshold); // cells above the threshold sit at the bright end
   }
   if (lo === hi) return [lo - 1, hi + 1];
   return [lo, hi];

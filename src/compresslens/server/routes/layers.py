@@ -63,11 +63,17 @@ class ActivationsAnswer(BaseModel):
     model: str
     dataset: str
     sample: int
-    modules: list[dict[str, Any]] = Field(description="per module: CKA, cosine, rel_l2, SQNR")
+    modules: list[dict[str, Any]] = Field(
+        description="per module: CKA, cosine, rel_l2, SQNR (null when identical), identical"
+    )
     threshold: float
     first_divergent_layer: str | None
     first_divergent_layers: dict[str, str | None] = Field(
         description="per CKA threshold (as text: the view's and `threshold`) the first module below"
+    )
+    first_diverging: dict[str, dict[str, str | None]] = Field(
+        description="per metric (cka, cosine, sqnr_db), per offered threshold (as text) the "
+        "first module below it; an identical layer (`identical` in its row) never is"
     )
 
 
