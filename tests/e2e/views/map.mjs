@@ -346,6 +346,8 @@ async function atAGlance({ page, url, models, check, shotDir, overlap, report })
   for (const c of controls) if (!inside(c.box, bar)) problems.push(`${c.text} cut off by the toolbar`);
   for (const b of expand) for (const l of legends) if (overlaps(b.box, l.box)) problems.push(`${b.text} over the legend`);
   for (const c of controls) if (overlaps(c.box, narrowCanvas)) problems.push(`${c.text} over the map`);
+  const narrowSvg = rect(await page.locator(`${MAP} svg.overlay`).boundingBox());
+  for (const h of await boxesOf("[data-testid=map-column]")) if (!inside(h.box, narrowSvg)) problems.push(`heading ${h.text} clipped`);
   await page.setViewportSize({ width: 1440, height: 900 });
   await openMap(page, url, models);
 
