@@ -1,6 +1,8 @@
 """The Model Map in chromium on the demo workspace, checked against the Python API.
 
-views/map.mjs (box selection, layout, edge labels, keyboard, metric filter) runs first in
+views/map.mjs (box selection, layout, edge labels, keyboard, metric filter, and issue 13's
+"at a glance" measurements: edge widths and colours, roots, headings, colours of close
+values, the toolbar at 1024×700) runs first in
 the one chromium pass over the served demo workspace (`demo_report`) and records what the page
 showed; these tests compare it with `demo_ws` (the same workspace through Python), so a wrong
 column, a wrong fade or a node over the legend fails here.
@@ -8,10 +10,14 @@ column, a wrong fade or a node over the legend fails here.
 
 from __future__ import annotations
 
+import math
+import os
+import shutil
+from pathlib import Path
 from typing import Any
 
 import pytest
-from e2e_harness import needs_browser, view_report
+from e2e_harness import REPO, needs_browser, view_report
 
 import compresslens as cl
 from compresslens.records import ModelInfo
@@ -135,3 +141,96 @@ def test_a_url_filter_fades_exactly_the_models_outside_it(
     # accuracy): of those, exactly the ones outside the filter fade
     plotted = set(map_report["scatterIds"])
     assert plotted and set(map_report["fadedScatter"]) == outside & plotted
+
+
+def accuracy(model: ModelInfo) -> float | None:
+    group, name = FILTER_KEY
+    value = model.metrics.get(group, {}).get(name)
+    return value if isinstance(value, (int, float)) else None
+
+
+def rgb(colour: str) -> tuple[int, ...]:
+    """(r, g, b) of "#rrggbb" or "rgb(r, g, b)"."""
+    if colour.startswith("#"):
+        return tuple(int(colour[i : i + 2], 16) for i in (1, 3, 5))
+    return tuple(int(float(v)) for v in colour[colour.index("(") + 1 : -1].split(",")[:3])
+
+
+def visibly_different(colours: list[str], min_distance: float = 40) -> int:
+    """How many colours differ from each other by ≥ min_distance in RGB (a greedy set)."""
+    kept: list[tuple[int, ...]] = []
+    for c in map(rgb, colours):
+        if all(math.dist(k, c) >= min_distance for k in kept):
+            kept.append(c)
+    return len(kept)
+
+
+def test_the_models_between_085_and_090_get_visibly_different_colours(
+    map_report: dict[str, Any], demo_ws: cl.Workspace
+) -> None:
+    glance = map_report["glance"]
+    assert glance["colourKey"] == "/".join(FILTER_KEY)
+    close = {m.id for m in demo_ws.models() if (a := accuracy(m)) is not None and 0.85 <= a <= 0.9}
+    assert len(close) >= 10
+    assert set(glance["closeFills"]) == close
+    assert visibly_different(list(glance["closeFills"].values())) >= 3
+
+
+def test_edges_are_thick_and_coloured_one_per_parent_link(
+    map_report: dict[str, Any], demo_ws: cl.Workspace
+) -> None:
+    glance = map_report["glance"]
+    models = demo_ws.models()
+    ids = {m.id for m in models}
+    assert glance["edgeCount"] == sum(len([p for p in m.parent_ids if p in ids]) for m in models)
+    assert glance["edgeWidth"] >= 2.5
+    assert glance["edgeColours"] >= 3
+    assert glance["teacherDashed"]
+
+
+def test_roots_apart_and_every_column_heading_inside_the_map(
+    map_report: dict[str, Any], demo_ws: cl.Workspace
+) -> None:
+    glance = map_report["glance"]
+    models = demo_ws.models()
+    assert set(glance["roots"]) == {m.id for m in models if not m.parent_ids}
+    assert glance["rootOverlaps"] == []
+    # one heading per operation (roots that were not trained here under "base"), none clipped
+    expected = {
+        m.operation.name
+        if m.operation is not None and (m.parent_ids or m.operation.name.startswith("train"))
+        else "base"
+        for m in models
+    }
+    assert {c["key"] for c in glance["columns"]} == expected
+    assert glance["clippedColumns"] == []
+
+
+def test_edge_labels_cover_no_label_and_no_node_at_any_zoom(map_report: dict[str, Any]) -> None:
+    steps = map_report["glance"]["labelSteps"]
+    assert any(s["labels"] >= 2 for s in steps)
+    assert all(s["overlaps"] == 0 for s in steps), map_report["glance"]["labelOverlaps"]
+
+
+def test_at_1024_the_map_controls_are_apart_and_arrow_down_reaches_the_next_row(
+    map_report: dict[str, Any],
+) -> None:
+    glance = map_report["glance"]
+    assert glance["narrow"]["problems"] == []
+    assert len(glance["narrow"]["controls"]) >= 5 and len(glance["narrow"]["expand"]) == 4
+    down = glance["arrowDown"]
+    assert down["toY"] == down["nextRowY"] and down["back"] == down["from"]
+
+
+def test_the_map_screenshot_is_taken_and_copied_to_the_docs_on_request(
+    map_report: dict[str, Any],
+) -> None:
+    """The README's Web UI figure is the 1440×900 map this pass took; E2E_UPDATE_DOCS=1 copies
+    it to docs/images/model-map.png (the lead runs it and commits the image)."""
+    shot = Path(map_report["mapShot"])
+    assert shot.name == "map-01-demo-1440.png" and shot.is_file()
+    assert shot.with_name("map-01-demo-1024.png").is_file()
+    if os.environ.get("E2E_UPDATE_DOCS") == "1":
+        target = REPO / "docs" / "images" / "model-map.png"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(shot, target)

@@ -13,7 +13,14 @@
 //     label naming the operation and its parameters, and the tooltip gives the change versus the
 //     parent;
 //   - keyboard: one node is in the tab order, arrow keys move between nodes, Enter selects;
-//   - filter: ?filter=KEY:0.85:1 fades the models outside the range in the map and scatter.
+//   - filter: ?filter=KEY:0.85:1 fades the models outside the range in the map and scatter;
+//   - at a glance (issue 13): edges thick and coloured by the metric, roots apart, headings
+//     unclipped, edge labels over no label or node at any zoom, the 0.85–0.90 models in ≥ 3
+//     visibly different colours, the toolbar and "add:" buttons apart at 1024×700, ArrowDown
+//     to the next row; the map at 1440×900 (map-01-demo-1440.png, the README's figure) and
+//     1024×700, and zoomed in until the edge labels show (map-09-edge-labels.png).
+
+import { dirname, join } from "node:path";
 
 const MAP = "[data-testid=model-map]";
 const NODE = "[data-testid=map-node]";
@@ -173,7 +180,195 @@ async function boxOverColumn(page, ids, { shift }) {
   return { canvas, box: { x: x0, y: y0, width: x1 - x0, height: y1 - y0 }, nodeBoxes: boxes };
 }
 
-export default async function mapChecks({ page, url, models, check, shot, report, timeout }) {
+/** [r, g, b] of a CSS colour ("rgb(…)", "#rrggbb"); null for none. */
+function rgbOf(colour) {
+  const c = String(colour ?? "").trim();
+  const hex = /^#([0-9a-f]{6})$/i.exec(c);
+  if (hex) return [0, 2, 4].map((i) => parseInt(hex[1].slice(i, i + 2), 16));
+  const rgb = /^rgba?\(([^)]+)\)$/i.exec(c);
+  if (rgb) return rgb[1].split(",").slice(0, 3).map((v) => Number(v.trim()));
+  return null;
+}
+
+/** How many visibly different colours there are: a greedy set whose members all differ by ≥ `min` in RGB. */
+function distinctColours(colours, min = 40) {
+  const kept = [];
+  for (const c of colours.map(rgbOf).filter(Boolean)) {
+    if (kept.every((k) => Math.hypot(k[0] - c[0], k[1] - c[1], k[2] - c[2]) >= min)) kept.push(c);
+  }
+  return kept.length;
+}
+
+/**
+ * Issue 13's map items, each measured before any check is made (a check that fails stops the
+ * script, and the report should still say what every item looked like): thick edges coloured
+ * by the metric, roots apart, headings unclipped, edge labels apart, a colour scale that
+ * resolves 0.85–0.90, a toolbar that fits at 1024×700, ArrowDown to another row.
+ */
+async function atAGlance({ page, url, models, check, shotDir, overlap, report }) {
+  const glance = (report.glance = {});
+  const canvas = page.locator(MAP);
+  const canvasBox = rect(await canvas.boundingBox());
+
+  // edges: drawn width and colours of the edge paths that are not faded
+  glance.edges = await page.locator("[data-testid=map-edges]").evaluateAll((els) =>
+    els.map((e) => {
+      const s = getComputedStyle(e);
+      return { style: e.getAttribute("data-style"), stroke: s.stroke, width: parseFloat(s.strokeWidth), dashed: s.strokeDasharray !== "none" };
+    }),
+  );
+  const plain = glance.edges.filter((e) => !String(e.style).includes("faded"));
+  glance.edgeWidth = Math.min(...plain.map((e) => e.width));
+  glance.edgeColours = distinctColours(plain.map((e) => e.stroke));
+  glance.teacherDashed = glance.edges.filter((e) => String(e.style).includes("teacher")).every((e) => e.dashed);
+
+  glance.edgeCount = await page.locator("[data-testid=map-edge]").count();
+
+  // roots: no two of them drawn over each other
+  const roots = models.filter((m) => !(m.operation?.parents ?? []).length);
+  glance.roots = roots.map((m) => m.id);
+  glance.rootOverlaps = [];
+  for (let i = 0; i < roots.length; i++) {
+    for (let j = i + 1; j < roots.length; j++) {
+      const [a, b] = [roots[i], roots[j]].map((m) => page.locator(`${NODE}[data-model-id="${m.id}"]`));
+      if (await overlap(a, b)) glance.rootOverlaps.push([roots[i].name, roots[j].name]);
+    }
+  }
+
+  // column headings: each box inside the map's svg
+  const svgBox = rect(await page.locator(`${MAP} svg.overlay`).boundingBox());
+  glance.columns = await page.locator("[data-testid=map-column]").evaluateAll((els) =>
+    els.map((e) => {
+      const b = e.getBoundingClientRect();
+      return { key: e.getAttribute("data-column"), box: { x: b.x, y: b.y, width: b.width, height: b.height } };
+    }),
+  );
+  glance.svgBox = svgBox;
+  glance.clippedColumns = glance.columns.filter((c) => !inside(c.box, svgBox)).map((c) => c.key);
+
+  // colours of the models with a test accuracy in [0.85, 0.90]
+  const key = new URL(page.url()).searchParams.get("color") ?? "fashion-mnist-test/accuracy";
+  glance.colourKey = key;
+  const acc = (m) => m.metrics?.["fashion-mnist-test"]?.accuracy;
+  const close = models.filter((m) => typeof acc(m) === "number" && acc(m) >= 0.85 && acc(m) <= 0.9);
+  glance.closeFills = {};
+  for (const m of close) glance.closeFills[m.id] = await page.locator(`${NODE}[data-model-id="${m.id}"]`).getAttribute("fill");
+  glance.closeColours = distinctColours(Object.values(glance.closeFills));
+
+  // ArrowDown from a node in the middle of the map moves to the next row down (the nearest
+  // row of nodes below, not the next node of the same column many rows further)
+  const mid = models.find((m) => m.operation?.name === "prune.magnitude");
+  const centreYs = async () =>
+    page.locator(NODE).evaluateAll((els) =>
+      Object.fromEntries(els.map((e) => {
+        const b = e.getBoundingClientRect();
+        return [e.getAttribute("data-model-id"), Math.round((b.y + b.height / 2) * 10) / 10];
+      })),
+    );
+  const ys = await centreYs();
+  await page.locator(`${NODE}[data-model-id="${mid.id}"]`).focus();
+  await page.keyboard.press("ArrowDown");
+  const down = await page.evaluate(() => document.activeElement?.getAttribute("data-model-id") ?? null);
+  const rowsBelow = [...new Set(Object.values(ys))].filter((y) => y > ys[mid.id] + 1).sort((a, b) => a - b);
+  glance.arrowDown = { from: mid.id, to: down, fromY: ys[mid.id], toY: down ? ys[down] : null, nextRowY: rowsBelow[0] ?? null };
+  await page.keyboard.press("ArrowUp");
+  glance.arrowDown.back = await page.evaluate(() => document.activeElement?.getAttribute("data-model-id") ?? null);
+  await openMap(page, url, models);
+
+  // edge labels, zooming in step by step on the CNN family (where the edges are densest):
+  // at no step is a label drawn over another label or over a node
+  const seed = models.find((m) => m.name.startsWith("lean_cnn") && !(m.operation?.parents ?? []).length);
+  const seedBox = await page.locator(`${NODE}[data-model-id="${seed.id}"]`).boundingBox();
+  await page.mouse.move(seedBox.x + seedBox.width / 2 + 60, seedBox.y + seedBox.height / 2 + 20);
+  glance.labelSteps = [];
+  glance.labelOverlaps = [];
+  let labels = [];
+  for (let step = 0; step < 12; step++) {
+    await page.mouse.wheel(0, -100); // ×1.15 a step (d3-zoom's wheel delta)
+    await page.waitForTimeout(220); // d3-zoom ends a wheel gesture 150 ms after the last event
+    labels = await page.locator("[data-testid=edge-labels] text").evaluateAll((els) =>
+      els.map((e) => {
+        const b = e.getBoundingClientRect();
+        return { text: e.textContent, box: { x: b.x, y: b.y, width: b.width, height: b.height } };
+      }),
+    );
+    const circles = labels.length
+      ? await page.locator(NODE).evaluateAll((els) =>
+          els.map((e) => {
+            const b = e.getBoundingClientRect();
+            return { text: `node ${e.getAttribute("data-model-id")}`, box: { x: b.x, y: b.y, width: b.width, height: b.height } };
+          }),
+        )
+      : [];
+    let over = 0;
+    for (let i = 0; i < labels.length; i++) {
+      for (const other of [...labels.slice(i + 1), ...circles]) {
+        if (overlaps(labels[i].box, other.box)) {
+          over++;
+          if (glance.labelOverlaps.length < 5) glance.labelOverlaps.push({ step, a: labels[i], b: other });
+        }
+      }
+    }
+    glance.labelSteps.push({ step, labels: labels.length, overlaps: over });
+    if (labels.length >= 2 && !glance.labelShot) {
+      // the map panel only: a full-page shot resizes the page, and the map refits
+      glance.labelShot = join(shotDir, "map-09-edge-labels.png");
+      await page.locator("section.map").screenshot({ path: glance.labelShot });
+    }
+  }
+  await page.mouse.move(5, 5);
+  glance.edgeLabels = labels.length;
+  await page.locator("[data-testid=map-fit]").click();
+
+  // 1024×700: the toolbar's controls and the "add:" buttons apart from each other and the legend
+  await page.setViewportSize({ width: 1024, height: 700 });
+  await page.waitForTimeout(200);
+  const boxesOf = async (sel) =>
+    page.locator(sel).evaluateAll((els) =>
+      els.map((e) => {
+        const b = e.getBoundingClientRect();
+        return { text: (e.textContent ?? "").trim().slice(0, 30), box: { x: b.x, y: b.y, width: b.width, height: b.height } };
+      }),
+    );
+  const bar = rect(await page.locator("[aria-label='Model map controls']").boundingBox());
+  const controls = await boxesOf("[aria-label='Model map controls'] button, [aria-label='Model map controls'] select");
+  const expand = await boxesOf("[aria-label='Grow the selection'] button");
+  const legends = await boxesOf("[data-testid=color-legend], [data-testid=size-legend]");
+  const narrowCanvas = rect(await canvas.boundingBox());
+  glance.narrow = { bar, controls, expand, legends, canvas: narrowCanvas, problems: [] };
+  const problems = glance.narrow.problems;
+  const all = [...controls, ...expand];
+  for (let i = 0; i < all.length; i++) {
+    for (let j = i + 1; j < all.length; j++) {
+      if (overlaps(all[i].box, all[j].box)) problems.push(`${all[i].text} over ${all[j].text}`);
+    }
+  }
+  for (const c of controls) if (!inside(c.box, bar)) problems.push(`${c.text} cut off by the toolbar`);
+  for (const b of expand) for (const l of legends) if (overlaps(b.box, l.box)) problems.push(`${b.text} over the legend`);
+  for (const c of controls) if (overlaps(c.box, narrowCanvas)) problems.push(`${c.text} over the map`);
+  const narrowSvg = rect(await page.locator(`${MAP} svg.overlay`).boundingBox());
+  for (const h of await boxesOf("[data-testid=map-column]")) if (!inside(h.box, narrowSvg)) problems.push(`heading ${h.text} clipped`);
+  await page.setViewportSize({ width: 1440, height: 900 });
+  await openMap(page, url, models);
+
+  // the checks, now that everything was measured
+  check("edges are drawn thick (≥ 2.5 px)", glance.edgeWidth >= 2.5, `${glance.edgeWidth}`);
+  check("edges take ≥ 3 visibly different colours", glance.edgeColours >= 3, JSON.stringify(glance.edges));
+  check("teacher edges stay dashed", glance.teacherDashed, JSON.stringify(glance.edges));
+  check("no two root models are drawn over each other", glance.rootOverlaps.length === 0, JSON.stringify(glance.rootOverlaps));
+  check("no column heading is clipped", glance.clippedColumns.length === 0, JSON.stringify({ clipped: glance.clippedColumns, svgBox }));
+  check("models with accuracy 0.85–0.90 take ≥ 3 visibly different colours", glance.closeColours >= 3,
+    JSON.stringify(glance.closeFills));
+  check("ArrowDown moves to the next row down", glance.arrowDown.to !== null && glance.arrowDown.toY === glance.arrowDown.nextRowY,
+    JSON.stringify(glance.arrowDown));
+  check("ArrowUp comes back", glance.arrowDown.back === mid.id, JSON.stringify(glance.arrowDown));
+  check("zoomed in, edge labels are shown", glance.labelSteps.some((s) => s.labels >= 2), JSON.stringify(glance.labelSteps));
+  check("at no zoom step is an edge label drawn over another label or a node", glance.labelOverlaps.length === 0,
+    JSON.stringify({ steps: glance.labelSteps, first: glance.labelOverlaps }));
+  check("at 1024×700 the map's controls are apart and uncut", problems.length === 0, JSON.stringify(problems));
+}
+
+export default async function mapChecks({ page, url, models, check, shot, shots, overlap, report, timeout }) {
   const children = new Map();
   for (const m of models) for (const p of m.operation?.parents ?? []) children.set(p.id, (children.get(p.id) ?? 0) + 1);
   const opOf = (m) => m.operation?.name ?? null;
@@ -194,7 +389,11 @@ export default async function mapChecks({ page, url, models, check, shot, report
   }
   report.tabbable = await page.locator(`${NODE}[tabindex="0"]`).count();
   check("one map node is in the tab order", report.tabbable === 1, `${report.tabbable}`);
-  await shot("map-01-demo.png");
+  const [wideShot] = await shots("map-01-demo");
+  report.mapShot = wideShot;
+
+  // 1b. issue 13's items: the map reads at a glance
+  await atAGlance({ page, url, models, check, shotDir: dirname(wideShot), overlap, report });
 
   // 2. box selection in Box mode over the prune.magnitude column
   const columnIds = (op) => models.filter((m) => opOf(m) === op).map((m) => m.id);

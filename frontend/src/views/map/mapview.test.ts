@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { layoutDag } from "../../lib/layout";
 import { SMALL } from "../../lib/fixtures";
 import { primaryParent } from "../../lib/metrics";
-import { edgeLabel, idsInBox, isClick, neighbour, paramText, screenBoxToMap } from "./mapview";
+import { edgeLabel, headingFit, headingLines, idsInBox, isClick, neighbour, paramText, placeLabels, rectsOverlap, screenBoxToMap } from "./mapview";
 
 describe("box selection", () => {
   const pts = [
@@ -63,15 +63,86 @@ describe("keyboard moves", () => {
     expect(go("q1", "ArrowLeft")).toBe("base");
     expect(go("base", "ArrowLeft")).toBeNull();
   });
-  it("moves between rows in the same column, else the closest column", () => {
+  it("moves to the next row, at the closest column", () => {
     expect(go("p1", "ArrowDown")).toBe("q1");
     expect(go("q1", "ArrowUp")).toBe("p1");
     expect(go("base", "ArrowDown")).toBe("q1"); // nothing below in column 0
+    expect(go("p1ft", "ArrowDown")).toBe("st");
     expect(go("st", "ArrowDown")).toBeNull();
+  });
+  it("goes to the adjacent row, not to a node of the same column further away", () => {
+    const nodes = new Map(
+      [
+        { id: "a", col: 1, row: 0 },
+        { id: "b", col: 3, row: 1 },
+        { id: "c", col: 0, row: 1 },
+        { id: "d", col: 1, row: 2 },
+      ].map((n) => [n.id, { ...n, depth: 0 }]),
+    );
+    expect(neighbour(nodes, "a", "ArrowDown", () => null)).toBe("c");
+    expect(neighbour(nodes, "d", "ArrowUp", () => null)).toBe("c");
+    expect(neighbour(nodes, "c", "ArrowUp", () => null)).toBe("a");
+  });
+  it("keeps to the column a run of up/down moves started from", () => {
+    const nodes = new Map(
+      [
+        { id: "x", col: 2, row: 0 },
+        { id: "y", col: 4, row: 0 },
+        { id: "z", col: 3, row: 1 },
+      ].map((n) => [n.id, { ...n, depth: 0 }]),
+    );
+    expect(neighbour(nodes, "z", "ArrowUp", () => null)).toBe("y");
+    expect(neighbour(nodes, "z", "ArrowUp", () => null, 2)).toBe("x");
   });
   it("jumps to the first and last node", () => {
     expect(go("st", "Home")).toBe("base");
     expect(go("base", "End")).toBe("st");
     expect(go("missing", "Home")).toBeNull();
+  });
+});
+
+describe("column headings", () => {
+  it("puts an operation's family above its name", () => {
+    expect(headingLines("quantize.static_int8")).toEqual(["quantize.", "static_int8"]);
+    expect(headingLines("base")).toEqual(["base"]);
+    expect(headingLines("odd.")).toEqual(["odd."]);
+  });
+  it("turns headings steeper and shortens them as columns get closer", () => {
+    const wide = headingFit(200, 76);
+    expect(wide.angle).toBeCloseTo(35);
+    const narrow = headingFit(33, 76);
+    expect(narrow.angle).toBeGreaterThan(45);
+    expect(narrow.maxChars).toBeLessThan(wide.maxChars);
+    // neighbouring two-line headings clear each other across the text
+    expect(33 * Math.sin((narrow.angle * Math.PI) / 180)).toBeGreaterThanOrEqual(25 - 1e-9);
+    expect(headingFit(1, 76).angle).toBeCloseTo(75);
+  });
+  it("cuts a long line with an ellipsis", () => {
+    expect(headingLines("quantize.weight_only_int4_grouped", 10)).toEqual(["quantize.", "weight_on…"]);
+  });
+});
+
+describe("edge label placement", () => {
+  const cand = (key: string, x: number, y: number, text = "prune(a=1)", room = 200) => ({ key, text, x, y, room });
+  it("keeps a label that fits above its edge", () => {
+    const [p] = placeLabels([cand("a", 100, 50)], []);
+    expect(p.text).toBe("prune(a=1)");
+    expect(p.y).toBe(46);
+    expect(p.box.x).toBe(70);
+  });
+  it("puts a label that would cover another below its edge, or leaves it out", () => {
+    const placed = placeLabels([cand("a", 100, 50), cand("b", 100, 52), cand("c", 100, 54)], []);
+    expect(placed.map((p) => p.key)).toEqual(["a", "b"]);
+    expect(placed[1].y).toBeGreaterThan(52);
+    for (const p of placed) for (const q of placed) if (p !== q) expect(rectsOverlap(p.box, q.box)).toBe(false);
+  });
+  it("does not print over a node", () => {
+    expect(placeLabels([cand("a", 100, 50)], [{ x: 90, y: 30, width: 20, height: 40 }])).toEqual([]);
+  });
+  it("cuts a label to the room between its edge's ends, and drops it when too little is left", () => {
+    const [p] = placeLabels([cand("a", 100, 50, "prune.magnitude(amount=0.5)", 60)], []);
+    expect(p.text).toBe("prune.mag…");
+    expect(p.box.width).toBe(60);
+    expect(placeLabels([cand("a", 100, 50, "prune.magnitude", 20)], [])).toEqual([]);
   });
 });

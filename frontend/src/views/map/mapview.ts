@@ -78,15 +78,17 @@ export function readingOrder(nodes: Iterable<NodePos>): NodePos[] {
 /**
  * Where an arrow key moves the keyboard focus on the map. Right/left: the next node on the same
  * row (a chain reads left to right), else for left the parent the node was derived from (a
- * sibling's row starts below its parent). Up/down: the nearest node above/below in the same
- * column, else the nearest row in any column (closest column first). Home/End: first/last node
- * in reading order. Null when there is nowhere to go.
+ * sibling's row starts below its parent). Up/down: the next row of nodes that way, at the
+ * column closest to `col` (default: the node's own; a caller keeps the column an up/down run
+ * started from, so Down then Up comes back).
+ * Home/End: first/last node in reading order. Null when there is nowhere to go.
  */
 export function neighbour(
   nodes: Map<string, NodePos>,
   id: string,
   key: NavKey,
   parentOf: (id: string) => string | null,
+  col?: number,
 ): string | null {
   const here = nodes.get(id);
   if (!here) return null;
@@ -109,9 +111,106 @@ export function neighbour(
     const parent = parentOf(id);
     return parent !== null && nodes.has(parent) ? parent : null;
   }
+  // up/down: the next row of nodes that way (every row holds a node), at the closest column
   const dir = key === "ArrowDown" ? 1 : -1;
   const ahead = all.filter((n) => (n.row - here.row) * dir > 0);
-  const sameCol = ahead.filter((n) => n.col === here.col);
-  if (sameCol.length) return best(sameCol, (n) => Math.abs(n.row - here.row));
-  return best(ahead, (n) => Math.abs(n.row - here.row) * 1000 + Math.abs(n.col - here.col));
+  if (!ahead.length) return null;
+  const row = ahead.reduce((r, n) => (Math.abs(n.row - here.row) < Math.abs(r - here.row) ? n.row : r), ahead[0].row);
+  const from = col ?? here.col;
+  return best(ahead.filter((n) => n.row === row), (n) => Math.abs(n.col - from) * 2 + (n.col < from ? 1 : 0));
+}
+
+/**
+ * A column heading in lines short enough to stay inside the map's header: an operation's family
+ * ("quantize.") above its name ("static_int8"), each cut to `maxChars` with an ellipsis (the
+ * full name is the heading's tooltip).
+ */
+export function headingLines(label: string, maxChars = 13): string[] {
+  const cut = (s: string) => (s.length > maxChars ? `${s.slice(0, maxChars - 1)}…` : s);
+  const dot = label.indexOf(".");
+  if (dot <= 0 || dot === label.length - 1) return [cut(label)];
+  return [cut(label.slice(0, dot + 1)), cut(label.slice(dot + 1))];
+}
+
+/**
+ * How steeply to turn the column headings, and how long their lines may be, for a given column
+ * spacing on screen: steep enough that neighbouring headings (two lines each) do not run into
+ * each other (their spacing across the text is spacing · sin(angle)), and short enough that
+ * the turned text fits in the header's height. Angle in degrees.
+ */
+export function headingFit(
+  spacingPx: number,
+  headerPx: number,
+  charW = 6.3,
+  lineH = 12.5,
+): { angle: number; maxChars: number } {
+  const stack = 2 * lineH;
+  const sin = Math.min(Math.sin((75 * Math.PI) / 180), Math.max(Math.sin((35 * Math.PI) / 180), stack / Math.max(1, spacingPx)));
+  const angle = (Math.asin(sin) * 180) / Math.PI;
+  const room = (headerPx - stack * Math.cos((angle * Math.PI) / 180)) / sin;
+  return { angle, maxChars: Math.max(4, Math.min(16, Math.floor(room / charW))) };
+}
+
+/** A rectangle on screen. */
+export interface Rect {
+  x: number;
+  y: number;
+  width: number;
+  height: number;
+}
+
+export function rectsOverlap(a: Rect, b: Rect): boolean {
+  return a.x < b.x + b.width && b.x < a.x + a.width && a.y < b.y + b.height && b.y < a.y + a.height;
+}
+
+/** An edge label to place: its anchor (the edge's middle) and the room between the edge's ends. */
+export interface LabelCandidate {
+  key: string;
+  text: string;
+  /** the edge's middle on screen */
+  x: number;
+  y: number;
+  /** the horizontal room between the two end nodes on screen: a label never reaches past them */
+  room: number;
+}
+
+export interface PlacedLabel {
+  key: string;
+  text: string;
+  /** the text's centre x and baseline y on screen */
+  x: number;
+  y: number;
+  box: Rect;
+}
+
+/**
+ * Edge labels that print over nothing: in the given (priority) order, each label is cut to the
+ * room between its edge's ends and put just above the edge, else just below it, where it
+ * covers no node and no label placed before it; a label with no such place is left out (the
+ * edge's tooltip still names it). `charW` and `lineH`: the font's advance and line height.
+ */
+export function placeLabels(
+  candidates: LabelCandidate[],
+  obstacles: Rect[],
+  charW = 6,
+  lineH = 12,
+  minChars = 6,
+): PlacedLabel[] {
+  const placed: PlacedLabel[] = [];
+  const taken = [...obstacles];
+  for (const c of candidates) {
+    const chars = Math.min(c.text.length, Math.floor(c.room / charW));
+    if (chars < Math.min(minChars, c.text.length)) continue;
+    const text = chars < c.text.length ? `${c.text.slice(0, chars - 1)}…` : c.text;
+    const width = text.length * charW;
+    // the baseline 4 px above the edge (text above it), or lineH below it
+    for (const baseline of [c.y - 4, c.y + lineH - 1]) {
+      const box = { x: c.x - width / 2, y: baseline - lineH + 3, width, height: lineH };
+      if (taken.some((t) => rectsOverlap(t, box))) continue;
+      placed.push({ key: c.key, text, x: c.x, y: baseline, box });
+      taken.push(box);
+      break;
+    }
+  }
+  return placed;
 }
