@@ -211,17 +211,36 @@ async function modelColumnsAndLatency({ page, url, models, check, shots, report,
   const latency = await page.locator("[data-testid=selection] thead th").evaluateAll((ths) =>
     ths.findIndex((th) => (th.getAttribute("title") ?? "").startsWith("Latency ms (batch 1)")),
   );
-  const cells = await page.locator("[data-testid=selection-row]").evaluateAll((rows, col) =>
-    rows.map((r) => {
-      const cell = r.children[col];
-      return { id: r.dataset.modelId, value: (cell?.firstChild?.textContent ?? cell?.textContent ?? "").trim() };
-    }),
-    latency,
-  );
-  report.latency = { column: latency, cells };
+  // each row's latency as a reader sees it: the value's text and whether all of it lies inside
+  // the panel's scroll box (a clipped "0.15…" can read as "0" at a smaller width)
+  const readLatency = () =>
+    page.locator("[data-testid=selection-row]").evaluateAll((rows, col) =>
+      rows.map((r) => {
+        const cell = r.children[col];
+        const text = [...(cell?.childNodes ?? [])].find((n) => n.nodeType === Node.TEXT_NODE && n.textContent.trim());
+        const box = r.closest(".scroll")?.getBoundingClientRect();
+        let visible = false;
+        if (text && box) {
+          const range = document.createRange();
+          range.selectNodeContents(text);
+          const t = range.getBoundingClientRect();
+          visible = t.width > 0 && t.left >= box.left - 0.5 && t.right <= box.right + 0.5;
+        }
+        return { id: r.dataset.modelId, value: (text?.textContent ?? "").trim(), visible };
+      }),
+      latency,
+    );
+  const cells = await readLatency();
+  await page.setViewportSize({ width: 1024, height: 700 });
+  await page.waitForTimeout(150);
+  const narrow = await readLatency();
+  await page.setViewportSize({ width: 1440, height: 900 });
+  report.latency = { column: latency, cells, narrow };
   check("the selection panel has a latency column", latency > 0, String(latency));
   check("no sub-millisecond latency shows as 0",
     cells.length > 0 && cells.every((c) => c.value !== "" && !/^[-−±+]?0(\.0*)?$/.test(c.value) && c.value !== "–"), JSON.stringify(cells));
+  check("each latency is fully visible in the selection panel at 1440 and 1024 px",
+    [...cells, ...narrow].every((c) => c.visible), JSON.stringify({ cells, narrow }));
   await shots("behaviours-model-columns");
 }
 
