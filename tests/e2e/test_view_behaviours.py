@@ -134,3 +134,9 @@ def test_the_selection_panel_latency_equals_the_stored_one(shown: dict, demo_ws:
         stored = demo_ws.model(cell["id"]).metrics["model"]["latency_ms_b1"]
         assert stored < 1
         assert float(cell["value"]) == pytest.approx(stored, rel=5e-3)
+
+
+def test_the_agreement_labels_name_the_amounts(shown: dict, demo_ws: cl.Workspace):
+    """The base, then each pruned model by its operation and amount (operations differ there)."""
+    amounts = [demo_ws.model(key).operation.params["amount"] for key in shown["columns"]["ids"]]
+    assert shown["agreement_labels"][1:] == [f"magnitude · amount {a}" for a in amounts]

@@ -207,6 +207,16 @@ async function modelColumnsAndLatency({ page, url, models, check, shots, report,
   check("each column header's title holds the full name",
     headers.every((h, i) => h.title.includes(pruned[i].name)), JSON.stringify(headers.map((h) => h.title)));
 
+  // the agreement matrix's row labels (the base and the three models): distinct and whole
+  await page.locator("[data-testid=agreement-cell]").first().waitFor({ state: "attached", timeout });
+  const agreementLabels = await page.locator("[data-testid=agreement-matrix] text.lab").evaluateAll((els) =>
+    els.map((el) => [...el.childNodes].filter((n) => n.nodeType === Node.TEXT_NODE).map((n) => n.textContent).join("").trim()),
+  );
+  const rowLabels = agreementLabels.filter((_, i) => i % 2 === 0);
+  report.agreement_labels = rowLabels;
+  check("the agreement matrix labels are distinct and not cut", rowLabels.length === 4 &&
+    new Set(rowLabels).size === 4 && rowLabels.every((l) => !l.endsWith("…")), JSON.stringify(rowLabels));
+
   // the selection panel's latency of a sub-millisecond model
   const latency = await page.locator("[data-testid=selection] thead th").evaluateAll((ths) =>
     ths.findIndex((th) => (th.getAttribute("title") ?? "").startsWith("Latency ms (batch 1)")),
