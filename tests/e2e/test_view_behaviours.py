@@ -85,3 +85,58 @@ def test_agreement_and_calibration_equal_the_python_api(
     agreement = demo_ws.agreement([shown["base"], shown["model"]], shown["dataset"])
     assert shown["agreement"] == pytest.approx(agreement["matrix"][0][1], abs=1e-12)
     assert shown["ece"] == pytest.approx(comparison.calibration()["ece"], abs=1e-12)
+
+
+def _robustness_runs_and_other_metrics(ws: cl.Workspace) -> tuple[set[str], set[str]]:
+    """The robustness runs (dataset + `#n…s…`) and the other numeric metrics of every model."""
+    runs, others = set(), set()
+    for model in ws.models():
+        for group, values in model.metrics.items():
+            for name, value in values.items():
+                if not isinstance(value, (int, float)):
+                    continue
+                if name.startswith("robust:"):
+                    runs.add(f"{group}/{name[name.index('#') :]}")
+                else:
+                    others.add(f"{group}/{name}")
+    return runs, others
+
+
+def test_metric_lists_offer_one_robustness_mean_per_run(shown: dict, demo_ws: cl.Workspace):
+    """Issue 13 item 1: per-condition robustness results stay out of the colour select and the
+    details checkboxes; each run is one "Robust accuracy (mean over conditions)" metric."""
+    runs, others = _robustness_runs_and_other_metrics(demo_ws)
+    lists = shown["metric_lists"]
+    assert runs and lists["runs"] == sorted(runs)
+    assert lists["colour_options"] == len(others) + len(runs)
+    assert lists["details_checkboxes"] == len(others) + len(runs)
+    assert len(lists["colour_robust_options"]) == len(runs)
+    assert all("mean over conditions" in label for label in lists["colour_robust_options"])
+    assert lists["colour_groups"][-1] == "Robustness"
+
+
+def test_model_columns_name_the_amount_that_tells_them_apart(shown: dict, demo_ws: cl.Workspace):
+    """Issue 13 item 2: the 50/80/95% magnitude columns read "amount 0.5" …, full name on hover."""
+    columns = shown["columns"]
+    models = [demo_ws.model(key) for key in columns["ids"]]
+    amounts = [m.operation.params["amount"] for m in models]
+    assert amounts == [0.5, 0.8, 0.95]
+    texts = [h["text"].lstrip("◀ ") for h in columns["headers"]]
+    assert texts == [f"amount {a}" for a in amounts]
+    assert all(m.name in h["title"] for m, h in zip(models, columns["headers"], strict=True))
+
+
+def test_the_selection_panel_latency_equals_the_stored_one(shown: dict, demo_ws: cl.Workspace):
+    """A sub-millisecond latency reads with three significant digits (never "0")."""
+    cells = shown["latency"]["cells"]
+    assert cells
+    for cell in cells:
+        stored = demo_ws.model(cell["id"]).metrics["model"]["latency_ms_b1"]
+        assert stored < 1
+        assert float(cell["value"]) == pytest.approx(stored, rel=5e-3)
+
+
+def test_the_agreement_labels_name_the_amounts(shown: dict, demo_ws: cl.Workspace):
+    """The base, then each pruned model by its operation and amount (operations differ there)."""
+    amounts = [demo_ws.model(key).operation.params["amount"] for key in shown["columns"]["ids"]]
+    assert shown["agreement_labels"][1:] == [f"magnitude · amount {a}" for a in amounts]

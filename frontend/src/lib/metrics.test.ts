@@ -8,6 +8,7 @@ import {
   formatDelta,
   formatValue,
   metricValue,
+  metricGroups,
   isAncestor,
   primaryLineage,
   primaryParent,
@@ -73,6 +74,67 @@ describe("formatting", () => {
     expect(formatDelta(500, 1000, "compressed_bytes")).toBe("−500 (-50.0%)");
     expect(formatDelta(0.85, 0.9, "accuracy")).toBe("−0.050");
     expect(formatDelta(null, 1)).toBe("–");
+  });
+});
+
+describe("small values", () => {
+  it("shows a sub-millisecond latency with three significant digits, never 0", () => {
+    expect(formatValue(0.27358889, "latency_ms_b1")).toBe("0.274");
+    expect(formatValue(0.0123, "latency_ms_b1")).toBe("0.0123");
+    expect(formatValue(0.0001, "latency_ms_b1")).toBe("1.0e-4");
+    expect(formatValue(-0.00042)).toBe("-4.2e-4");
+    expect(formatValue(0)).toBe("0");
+  });
+  it("keeps a tiny accuracy change visible instead of rounding it to 0.000", () => {
+    expect(formatValue(0.0004, "accuracy")).toBe("4.0e-4");
+    expect(formatDelta(0.9004, 0.9, "accuracy")).toBe("+4.0e-4");
+  });
+});
+
+describe("robustness runs in the metric lists", () => {
+  // two sweeps on one dataset (200 and 1000 instances), each: clean + 2 conditions
+  const conditions = (suffix: string, clean: number, a: number, b: number) => ({
+    [`robust:clean@0${suffix}`]: clean,
+    [`robust:gaussian_noise@1${suffix}`]: a,
+    [`robust:contrast@5${suffix}`]: b,
+  });
+  const models = [
+    model("m1", null, [], { model: { compressed_bytes: 10 }, ds: { accuracy: 0.9, ...conditions("#n200s0", 0.9, 0.8, 0.6) } }),
+    model("m2", null, [], { ds: { accuracy: 0.8, ...conditions("#n200s0", 0.8, 0.5, 0.3), ...conditions("#n1000s1", 0.8, 0.4, 0.2) } }),
+  ];
+  const metrics = availableMetrics(models);
+
+  it("offers one mean per run, never a per-condition result", () => {
+    expect(metrics.map((m) => m.key)).toEqual([
+      "ds/accuracy",
+      "model/compressed_bytes",
+      "ds/robust:mean#n1000s1",
+      "ds/robust:mean#n200s0",
+    ]);
+    expect(metrics.some((m) => m.label.includes("robust:"))).toBe(false);
+  });
+  it("names each run by its dataset, and by instances and seed when a dataset has several", () => {
+    const robust = metrics.filter((m) => m.section === "robustness");
+    expect(robust.map((m) => m.label)).toEqual([
+      "Robust accuracy (mean over conditions) · ds (1000 instances, seed 1)",
+      "Robust accuracy (mean over conditions) · ds (200 instances, seed 0)",
+    ]);
+    expect(robust.every((m) => m.direction === "max")).toBe(true);
+    const single = availableMetrics([models[0]]).find((m) => m.section === "robustness");
+    expect(single?.label).toBe("Robust accuracy (mean over conditions) · ds");
+  });
+  it("values a run by the mean of its corrupted conditions, clean excluded", () => {
+    expect(metricValue(models[0], "ds/robust:mean#n200s0")).toBeCloseTo(0.7, 12);
+    expect(metricValue(models[1], "ds/robust:mean#n200s0")).toBeCloseTo(0.4, 12);
+    expect(metricValue(models[1], "ds/robust:mean#n1000s1")).toBeCloseTo(0.3, 12);
+    expect(metricValue(models[0], "ds/robust:mean#n1000s1")).toBeNull();
+  });
+  it("groups the lists: each dataset, the model's own figures, robustness last", () => {
+    expect(metricGroups(metrics).map((g) => [g.label, g.metrics.length])).toEqual([
+      ["Dataset: ds", 1],
+      ["Model: size and speed", 1],
+      ["Robustness", 2],
+    ]);
   });
 });
 

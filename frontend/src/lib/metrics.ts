@@ -3,12 +3,16 @@ import type { ApiModel } from "./types";
 
 export type Direction = "max" | "min";
 
+/** Where a metric is listed: one section per dataset, the model's own figures, robustness last. */
+export type MetricSection = "dataset" | "model" | "robustness";
+
 export interface MetricInfo {
   key: string;
   group: string;
   name: string;
   label: string;
   direction: Direction;
+  section: MetricSection;
 }
 
 const LABELS: Record<string, string> = {
@@ -52,7 +56,54 @@ const MAXIMIZE = new Set([
 /** Better direction of a metric: accuracy-like metrics go up, costs go down; Δp (the model's
  * minus the base's probability of the true token) goes up. */
 export function directionOf(name: string): Direction {
-  return MAXIMIZE.has(name) || name.endsWith("accuracy") || name.startsWith("delta_p_") ? "max" : "min";
+  return MAXIMIZE.has(name) || name.endsWith("accuracy") || name.startsWith("delta_p_") || isRobustMean(name) ? "max" : "min";
+}
+
+/* Robustness sweeps store one accuracy per condition as `robust:<corruption>@<severity>#n<N>s<seed>`
+ * (compresslens.workspace.robustness): dozens per sweep, which would flood every metric list.
+ * The lists offer one derived metric per run (dataset + `#n…s…`) instead, `robust:mean#n…s…`,
+ * whose value is the mean over the run's corrupted conditions (clean excluded); the per-condition
+ * table stays in the Robustness view. */
+const ROBUST_CONDITION = /^robust:(.+)@(\d+)(#.*)?$/;
+const ROBUST_MEAN = /^robust:mean(#.*)?$/;
+const ROBUST_MEAN_LABEL = "Robust accuracy (mean over conditions)";
+
+/** Whether a stored metric is one robustness condition (listed only through its run's mean). */
+export function isRobustCondition(name: string): boolean {
+  return ROBUST_CONDITION.test(name) && !ROBUST_MEAN.test(name);
+}
+
+/** Whether a metric name is a robustness run's derived mean. */
+export function isRobustMean(name: string): boolean {
+  return ROBUST_MEAN.test(name);
+}
+
+/** The derived mean's name for the run a condition belongs to: "robust:mean#n200s0". */
+export function robustMeanName(conditionName: string): string {
+  const m = ROBUST_CONDITION.exec(conditionName);
+  return `robust:mean${m?.[3] ?? ""}`;
+}
+
+/** A run's `#n<N>s<seed>` suffix in words: "200 instances, seed 0" (the raw suffix otherwise). */
+export function describeRun(suffix: string): string {
+  const m = /^#n(\d+)s(\d+)$/.exec(suffix);
+  return m ? `${m[1]} instances, seed ${m[2]}` : suffix.replace(/^#/, "");
+}
+
+/** The mean accuracy over a run's corrupted conditions stored in one dataset's metrics, or null
+ * when the model has none of them. */
+export function robustMean(values: Record<string, unknown> | undefined, meanName: string): number | null {
+  const suffix = ROBUST_MEAN.exec(meanName)?.[1] ?? "";
+  let sum = 0;
+  let n = 0;
+  for (const [name, v] of Object.entries(values ?? {})) {
+    const m = ROBUST_CONDITION.exec(name);
+    if (!m || m[1] === "clean" || (m[3] ?? "") !== suffix || ROBUST_MEAN.test(name)) continue;
+    if (typeof v !== "number" || !Number.isFinite(v)) continue;
+    sum += v;
+    n += 1;
+  }
+  return n ? sum / n : null;
 }
 
 /** A metric's readable name: known ones by name, Δp percentiles as "Δp true token, p5". */
@@ -76,17 +127,25 @@ export function splitKey(key: string): [string, string] {
 /** The value of a metric for a model, or null when missing or not a finite number. */
 export function metricValue(model: ApiModel, key: string): number | null {
   const [group, name] = splitKey(key);
+  if (isRobustMean(name)) return robustMean(model.metrics?.[group] ?? undefined, name);
   const v = model.metrics?.[group]?.[name];
   return typeof v === "number" && Number.isFinite(v) ? v : null;
 }
 
-/** Every numeric metric present in at least one model; dataset metrics first, then model ones. */
+/** Every numeric metric present in at least one model: each dataset's metrics, then the model's
+ * own, then one robustness mean per run (never the per-condition results). */
 export function availableMetrics(models: ApiModel[]): MetricInfo[] {
   const seen = new Map<string, MetricInfo>();
+  const runs = new Map<string, { group: string; name: string }>();
   for (const m of models) {
     for (const [group, values] of Object.entries(m.metrics ?? {})) {
       for (const [name, v] of Object.entries(values ?? {})) {
         if (typeof v !== "number" || !Number.isFinite(v)) continue;
+        if (isRobustCondition(name)) {
+          const mean = robustMeanName(name);
+          if (!name.startsWith("robust:clean@")) runs.set(metricKey(group, mean), { group, name: mean });
+          continue;
+        }
         const key = metricKey(group, name);
         if (seen.has(key)) continue;
         const base = metricLabel(name);
@@ -96,15 +155,51 @@ export function availableMetrics(models: ApiModel[]): MetricInfo[] {
           name,
           label: group === "model" ? base : `${base} · ${group}`,
           direction: directionOf(name),
+          section: group === "model" ? "model" : "dataset",
         });
       }
     }
   }
-  return [...seen.values()].sort((a, b) => {
+  const plain = [...seen.values()].sort((a, b) => {
     const ga = a.group === "model" ? 1 : 0;
     const gb = b.group === "model" ? 1 : 0;
     return ga - gb || a.group.localeCompare(b.group) || 0;
   });
+  return [...plain, ...robustnessMetrics([...runs.entries()])];
+}
+
+/** One metric per robustness run, named by its dataset and, when several runs share a dataset,
+ * by their instance count and seed. */
+function robustnessMetrics(runs: [string, { group: string; name: string }][]): MetricInfo[] {
+  const perGroup = new Map<string, number>();
+  for (const [, r] of runs) perGroup.set(r.group, (perGroup.get(r.group) ?? 0) + 1);
+  return runs
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([key, { group, name }]) => {
+      const suffix = ROBUST_MEAN.exec(name)?.[1] ?? "";
+      const run = (perGroup.get(group) ?? 0) > 1 && suffix ? ` (${describeRun(suffix)})` : "";
+      return { key, group, name, label: `${ROBUST_MEAN_LABEL} · ${group}${run}`, direction: "max", section: "robustness" };
+    });
+}
+
+export interface MetricGroup {
+  label: string;
+  metrics: MetricInfo[];
+}
+
+/** The metrics as a metric list shows them (optgroups, checkbox groups): one group per
+ * dataset, the model's own figures, robustness last; the order of `metrics` is kept within. */
+export function metricGroups(metrics: MetricInfo[]): MetricGroup[] {
+  const groups = new Map<string, MetricGroup>();
+  const labelOf = (m: MetricInfo) =>
+    m.section === "robustness" ? "Robustness" : m.section === "model" ? "Model: size and speed" : `Dataset: ${m.group}`;
+  const rank = (m: MetricInfo) => (m.section === "robustness" ? 2 : m.section === "model" ? 1 : 0);
+  for (const m of [...metrics].sort((a, b) => rank(a) - rank(b))) {
+    const label = labelOf(m);
+    if (!groups.has(label)) groups.set(label, { label, metrics: [] });
+    groups.get(label)!.metrics.push(m);
+  }
+  return [...groups.values()];
 }
 
 /** Default metric choices: accuracy on the first dataset, compressed size. */
@@ -116,11 +211,14 @@ export function defaultMetric(metrics: MetricInfo[], prefer: string[]): string {
   return metrics[0]?.key ?? "";
 }
 
-/** Short human formatting: 424056 -> "424k", 0.8754 -> "0.875". */
+/** Short human formatting: 424056 -> "424k", 0.8754 -> "0.875", a latency of 0.2736 ms ->
+ * "0.274", 1e-4 -> "1.0e-4": three significant digits below 1, so a small value never reads "0". */
 export function formatValue(v: number | null | undefined, name = ""): string {
   if (v === null || v === undefined || !Number.isFinite(v)) return "–";
-  if (name.endsWith("accuracy") || name === "sparsity") return v.toFixed(3);
+  if (v === 0) return "0";
   const a = Math.abs(v);
+  if ((name.endsWith("accuracy") || name === "sparsity" || isRobustMean(name)) && a >= 0.001) return v.toFixed(3);
+  if (a < 0.01) return v.toExponential(1);
   if (a >= 1e9) return `${(v / 1e9).toFixed(2)}G`;
   if (a >= 1e6) return `${(v / 1e6).toFixed(2)}M`;
   if (a >= 1e4) return `${(v / 1e3).toFixed(0)}k`;

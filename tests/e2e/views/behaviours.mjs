@@ -21,7 +21,7 @@ function findPair(models) {
   return null;
 }
 
-export default async function ({ page, url, models, check, shot, report, timeout }) {
+export default async function ({ page, url, models, check, shot, shots, report, timeout }) {
   const pair = findPair(models);
   check("a lean_cnn seed with an 80% magnitude-pruned child exists", pair !== null);
   const { base, child } = pair;
@@ -114,6 +114,144 @@ export default async function ({ page, url, models, check, shot, report, timeout
   report.drill.lost_total = Number(await page.locator("[data-testid=drill-total]").getAttribute("data-total"));
   await shot("behaviours-drill-lost.png");
   await sharedLinkAndScale({ page, url, models, check, shot, report, timeout, pair });
+  await modelColumnsAndLatency({ page, url, models, check, shots, report, timeout, pair });
+  await metricLists({ page, url, models, check, shots, report, timeout, pair });
+}
+
+/** The robustness runs in the API's models: one per dataset and `#n…s…` suffix of a
+ * `robust:<corruption>@<severity>#n<N>s<seed>` metric. */
+function robustnessRuns(models) {
+  const runs = new Set();
+  const others = new Set();
+  for (const m of models) {
+    for (const [group, values] of Object.entries(m.metrics ?? {})) {
+      for (const [name, v] of Object.entries(values ?? {})) {
+        if (typeof v !== "number" || !Number.isFinite(v)) continue;
+        if (name.startsWith("robust:")) runs.add(`${group}/${name.slice(name.indexOf("#"))}`);
+        else others.add(`${group}/${name}`);
+      }
+    }
+  }
+  return { runs: [...runs].sort(), others: others.size };
+}
+
+/** Issue 13 item 1: the colour select and the details checkboxes offer at most one robustness
+ * metric per run, with a human name, after the dataset and model metrics. */
+async function metricLists({ page, url, check, shots, report, timeout, pair, models }) {
+  const { base, child } = pair;
+  const { runs, others } = robustnessRuns(models);
+  await page.goto(new URL(`?sel=${base.id},${child.id}&base=${base.id}&view=details`, url).href);
+  const colour = page.locator("[data-testid=map-color]");
+  await colour.waitFor({ state: "attached", timeout });
+  const options = await colour.locator("option").evaluateAll((els) =>
+    els.map((e) => ({ label: e.textContent.trim(), group: e.closest("optgroup")?.label ?? null })),
+  );
+  await page.locator("[data-testid=details-metric]").first().waitFor({ state: "attached", timeout });
+  const boxes = await page.locator("[data-testid=details-metric]").evaluateAll((els) =>
+    els.map((e) => e.closest("label")?.textContent.trim() ?? ""),
+  );
+  const robustOptions = options.filter((o) => /robust/i.test(o.label));
+  report.metric_lists = {
+    runs,
+    non_robust_metrics: others,
+    colour_options: options.length,
+    colour_robust_options: robustOptions.map((o) => o.label),
+    colour_groups: [...new Set(options.map((o) => o.group))],
+    details_checkboxes: boxes.length,
+  };
+  const raw = [...options.map((o) => o.label), ...boxes].filter((l) => l.includes("robust:"));
+  check("no metric option or checkbox names a raw robustness condition", raw.length === 0, `${raw.length}: ${raw.slice(0, 3).join(" | ")}`);
+  check("at most one robustness metric per run in the colour select", robustOptions.length <= runs.length,
+    `${robustOptions.length} robustness options for ${runs.length} runs`);
+  const bound = others + runs.length;
+  check("the colour select and the details checkboxes stay under the metric bound",
+    options.length <= bound && boxes.length <= bound, `${options.length} options, ${boxes.length} checkboxes, bound ${bound}`);
+  const lastGroup = options.at(-1)?.group ?? "";
+  check("the colour select groups metrics, robustness last",
+    options.every((o) => o.group !== null) && (runs.length === 0 || /robust/i.test(lastGroup)),
+    JSON.stringify(report.metric_lists.colour_groups));
+  await page.locator("[data-testid=details-metrics]").scrollIntoViewIfNeeded();
+  await shots("behaviours-metric-lists");
+}
+
+/** Issue 13 item 2: the magnitude 50/80/95% models of one seed are told apart in the
+ * Behaviours columns (the amount, unclipped), with the full name on hover; a sub-millisecond
+ * latency in the selection panel is not "0". */
+async function modelColumnsAndLatency({ page, url, models, check, shots, report, timeout, pair }) {
+  const { base } = pair;
+  const pruned = [0.5, 0.8, 0.95].map((amount) =>
+    models.find(
+      (m) => m.operation?.name === "prune.magnitude" && Number(m.operation?.params?.amount) === amount &&
+        m.operation?.params?.scope === "global" && (m.operation?.parents ?? []).some((p) => p.id === base.id),
+    ),
+  );
+  check("the base has magnitude 50/80/95% children", pruned.every((m) => m !== undefined));
+  const ids = pruned.map((m) => m.id);
+  await page.goto(new URL(`?sel=${base.id},${ids.join(",")}&base=${base.id}&view=behaviours`, url).href);
+  await page.locator(`[data-testid=behaviour-cell][data-model-id="${ids[2]}"]:not([data-delta=""])`).first()
+    .waitFor({ state: "attached", timeout });
+  // the header cells of the model columns (after Class, n, base acc), as a reader sees them
+  const headers = await page.locator("[data-testid=behaviours] table thead th").evaluateAll((ths) =>
+    ths.slice(3).map((th) => ({
+      text: th.textContent.trim(),
+      title: th.getAttribute("title") ?? "",
+      clipped: th.scrollWidth > th.clientWidth + 1,
+    })),
+  );
+  report.columns = { ids, names: pruned.map((m) => m.name), headers };
+  const texts = headers.map((h) => h.text);
+  check("one column per pruned model", headers.length === 3, JSON.stringify(texts));
+  check("the column headers are pairwise distinct", new Set(texts).size === texts.length, JSON.stringify(texts));
+  check("each column header shows its amount, unclipped",
+    headers.every((h, i) => h.text.includes(String([0.5, 0.8, 0.95][i])) && !h.clipped), JSON.stringify(headers));
+  check("each column header's title holds the full name",
+    headers.every((h, i) => h.title.includes(pruned[i].name)), JSON.stringify(headers.map((h) => h.title)));
+
+  // the agreement matrix's row labels (the base and the three models): distinct and whole
+  await page.locator("[data-testid=agreement-cell]").first().waitFor({ state: "attached", timeout });
+  const agreementLabels = await page.locator("[data-testid=agreement-matrix] text.lab").evaluateAll((els) =>
+    els.map((el) => [...el.childNodes].filter((n) => n.nodeType === Node.TEXT_NODE).map((n) => n.textContent).join("").trim()),
+  );
+  const rowLabels = agreementLabels.filter((_, i) => i % 2 === 0);
+  report.agreement_labels = rowLabels;
+  check("the agreement matrix labels are distinct and not cut", rowLabels.length === 4 &&
+    new Set(rowLabels).size === 4 && rowLabels.every((l) => !l.endsWith("…")), JSON.stringify(rowLabels));
+
+  // the selection panel's latency of a sub-millisecond model
+  const latency = await page.locator("[data-testid=selection] thead th").evaluateAll((ths) =>
+    ths.findIndex((th) => (th.getAttribute("title") ?? "").startsWith("Latency ms (batch 1)")),
+  );
+  // each row's latency as a reader sees it: the value's text and whether all of it lies inside
+  // the panel's scroll box (a clipped "0.15…" can read as "0" at a smaller width)
+  const readLatency = () =>
+    page.locator("[data-testid=selection-row]").evaluateAll((rows, col) =>
+      rows.map((r) => {
+        const cell = r.children[col];
+        const text = [...(cell?.childNodes ?? [])].find((n) => n.nodeType === Node.TEXT_NODE && n.textContent.trim());
+        const box = r.closest(".scroll")?.getBoundingClientRect();
+        let visible = false;
+        if (text && box) {
+          const range = document.createRange();
+          range.selectNodeContents(text);
+          const t = range.getBoundingClientRect();
+          visible = t.width > 0 && t.left >= box.left - 0.5 && t.right <= box.right + 0.5;
+        }
+        return { id: r.dataset.modelId, value: (text?.textContent ?? "").trim(), visible };
+      }),
+      latency,
+    );
+  const cells = await readLatency();
+  await page.setViewportSize({ width: 1024, height: 700 });
+  await page.waitForTimeout(150);
+  const narrow = await readLatency();
+  await page.setViewportSize({ width: 1440, height: 900 });
+  report.latency = { column: latency, cells, narrow };
+  check("the selection panel has a latency column", latency > 0, String(latency));
+  check("no sub-millisecond latency shows as 0",
+    cells.length > 0 && cells.every((c) => c.value !== "" && !/^[-−±+]?0(\.0*)?$/.test(c.value) && c.value !== "–"), JSON.stringify(cells));
+  check("each latency is fully visible in the selection panel at 1440 and 1024 px",
+    [...cells, ...narrow].every((c) => c.visible), JSON.stringify({ cells, narrow }));
+  await shots("behaviours-model-columns");
 }
 
 /** Each model column's reach (largest |Δ| or bound, at least 0.02) from the cells' attributes. */
