@@ -165,8 +165,9 @@ try {
     }
   }
   const tabs = await page.$$eval("[role=tab][data-testid^=tab-]", (els) => els.map((el) => el.dataset.testid.slice(4)));
-  // "map" (views/map.mjs) checks the Model Map and scatter; it has no tab of its own
-  const wantedViews = requestedViews.flatMap((v) => (v === "all" ? ["map", ...tabs] : [v]));
+  // "map" (views/map.mjs) checks the Model Map and scatter, "start" (views/start.mjs) the page's
+  // starting point and skip link; neither has a tab of its own
+  const wantedViews = requestedViews.flatMap((v) => (v === "all" ? ["map", "start", ...tabs] : [v]));
   report.tabs = tabs;
   if (requestedViews.includes("all")) check("the page shows analysis tabs", tabs.length > 0, "no [role=tab]");
   for (const name of wantedViews) {

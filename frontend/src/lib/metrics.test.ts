@@ -2,7 +2,6 @@ import { describe, expect, it } from "vitest";
 import {
   availableMetrics,
   metricLabel,
-  defaultBase,
   defaultMetric,
   directionOf,
   formatDelta,
@@ -54,12 +53,6 @@ describe("provenance helpers", () => {
   it("takes the student, not the teacher, as primary parent", () => {
     expect(primaryParent(SMALL[4])).toBe("q1");
     expect(primaryParent(SMALL[0])).toBeNull();
-  });
-  it("prefers a root tagged base", () => {
-    const ms = [model("r1", null), { ...model("r2", null), tags: ["base"] }];
-    expect(defaultBase(ms)).toBe("r2");
-    expect(defaultBase([model("r1", null)])).toBe("r1");
-    expect(defaultBase([])).toBeNull();
   });
 });
 

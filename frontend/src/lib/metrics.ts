@@ -253,14 +253,6 @@ export function primaryParent(model: ApiModel): string | null {
   return main.id;
 }
 
-/** The default base model: one tagged "base", else the first root. */
-export function defaultBase(models: ApiModel[]): string | null {
-  const tagged = models.find((m) => m.tags?.includes("base") && parentIds(m).length === 0);
-  if (tagged) return tagged.id;
-  const root = models.find((m) => parentIds(m).length === 0);
-  return root?.id ?? models[0]?.id ?? null;
-}
-
 /** The model, its primary parent, that one's, … up to a root (a cycle or unknown id stops it). */
 export function primaryLineage(id: string, byId: Map<string, ApiModel>): string[] {
   const out: string[] = [];
@@ -292,7 +284,7 @@ export function isAncestor(ancestor: string, id: string, byId: Map<string, ApiMo
 
 /** A better base to offer when the current one is unrelated to the selection.
  *
- * The default base (a model tagged "base") may be another architecture than the models the user
+ * The base (the default, or one the user chose) may be another family than the models the user
  * then selects, so the Behaviours and Layers views would compare across architectures. When the
  * base is not an ancestor of ANY selected model, this answers the selection's nearest shared
  * ancestor along primary parents (a selected model itself when it is the others' ancestor; for

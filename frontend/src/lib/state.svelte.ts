@@ -2,7 +2,8 @@
 import { untrack } from "svelte";
 import type { ApiModel, DatasetInfo } from "./types";
 import type { LayoutMode } from "./layout";
-import { availableMetrics, defaultBase, defaultMetric, metricValue, parentIds, type MetricInfo } from "./metrics";
+import { availableMetrics, defaultMetric, metricValue, parentIds, type MetricInfo } from "./metrics";
+import { defaultBase } from "./base";
 import { decodeState, encodeState, type ViewState } from "./urlstate";
 
 export type SelectMode = "replace" | "toggle" | "add";
@@ -74,7 +75,7 @@ class AppState {
     this.datasets = datasets;
     const ids = new Set(models.map((m) => m.id));
     this.selected = this.selected.filter((id) => ids.has(id));
-    if (!this.base || !ids.has(this.base)) this.base = defaultBase(models);
+    if (!this.base || !ids.has(this.base)) this.base = defaultBase(models, this.selected);
     const ms = availableMetrics(models);
     const known = (k: string) => ms.some((m) => m.key === k);
     if (!known(this.x)) this.x = defaultMetric(ms, ["compressed_bytes", "parameters"]);

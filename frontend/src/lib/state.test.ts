@@ -8,6 +8,17 @@ describe("shared selection store", () => {
     app.setModels(SMALL, []);
   });
 
+  it("starts a restored selection from its shared ancestor, a fresh page from the largest family", () => {
+    app.restore("?sel=p1ft,p1");
+    app.setModels(SMALL, []);
+    expect(app.base).toBe("p1");
+    app.restore("?sel=p1ft&base=q1");
+    app.setModels(SMALL, []);
+    expect(app.base).toBe("q1"); // the link's base is kept
+    app.restore("");
+    app.setModels(SMALL, []);
+    expect(app.base).toBe("base");
+  });
   it("fills defaults from the models and picks a root as base", () => {
     expect(app.base).toBe("base");
     expect(app.x).toBe("model/compressed_bytes");

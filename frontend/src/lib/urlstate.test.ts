@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { EMPTY_STATE, decodeState, encodeState, type ViewState } from "./urlstate";
+import { EMPTY_STATE, decodeState, encodeState, restoresView, type ViewState } from "./urlstate";
 
 describe("URL state", () => {
   const full: ViewState = {
@@ -45,5 +45,18 @@ describe("URL state", () => {
     const s = decodeState("sel=a,,b,a&layout=sideways");
     expect(s.selected).toEqual(["a", "b"]);
     expect(s.layout).toBe("operation");
+  });
+
+  it("scrolls to the analysis views when a link restores a view or a selection", () => {
+    expect(restoresView(`?${encodeState(full)}`)).toBe(true);
+    expect(restoresView("?view=layers")).toBe(true);
+    expect(restoresView("sel=a1")).toBe(true);
+    // the default view, restored with its selection, is revealed too
+    expect(restoresView(`?${encodeState({ ...EMPTY_STATE, selected: ["a1"] })}`)).toBe(true);
+  });
+  it("keeps a plain link at the top, with the map", () => {
+    expect(restoresView("")).toBe(false);
+    expect(restoresView(`?${encodeState({ ...EMPTY_STATE, base: "a1", layout: "step" })}`)).toBe(false);
+    expect(restoresView("?sel=,")).toBe(false);
   });
 });

@@ -87,3 +87,11 @@ export function decodeState(search: string): ViewState {
     ),
   };
 }
+
+/** Whether a link restores an analysis: it names a view or a selection. The page then scrolls
+ * to the analysis views on load, so a reloaded or shared view is not hidden below the map. */
+export function restoresView(search: string): boolean {
+  const s = decodeState(search);
+  const q = new URLSearchParams(search.startsWith("?") ? search.slice(1) : search);
+  return s.selected.length > 0 || q.has("view");
+}

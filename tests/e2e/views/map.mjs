@@ -104,12 +104,14 @@ async function baseSuggestion({ page, url, models, check, shot, report, timeout 
   const seed = models.find((s) => s.name.startsWith("lean_cnn") && pruned.filter((m) => parent(m) === s.id).length >= 2);
   if (!seed) return check("a lean_cnn seed with two pruned children", false);
   const kids = pruned.filter((m) => parent(m) === seed.id).slice(0, 2);
-  await page.goto(new URL(`?sel=${kids.map((m) => m.id).join(",")}`, url).href);
+  // a link with an unrelated base (a fresh page starts from the selection's ancestor, start.mjs)
+  const unrelated = models.find((m) => m.tags?.includes("base") && !(m.operation?.parents ?? []).length);
+  await page.goto(new URL(`?sel=${kids.map((m) => m.id).join(",")}&base=${unrelated.id}`, url).href);
   const hint = page.locator("[data-testid=base-suggestion]");
   await page.locator("[data-testid=selection-row]").first().waitFor({ timeout });
   const defaultBase = new URL(page.url()).searchParams.get("base");
   report.baseSuggestion = { defaultBase, seed: seed.id, offered: (await hint.count()) ? await hint.getAttribute("data-model-id") : null };
-  check("the default base is kept (not switched silently)", defaultBase !== seed.id, JSON.stringify(report.baseSuggestion));
+  check("the link's base is kept (not switched silently)", defaultBase !== seed.id, JSON.stringify(report.baseSuggestion));
   check("the selection panel offers the shared ancestor as the base", report.baseSuggestion.offered === seed.id,
     JSON.stringify(report.baseSuggestion));
   await page.locator("[data-testid=selection]").locator("xpath=..").screenshot({
