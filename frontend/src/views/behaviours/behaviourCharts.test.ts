@@ -89,7 +89,7 @@ describe("calibration", () => {
   });
   it("gives the base its own colour and cycles model colours", () => {
     expect(seriesColor("base")).toBe("#333");
-    expect(seriesColor(0)).toBe(seriesColor(10));
+    expect(seriesColor(0)).toBe(seriesColor(8));
     expect(seriesColor(0)).not.toBe(seriesColor(1));
   });
 });

@@ -1,6 +1,7 @@
 /** Data shaping of the Behaviours view's small charts: transition matrix, agreement matrix,
  * reliability (calibration) curves. Pure functions, so the SVG components stay thin. */
-import { interpolateBlues, interpolateViridis, schemeTableau10 } from "d3-scale-chromatic";
+import { interpolateBlues, interpolateViridis } from "d3-scale-chromatic";
+import { categoryColor } from "../../lib/palette";
 import type { Schemas } from "../../lib/schema";
 
 export interface MatrixCell {
@@ -90,9 +91,9 @@ export function curvePath(points: CurvePoint[], w: number, h: number): string {
     .join(" ");
 }
 
-/** Series colours: the base is dark grey, models take Tableau 10 in order (repeating). */
+/** Series colours: the base is dark grey, models take the identity palette (lib/palette) in order. */
 export function seriesColor(index: number | "base"): string {
-  return index === "base" ? "#333" : schemeTableau10[index % schemeTableau10.length];
+  return index === "base" ? "#333" : categoryColor(index);
 }
 
 /** "0.9" → "90%" style percentage with the given digits; "–" for missing. */
