@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { charsFitting, wrapLabel } from "./ticks";
+import { charsFitting, slantedDepth, wrapLabel, wrapsWhole } from "./ticks";
 
 describe("wrapLabel", () => {
   it("breaks after separators and keeps every character", () => {
@@ -24,5 +24,17 @@ describe("charsFitting", () => {
   it("fits about one character per 5.8 px, three at least", () => {
     expect(charsFitting(58)).toBe(10);
     expect(charsFitting(5)).toBe(3);
+  });
+});
+
+describe("wrapsWhole", () => {
+  it("says whether every word fits a line, so no word is cut", () => {
+    expect(wrapsWhole("(none) · ancestor", 8)).toBe(true);
+    expect(wrapsWhole("(none) · ancestor", 6)).toBe(false);
+    expect(wrapsWhole("", 3)).toBe(true);
+  });
+  it("gives the depth a turned label needs", () => {
+    expect(slantedDepth(10, 90)).toBe(Math.ceil(58) + 6);
+    expect(slantedDepth(0, 40)).toBe(6);
   });
 });

@@ -12,6 +12,19 @@ export function charsFitting(px: number): number {
   return Math.max(3, Math.floor(px / CHAR_PX));
 }
 
+const WORDS = /[^\s._,·→]+/g;
+
+/** Whether `text` wraps into lines of `maxChars` without cutting a word (else the chart
+ * turns its labels upright instead: "ancest|or" reads worse than an upright "ancestor"). */
+export function wrapsWhole(text: string, maxChars: number): boolean {
+  return (text.match(WORDS) ?? []).every((w) => w.length <= maxChars);
+}
+
+/** How far below the axis a label of `chars` characters reaches when turned by `degrees`. */
+export function slantedDepth(chars: number, degrees: number): number {
+  return Math.ceil(chars * CHAR_PX * Math.sin((degrees * Math.PI) / 180)) + 6;
+}
+
 /**
  * `text` in lines of at most `maxChars` characters, broken after a separator (space, ".",
  * "_", ",", "·", "→") where possible, inside a word only when the word alone is longer.
