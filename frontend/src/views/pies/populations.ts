@@ -194,14 +194,14 @@ export function populationStudies(models: ApiModel[]): Study[] {
         const ids = levels.flatMap((l) => l.ids);
         const sizes = [...new Set(levels.map((l) => l.ids.length))];
         const seeds = sizes.length === 1 && levels.every((l) => l.seeds === l.ids.length) ? `× ${sizes[0]} seeds` : "";
-        const values = levels.map((l) => String(l.params[by])).join(", ");
         const what = paramsText(models, op, levels[0].params, by);
         studies.push({
           baseline,
           by,
           levels,
           ids,
-          label: `${op}${what ? ` ${what}` : ""} by ${by}: ${levels.length} levels (${values}) ${seeds}`.trim(),
+          // the values are in the "split by" list and the summary; the name stays short enough for a select
+          label: `${op}${what ? ` ${what}` : ""} by ${by}: ${levels.length} levels ${seeds}`.trim(),
           selector: selectorFor(models, ids, op, levels[0].params, by),
         });
       }
