@@ -114,3 +114,36 @@ def test_the_typed_range_combines_with_the_brush(rec: dict, demo_ws: cl.Workspac
     assert "filter=" in rec["url"]
     assert rec["afterClearOne"] == brush["passing"]
     assert rec["afterClearAll"] == rec["total"] == len(demo_ws.models())
+
+
+def test_no_group_of_the_mixed_selection_pools_two_operations(
+    rec: dict, demo_ws: cl.Workspace
+) -> None:
+    mixed = rec["mixed"]
+    by_id = {m.id: m for m in demo_ws.models()}
+    operations = {
+        model_id: by_id[model_id].operation.name if by_id[model_id].operation else None
+        for model_id in mixed["selected"]
+    }
+    assert len(set(operations.values())) == 4  # train.scratch, int8, magnitude, structured
+    shown = [model_id for group in mixed["groups"] for model_id in group["ids"]]
+    assert sorted(shown) == sorted(mixed["selected"])  # every model in exactly one group
+    for group in mixed["groups"]:
+        assert len({operations[model_id] for model_id in group["ids"]}) == 1, group
+
+
+def test_the_default_grouping_names_every_level_in_full(rec: dict) -> None:
+    for tick in rec["mixed"]["defaultTicks"] + rec["mixed"]["ticks"]:
+        assert tick["shown"] == tick["full"] and "…" not in tick["shown"], tick
+
+
+def test_latency_means_are_the_python_values_with_their_digits(
+    rec: dict, demo_ws: cl.Workspace
+) -> None:
+    latencies = [
+        metric(m, "model/latency_ms_b1")
+        for m in demo_ws.models()
+        if m.id in rec["mixed"]["selected"]
+    ]
+    assert max(v for v in latencies if v is not None) < 1.0  # the demo's CNN: sub-millisecond
+    assert all(float(text) > 0 for text in rec["mixed"]["latencyTitles"])

@@ -7,6 +7,7 @@ is compared with `demo_ws.pies_by_level(...)`.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -128,3 +129,47 @@ def test_populations_of_different_sizes_show_the_python_warning(
         expected = demo_ws.pies(BASELINE, COMPRESSED)["warnings"]
     assert rec["unequalWarnings"] == expected
     assert "8 baseline and 24 compressed" in expected[0]
+
+
+def _recipe(model: Any) -> tuple[str, str]:
+    """What a seed population shares: the operation and its parameters (the seed aside)."""
+    return model.operation.name, repr(sorted(model.operation.params.items()))
+
+
+def test_the_default_populations_are_seed_populations_of_the_workspace(
+    rec: dict[str, Any], demo_ws: cl.Workspace
+) -> None:
+    defaults = rec["defaults"]
+    baseline = demo_ws.select(defaults["baseline"])
+    assert [m.name for m in baseline] == defaults["baselineNames"]
+    assert len(baseline) > 1 and len({_recipe(m) for m in baseline}) == 1
+    compressed = demo_ws.select(defaults["compressed"])
+    assert len(defaults["levels"]) > 1 and defaults["by"]
+    by_name = {m.name: m for m in compressed}
+    for level in defaults["levels"]:
+        models = [by_name[name] for name in level["compressed"]]
+        assert len(models) > 1 and len({_recipe(m) for m in models}) == 1, level
+        assert len({m.operation.seed for m in models}) == len(models)  # seeds, not copies
+    assert sum(len(level["compressed"]) for level in defaults["levels"]) == len(compressed)
+
+
+def test_every_named_preset_picks_the_models_its_name_counts(
+    rec: dict[str, Any], demo_ws: cl.Workspace
+) -> None:
+    named = [p for p in rec["presets"] if re.search(r"× (\d+) seeds", p["label"])]
+    assert named
+    for preset in named:
+        count = int(re.search(r"× (\d+) seeds", preset["label"]).group(1))
+        models = demo_ws.select(preset["value"])
+        levels = int(m.group(1)) if (m := re.search(r"(\d+) levels", preset["label"])) else 1
+        assert len(models) == count * levels, preset
+
+
+def test_impacted_gains_and_losses_are_counted_as_python_signs_them(
+    rec: dict[str, Any], direct: dict[str, dict[str, Any]]
+) -> None:
+    shown = rec["signColours"]
+    rows = [c for report in direct.values() for c in report["classes"] if c["impacted"]]
+    assert shown["gains"] == sum(c["t"] > 0 for c in rows)
+    assert shown["losses"] == sum(c["t"] < 0 for c in rows)
+    assert shown["wrong"] == 0 and shown["colours"]["better"] != shown["colours"]["worse"]

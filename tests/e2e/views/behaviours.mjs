@@ -69,6 +69,7 @@ export default async function ({ page, url, models, check, shot, shots, report, 
   const trans = page.locator(`[data-testid=transition-cell][data-from="${DRILL_CLASS}"][data-to="${TO_CLASS}"]`);
   await trans.waitFor({ state: "attached", timeout });
   report.transition = { from: DRILL_CLASS, to: TO_CLASS, count: Number(await trans.getAttribute("data-count")) };
+  await transitionAxisTitles({ page, check, report });
   const agree = page.locator(`[data-testid=agreement-cell][data-row-id="${base.id}"][data-col-id="${child.id}"]`);
   await agree.waitFor({ state: "attached", timeout });
   report.agreement = Number(await agree.getAttribute("data-value"));
@@ -322,4 +323,21 @@ export async function sharedLinkAndScale({ page, url, models, check, shot, repor
     check("no clipping when no model stands out", report.glyph_scale.note === null, JSON.stringify(report.glyph_scale));
   }
   await shot("behaviours-collapsed.png");
+}
+
+/** Issue 13 "Also": the transition matrix names its axes (rows: the base's predicted class,
+ * columns: the model's), each title visible and naming its model. */
+async function transitionAxisTitles({ page, check, report }) {
+  const matrix = page.locator("[data-testid=transition-matrix]");
+  const title = async (axis) => {
+    const el = matrix.locator(`[data-testid=transition-axis-${axis}]`);
+    if (!(await el.count()) || !(await el.isVisible())) return null;
+    return (await el.evaluate((t) => t.firstChild?.textContent ?? "")).trim();
+  };
+  report.transitionAxes = { rows: await title("rows"), columns: await title("columns") };
+  check(
+    "the transition matrix titles both axes",
+    /^base prediction/.test(report.transitionAxes.rows ?? "") && /^model prediction/.test(report.transitionAxes.columns ?? ""),
+    JSON.stringify(report.transitionAxes),
+  );
 }

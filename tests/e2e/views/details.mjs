@@ -50,7 +50,16 @@ async function passing(page) {
   return Number(await el.getAttribute("data-count"));
 }
 
-export default async function ({ page, url, models, check, shot, report, timeout }) {
+export default async function (ctx) {
+  await variablesAndFilters(ctx);
+  // each check of the mixed selection is recorded even when an earlier one failed
+  const failures = [];
+  const check = (name, ok, detail) => { try { ctx.check(name, ok, detail); } catch (e) { failures.push(e); } };
+  await operationsApart({ ...ctx, check });
+  if (failures.length) throw failures[0];
+}
+
+async function variablesAndFilters({ page, url, models, check, shot, report, timeout }) {
   // 1. fewer than two models: a message, no chart
   const one = models.find((m) => m.operation?.name === "prune.magnitude");
   await page.goto(new URL(`?sel=${one.id}&view=details`, url).href);
@@ -183,4 +192,82 @@ export default async function ({ page, url, models, check, shot, report, timeout
   report.afterClearAll = await passing(page);
   check("clear all: every model passes again", report.afterClearAll === total, `${report.afterClearAll} of ${total}`);
   report.total = total;
+}
+
+/** The groups a chart draws, each with the ids of its models (read from the bars; a UI that
+ * does not say falls back to the models at that level of the grouping variable). */
+async function readGroups(page, fallback) {
+  const bars = await page.$$eval("[data-testid=details-chart]:first-of-type [data-testid=details-bar]", (rects) =>
+    rects.map((b) => ({ group: b.dataset.group, ids: b.dataset.ids ? b.dataset.ids.split(",") : null })),
+  );
+  const groups = new Map();
+  for (const b of bars) groups.set(b.group, [...(groups.get(b.group) ?? []), ...(b.ids ?? fallback(b.group))]);
+  return [...groups].map(([group, ids]) => ({ group, ids: [...new Set(ids)] }));
+}
+
+/** The level texts under a chart's groups as drawn (its lines joined; the <title> left out),
+ * beside the level each names in full. */
+async function readTicks(page) {
+  return page.$$eval("[data-testid=details-chart]:first-of-type .glabel", (labels) =>
+    labels.map((el) => ({
+      full: el.dataset.group ?? el.querySelector("title")?.textContent ?? "",
+      shown: [...el.childNodes].filter((n) => n.nodeName !== "title").map((n) => n.textContent).join(""),
+    })),
+  );
+}
+
+/** Issue 13 item 6: base, int8, magnitude and structured pruning of one seed, grouped by the
+ * pruning amount, never share a group across operations; the default grouping's ticks are
+ * the levels in full; a sub-millisecond latency never reads "0". */
+async function operationsApart({ page, url, models, check, shots, report, timeout }) {
+  const image = (m) => "fashion-mnist-test" in (m.metrics ?? {});
+  const int8 = models.find((m) => m.operation?.name === "quantize.dynamic_int8" && m.operation?.seed === 0 && image(m) &&
+    models.some((p) => p.id === m.operation.parents[0].id && p.operation?.name === "train.scratch"));
+  const base = models.find((m) => m.id === int8.operation.parents[0].id);
+  const children = (op) => models.filter((m) => m.operation?.name === op && m.operation.parents[0]?.id === base.id &&
+    (op !== "prune.magnitude" || m.operation.params.scope === "global"));
+  const chosen = [base, int8, ...children("prune.magnitude"), ...children("prune.structured")];
+  report.mixed = { selected: chosen.map((m) => m.id) };
+  const opOf = (id) => models.find((m) => m.id === id)?.operation?.name ?? "(none)";
+
+  // the default grouping, on a fresh link: every tick names its level in full
+  await page.goto(new URL(`?sel=${report.mixed.selected.join(",")}&view=details`, url).href);
+  await page.locator("[data-testid=details-chart] .glabel").first().waitFor({ state: "visible", timeout });
+  report.mixed.defaultBy = await page.locator("[data-testid=details-variable] option:checked").textContent();
+  report.mixed.defaultTicks = await readTicks(page);
+  check("the default grouping's ticks name their levels in full",
+    report.mixed.defaultTicks.length > 1 && report.mixed.defaultTicks.every((t) => t.shown === t.full && !t.shown.includes("…")),
+    JSON.stringify(report.mixed.defaultTicks));
+  await shots("details-05-default-grouping");
+
+  // grouped by the pruning amount: base and int8 (no amount), magnitude and structured (0.5)
+  // stay apart
+  const variables = await readVariables(page);
+  const amount = variables.find((v) => v.label === "prune · amount");
+  await page.selectOption("[data-testid=details-variable]", amount.key);
+  await page.waitForFunction(
+    (label) => [...document.querySelectorAll("[data-testid=details-chart] figcaption")].every((f) => f.textContent.includes(label)),
+    amount.label,
+    { timeout },
+  );
+  const amountOf = (m) => (m.operation?.params && "amount" in m.operation.params ? String(m.operation.params.amount) : "(none)");
+  const atLevel = (group) => chosen.filter((m) => amountOf(m) === group).map((m) => m.id);
+  report.mixed.groups = await readGroups(page, atLevel);
+  const pooled = report.mixed.groups.filter((g) => new Set(g.ids.map(opOf)).size > 1);
+  check("no group pools two operations",
+    report.mixed.groups.length > 0 && pooled.length === 0,
+    JSON.stringify(pooled.map((g) => ({ group: g.group, operations: [...new Set(g.ids.map(opOf))] }))));
+  report.mixed.ticks = await readTicks(page);
+  check("every group's tick is its name in full", report.mixed.ticks.every((t) => t.shown === t.full),
+    JSON.stringify(report.mixed.ticks));
+
+  // sub-millisecond latencies are written with their digits, never "0"
+  report.mixed.latencyTitles = await page.$$eval(
+    "[data-testid=details-bar][data-metric='model/latency_ms_b1'] title",
+    (titles) => titles.map((t) => /mean (\S+)/.exec(t.textContent)?.[1] ?? ""),
+  );
+  check("latency means are never written as 0",
+    report.mixed.latencyTitles.length > 0 && report.mixed.latencyTitles.every((v) => Number(v) > 0),
+    JSON.stringify(report.mixed.latencyTitles));
+  await shots("details-06-by-amount-operations-apart");
 }

@@ -55,7 +55,22 @@ async function readCards(page) {
   );
 }
 
-export default async function ({ page, api, check, shot, report, timeout, expectError }) {
+export default async function (ctx) {
+  // every part runs and records its checks even when an earlier one failed; the first
+  // failure is then raised
+  const failures = [];
+  const soft = { ...ctx, check: (name, ok, detail) => { try { ctx.check(name, ok, detail); } catch (e) { failures.push(e); } } };
+  for (const part of [defaultStudy, chosenPopulations]) {
+    try {
+      await part({ ...ctx, soft: soft.check });
+    } catch (e) {
+      failures.push(e);
+    }
+  }
+  if (failures.length) throw failures[0];
+}
+
+async function chosenPopulations({ page, api, check, soft, shot, report, timeout, expectError }) {
   const slow = Math.max(timeout, 60000); // the first report computes 3 levels × 16 models
   const view = page.locator(VIEW);
 
@@ -113,6 +128,7 @@ export default async function ({ page, api, check, shot, report, timeout, expect
     })),
   );
   check("a t cell per class and level", report.classCells.length === 30, `${report.classCells.length} cells`);
+  await colouredBySign({ page, check: soft, report });
   check(
     "impacted classes are marked",
     report.classCells.every((c) => c.impacted === c.marked),
@@ -213,4 +229,85 @@ export default async function ({ page, api, check, shot, report, timeout, expect
     report.unequalWarnings.some((w) => w.includes("different sizes")), JSON.stringify(report.unequalWarnings));
   await warnings.scrollIntoViewIfNeeded();
   await shot("35-pies-warning.png");
+}
+
+/** Issue 13 item 9: with a mixed selection (a seed's base, int8 and magnitude pruning), the
+ * view still opens on the workspace's population study: the baseline and every compressed
+ * level are seed populations (2+ models, one operation with the same parameters), and the
+ * presets are named populations, not raw selectors. */
+async function defaultStudy({ page, url, models, api, soft: check, shots, report, timeout }) {
+  const slow = Math.max(timeout, 60000);
+  const int8 = models.find((m) => m.operation?.name === "quantize.dynamic_int8" && m.operation?.seed === 0 &&
+    "fashion-mnist-test" in (m.metrics ?? {}) && m.operation.parents.length === 1);
+  const base = models.find((m) => m.id === int8.operation.parents[0].id);
+  const pruned = models.filter((m) => m.operation?.name === "prune.magnitude" && m.operation.parents[0]?.id === base.id &&
+    m.operation.params.scope === "global");
+  const selected = [base, int8, ...pruned].map((m) => m.id);
+  await page.goto(new URL(`?sel=${selected.join(",")}&view=pies`, url).href);
+  const view = page.locator(VIEW);
+  await page.locator(`${VIEW}[data-ready=true]`).waitFor({ timeout: slow });
+  await settled(page, slow);
+  const chosen = {
+    baseline: await view.locator("[data-testid=pies-baseline-text]").inputValue(),
+    compressed: await view.locator("[data-testid=pies-compressed-text]").inputValue(),
+    by: await view.locator("[data-testid=pies-by]").inputValue(),
+  };
+  const answer = await api("/api/pies", { ...chosen, by: chosen.by || null, limit: 1 });
+  const byName = new Map(models.map((m) => [m.name, m]));
+  // a seed population: one operation with the same parameters (the seed aside), 2+ models
+  const recipe = (m) => JSON.stringify([m.operation?.name ?? null, m.operation?.params ?? null]);
+  const seedPopulation = (names) => names.length > 1 && new Set(names.map((n) => recipe(byName.get(n)))).size === 1;
+  report.defaults = {
+    selected,
+    ...chosen,
+    baselineNames: answer.baseline,
+    levels: answer.levels.map((l) => ({ key: l.key, compressed: l.compressed })),
+  };
+  check("the default baseline is a seed population", seedPopulation(answer.baseline), JSON.stringify(answer.baseline));
+  check("every default compressed level is a seed population",
+    answer.levels.length > 0 && answer.levels.every((l) => seedPopulation(l.compressed)),
+    JSON.stringify(report.defaults.levels));
+
+  report.presets = await view.locator("[data-testid=pies-compressed-preset] option").evaluateAll((options) =>
+    options.filter((o) => o.value).map((o) => ({ value: o.value, label: o.textContent.trim(), group: o.parentElement.label ?? "" })),
+  );
+  const raw = report.presets.filter((p) => /^(op|tag|source):|&/.test(p.label));
+  check("the presets are named, not raw selectors",
+    raw.length === 0 && report.presets.some((p) => /× \d+ seeds/.test(p.label)),
+    JSON.stringify(raw.length ? raw : report.presets));
+  await shots("pies-01-default-study");
+}
+
+/** Issue 13 item 9: a class that gains (t > 0) is drawn in the --better colour, one that loses
+ * (t < 0) in --worse; the impacted ones' backgrounds differ by sign too. */
+async function colouredBySign({ page, check, report }) {
+  const seen = await page.$$eval("[data-testid=pie-class-cell]", (cells) => {
+    const probe = document.createElement("span");
+    document.body.append(probe);
+    const resolve = (value) => {
+      probe.style.color = value;
+      return getComputedStyle(probe).color;
+    };
+    const colours = { better: resolve("var(--better)"), worse: resolve("var(--worse)") };
+    probe.remove();
+    return {
+      colours,
+      cells: cells.map((c) => ({
+        t: Number(c.dataset.t),
+        impacted: c.dataset.impacted === "true",
+        color: getComputedStyle(c).color,
+        background: getComputedStyle(c).backgroundColor,
+      })),
+    };
+  });
+  const wrong = seen.cells.filter((c) => c.t !== 0 && Number.isFinite(c.t) &&
+    c.color !== (c.t > 0 ? seen.colours.better : seen.colours.worse));
+  const gains = seen.cells.filter((c) => c.impacted && c.t > 0).map((c) => c.background);
+  const losses = seen.cells.filter((c) => c.impacted && c.t < 0).map((c) => c.background);
+  report.signColours = { colours: seen.colours, gains: gains.length, losses: losses.length, wrong: wrong.length,
+    gainBackgrounds: [...new Set(gains)], lossBackgrounds: [...new Set(losses)] };
+  check("t is coloured by its sign (blue gains, red losses)", wrong.length === 0 && seen.cells.length > 0,
+    JSON.stringify({ colours: seen.colours, wrong: wrong.slice(0, 3) }));
+  check("an impacted gain and an impacted loss have different backgrounds",
+    gains.every((g) => !losses.includes(g)), JSON.stringify(report.signColours));
 }

@@ -49,8 +49,22 @@ export interface BarStat {
 }
 
 export interface BarGroup {
+  /** the grouping variable's level (what the group's colour says) */
   level: string;
+  /** the operations of its models, when the level holds several (else null) */
+  operation: string | null;
+  /** what the chart writes under the group: the level, and the operations when split */
+  label: string;
   bars: BarStat[];
+}
+
+/** The operations of the shared ancestor itself (a model with no step after it). */
+export const ANCESTOR = "ancestor";
+
+/** Per model, its operations after the shared ancestor ("prune.magnitude → train.finetune";
+ * ANCESTOR for the ancestor itself): models that differ here are not pooled into one bar. */
+export function operationsOf(diff: Differences): Map<string, string> {
+  return new Map(Object.entries(diff.chains).map(([id, steps]) => [id, steps.map((s) => s.op).join(" → ") || ANCESTOR]));
 }
 
 /** Mean, min, max and count of a metric over some models (missing values are skipped). */
@@ -70,24 +84,48 @@ export function summarize(models: ApiModel[], metricKey: string, level = ""): Ba
 
 /**
  * One group per level of `variable`; inside, one bar per level of `secondary` (empty
- * combinations left out) or a single bar when there is no secondary variable.
+ * combinations left out) or a single bar when there is no secondary variable. With
+ * `operations` (per model id, see operationsOf), a level whose models differ in their
+ * operations becomes one group per operation — a mean over base and int8 hides int8's latency.
  */
 export function groupStats(
   models: ApiModel[],
   variable: Variable,
   metricKey: string,
   secondary: Variable | null = null,
+  operations: Map<string, string> | null = null,
 ): BarGroup[] {
   const byId = new Map(models.map((m) => [m.id, m]));
   const pick = (ids: string[]) => ids.map((id) => byId.get(id)).filter((m): m is ApiModel => m !== undefined);
-  return variable.levels.map((lv) => {
-    if (!secondary || secondary.key === variable.key) return { level: lv.label, bars: [summarize(pick(lv.ids), metricKey)] };
-    const inLevel = new Set(lv.ids);
+  const group = (level: string, operation: string | null, ids: string[]): BarGroup => {
+    const label = operation === null ? level : `${level} · ${operation}`;
+    if (!secondary || secondary.key === variable.key) return { level, operation, label, bars: [summarize(pick(ids), metricKey)] };
+    const inGroup = new Set(ids);
     const bars = secondary.levels
-      .map((sl) => summarize(pick(sl.ids.filter((id) => inLevel.has(id))), metricKey, sl.label))
+      .map((sl) => summarize(pick(sl.ids.filter((id) => inGroup.has(id))), metricKey, sl.label))
       .filter((b) => b.total > 0);
-    return { level: lv.label, bars };
+    return { level, operation, label, bars };
+  };
+  return variable.levels.flatMap((lv) => {
+    const split = operations ? splitByOperation(lv.ids, operations) : [];
+    return split.length > 1 ? split.map(([op, ids]) => group(lv.label, op, ids)) : [group(lv.label, null, lv.ids)];
   });
+}
+
+/** Ids by their operations, the ancestor first, then alphabetically. */
+export function splitByOperation(ids: string[], operations: Map<string, string>): [string, string[]][] {
+  const by = new Map<string, string[]>();
+  for (const id of ids) {
+    const op = operations.get(id) ?? ANCESTOR;
+    by.set(op, [...(by.get(op) ?? []), id]);
+  }
+  return [...by].sort(([a], [b]) => Number(b === ANCESTOR) - Number(a === ANCESTOR) || a.localeCompare(b));
+}
+
+/** Whether some level of `variable` holds models of different operations (what the
+ * "pool across operations" choice is about). */
+export function mixesOperations(variable: Variable, operations: Map<string, string>): boolean {
+  return variable.levels.some((lv) => splitByOperation(lv.ids, operations).length > 1);
 }
 
 /** The keys some of `models` have a value for: a default chart never shows only "no value"

@@ -14,7 +14,9 @@ import {
   levelText,
   pageInfo,
   pct,
+  presetGroups,
   selectorPresets,
+  tSign,
   type PieLevel,
 } from "./pies";
 
@@ -41,14 +43,23 @@ const WS: ApiModel[] = [
 const pick = (...names: string[]) => names.map((id) => WS.find((x) => x.id === id)!);
 
 describe("presets and defaults", () => {
-  it("lists the selection, then operations and tags with two or more models", () => {
+  it("lists the selection, then seed populations and sweeps by name, then tags", () => {
     const presets = selectorPresets(WS, ["p050", "p090"]);
-    expect(presets[0]).toEqual({ value: "p050,p090", label: "selected models (2)", count: 2 });
-    const values = presets.map((p) => p.value);
-    expect(values).toContain("op:train.scratch");
-    expect(values).toContain("tag:stage:magnitude");
-    expect(values).not.toContain("tag:nothing");
+    expect(presets[0]).toEqual({ value: "p050,p090", label: "selected models (2)", count: 2, group: "selection" });
+    const byLabel = new Map(presets.map((p) => [p.label, p.value]));
+    // these models carry no seed: "× 2 models"
+    expect(byLabel.get("train.scratch × 2 models")).toBe("op:train.scratch");
+    expect(byLabel.get("prune.magnitude amount 0.9 × 2 models")).toBe("op:prune.magnitude&amount=0.9");
+    expect(byLabel.get("quantize.dynamic_int8 × 2 models")).toBe("op:quantize.dynamic_int8");
+    expect(byLabel.get("prune.magnitude by amount: 2 levels")).toBe("op:prune.magnitude");
+    expect(byLabel.get("stage:int8 (2 models)")).toBe("tag:stage:int8");
+    // named, never a raw selector
+    expect(presets.filter((p) => /^(op|tag):|&/.test(p.label))).toEqual([]);
     expect(selectorPresets(WS, []).some((p) => p.label.startsWith("selected"))).toBe(false);
+  });
+  it("groups the presets in the order their groups first appear", () => {
+    const groups = presetGroups(selectorPresets(WS, ["q0"]));
+    expect(groups.map(([g]) => g)).toEqual(["selection", "seed populations", "sweeps", "tags"]);
   });
   it("defaults to scratch-trained baselines and the most common stage of their children", () => {
     expect(baselineCandidates(WS, null)).toEqual(["op:train.scratch"]);
@@ -142,5 +153,11 @@ describe("shaping the answer", () => {
     expect(formatP(null)).toBe("–");
     expect(pct(0.1821)).toBe("18.2%");
     expect(pct(null)).toBe("–");
+  });
+});
+
+describe("tSign", () => {
+  it("names a gain (t > 0) and a loss (t < 0); nothing for 0 or no value", () => {
+    expect([tSign(2.1), tSign(-0.3), tSign(0), tSign(null), tSign(Number.NaN)]).toEqual(["gain", "loss", "", "", ""]);
   });
 });

@@ -6,6 +6,7 @@ answer gives each one. Pure functions, tested in pies.test.ts.
 */
 import type { Refine, Schemas } from "../../lib/schema";
 import type { ApiModel } from "../../lib/types";
+import { populationStudies, seedPopulations, type SeedPopulation, type Study } from "./populations";
 
 export interface MeanSd {
   mean: number | null;
@@ -89,28 +90,36 @@ export interface Preset {
   value: string;
   label: string;
   count: number;
+  /** the preset list's group: "selection", "seed populations", "sweeps" or "tags" */
+  group: string;
 }
 
-/** Selector presets: the current selection, then every operation and tag with 2+ models. */
-export function selectorPresets(models: ApiModel[], selected: string[]): Preset[] {
+/** Selector presets by name: the current selection, every seed population and sweep of the
+ * workspace (see populations.ts), then every tag with 2+ models — never a raw selector. */
+export function selectorPresets(models: ApiModel[], selected: string[], studies: Study[] = populationStudies(models)): Preset[] {
   const out: Preset[] = [];
   if (selected.length) {
-    out.push({ value: selected.join(","), label: `selected models (${selected.length})`, count: selected.length });
+    out.push({ value: selected.join(","), label: `selected models (${selected.length})`, count: selected.length, group: "selection" });
   }
-  const ops = new Map<string, number>();
+  const populations = new Map<string, SeedPopulation>();
+  for (const s of studies) for (const p of [s.baseline, ...s.levels]) populations.set(p.key, p);
+  for (const p of seedPopulations(models)) populations.set(p.key, p);
+  for (const p of populations.values()) out.push({ value: p.selector, label: p.label, count: p.ids.length, group: "seed populations" });
+  for (const s of studies.filter((x) => x.by)) out.push({ value: s.selector, label: s.label, count: s.ids.length, group: "sweeps" });
   const tags = new Map<string, number>();
-  for (const m of models) {
-    if (m.operation?.name) ops.set(m.operation.name, (ops.get(m.operation.name) ?? 0) + 1);
-    for (const t of m.tags ?? []) tags.set(t, (tags.get(t) ?? 0) + 1);
+  for (const m of models) for (const t of m.tags ?? []) tags.set(t, (tags.get(t) ?? 0) + 1);
+  for (const [name, count] of [...tags].sort((a, b) => a[0].localeCompare(b[0]))) {
+    if (count >= 2) out.push({ value: `tag:${name}`, label: `${name} (${count} models)`, count, group: "tags" });
   }
-  const add = (prefix: string, counts: Map<string, number>) => {
-    for (const [name, count] of [...counts].sort((a, b) => a[0].localeCompare(b[0]))) {
-      if (count >= 2) out.push({ value: `${prefix}${name}`, label: `${prefix}${name} (${count})`, count });
-    }
-  };
-  add("op:", ops);
-  add("tag:", tags);
-  return out;
+  // one entry per selector (a sweep's tag may also be a tag preset): the first, most specific name
+  return out.filter((p, i) => out.findIndex((q) => q.value === p.value) === i);
+}
+
+/** Presets by group, the groups in the order they first appear. */
+export function presetGroups(presets: Preset[]): [string, Preset[]][] {
+  const groups = new Map<string, Preset[]>();
+  for (const p of presets) groups.set(p.group, [...(groups.get(p.group) ?? []), p]);
+  return [...groups];
 }
 
 // ------------------------------------------------------------------ defaults
@@ -218,6 +227,12 @@ export interface ClassRow {
   /** one cell per level, in the levels' order */
   cells: PieClass[];
   impactedAnywhere: boolean;
+}
+
+/** The sign of a class's t as the table colours it: "gain" (t > 0, --better), "loss"
+ * (t < 0, --worse), "" for 0 or no value. */
+export function tSign(t: number | null): "gain" | "loss" | "" {
+  return t === null || !Number.isFinite(t) || t === 0 ? "" : t > 0 ? "gain" : "loss";
 }
 
 /** The impacted-class table: one row per class, one cell per level. */
