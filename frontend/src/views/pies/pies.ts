@@ -199,11 +199,12 @@ export function levelText(value: LevelValue | null | undefined): string {
   return typeof value === "string" ? value : JSON.stringify(value);
 }
 
+/** Populations are identities (lib/palette: Dark2 teal = baseline, purple = compressed; lighter = on PIEs), never the red/blue of a change. */
 export const ACCURACY_SERIES = [
-  { key: "baseline-pie", population: "baseline", subset: "pie", label: "baseline on PIEs", color: "#9ecae1" },
-  { key: "baseline-non_pie", population: "baseline", subset: "non_pie", label: "baseline on the rest", color: "#3182bd" },
-  { key: "compressed-pie", population: "compressed", subset: "pie", label: "compressed on PIEs", color: "#fdae6b" },
-  { key: "compressed-non_pie", population: "compressed", subset: "non_pie", label: "compressed on the rest", color: "#e6550d" },
+  { key: "baseline-pie", population: "baseline", subset: "pie", label: "baseline on PIEs", color: "#a6dbc9" },
+  { key: "baseline-non_pie", population: "baseline", subset: "non_pie", label: "baseline on the rest", color: "#1b9e77" },
+  { key: "compressed-pie", population: "compressed", subset: "pie", label: "compressed on PIEs", color: "#c5c2e3" },
+  { key: "compressed-non_pie", population: "compressed", subset: "non_pie", label: "compressed on the rest", color: "#7570b3" },
 ] as const;
 
 export interface AccuracyBar {
