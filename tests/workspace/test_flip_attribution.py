@@ -3,15 +3,13 @@ result is stored once per parameters, bad settings fail before any model runs.""
 
 from __future__ import annotations
 
-import copy
-
 import pytest
 import torch
 
 import compresslens as cl
 from compresslens.analysis.flip_attribution import FlipAttributionError
 from compresslens.errors import NotComputedError, NotFoundError
-from factories import MLP_FACTORY, digits_mlp
+from planted_flips import DAMAGED_LAYER, planted_workspace
 
 
 @pytest.fixture(scope="module")
@@ -20,22 +18,8 @@ def damaged_workspace(
     digits: tuple[torch.Tensor, torch.Tensor],
     trained_mlp_state: dict[str, torch.Tensor],
 ) -> cl.Workspace:
-    """Digits, the trained "mlp" and "mlp-damaged" (its body.0 weight shrunk and perturbed:
-    the planted cause of the flips), both evaluated; one workspace for the whole module."""
-    ws = cl.Workspace(tmp_path_factory.mktemp("attribution") / "ws")
-    inputs, labels = digits
-    ws.add_dataset("digits", inputs, labels, class_names=[str(i) for i in range(10)])
-    mlp = digits_mlp()
-    mlp.load_state_dict(trained_mlp_state)
-    ws.add_model(mlp, name="mlp", factory=MLP_FACTORY)
-    damaged = copy.deepcopy(mlp)
-    generator = torch.Generator().manual_seed(0)
-    with torch.no_grad():
-        weight = damaged.body[0].weight
-        weight.mul_(0.3).add_(torch.randn(weight.shape, generator=generator) * weight.std())
-    ws.add_model(damaged, name="mlp-damaged", factory=MLP_FACTORY)
-    for name in ("mlp", "mlp-damaged"):
-        ws.evaluate(name, "digits", latency=False)
+    """One planted workspace for the whole module (tests/planted_flips.py)."""
+    ws = planted_workspace(tmp_path_factory.mktemp("attribution") / "ws", digits, trained_mlp_state)
     yield ws
     ws.close()
 
@@ -44,8 +28,8 @@ def test_the_damaged_layer_is_named_first(damaged_workspace: cl.Workspace) -> No
     result = damaged_workspace.attribute_flips("mlp", "mlp-damaged")
     comparison = damaged_workspace.compare("mlp", "mlp-damaged")
     assert result.flips > 20
-    assert result.rows[0].module == "body.0" and result.rows[0].undone_share == 1.0
-    assert result.greedy_set == ["body.0"] and result.reached
+    assert result.rows[0].module == DAMAGED_LAYER and result.rows[0].undone_share == 1.0
+    assert result.greedy_set == [DAMAGED_LAYER] and result.reached
     assert result.context["dataset"] == "digits" and result.context["model"] == "mlp-damaged"
     # the flips are the comparison's correct→incorrect instances
     assert result.flips == len(comparison.flips()["correct_to_incorrect"])
