@@ -21,6 +21,12 @@ from compresslens.analysis.flip_attribution import (
     select_flips,
 )
 from compresslens.analysis.module_restoration import restoration_units, restored
+from compresslens.ops.quantization import (
+    DynamicInt8Params,
+    convert_static,
+    dynamic_int8,
+    prepare_static,
+)
 from factories import digits_mlp
 
 
@@ -141,9 +147,21 @@ def test_unrestorable_modules_are_skipped_not_run(trained_mlp, digits) -> None:
     )
     rows = {row.module: row for row in result.rows}
     assert not rows["body.0"].restorable and rows["body.0"].undone == 0
-    assert str(rows["body.0"].reason).startswith("body.0: shape mismatch")
+    assert str(rows["body.0"].reason).startswith("shape mismatch: weight is [32, 64]")
     assert result.cost.evaluations == 1  # the model as is; nothing restorable was run
     assert result.greedy == [] and not result.reached
+    grouped = attribute_flips(
+        trained_mlp,
+        narrow,
+        inputs[flips],
+        labels.numpy()[flips],
+        base_pred[flips],
+        grouping="kinds",
+    )
+    (linear,) = grouped.rows  # a group's reason names each member it could not restore
+    assert linear.module == "kind:linear" and not linear.restorable
+    assert str(linear.reason).startswith("body.0: shape mismatch")
+    assert "; classifier: shape mismatch" in str(linear.reason)
 
 
 def test_only_the_flipped_and_control_instances_are_run(trained_mlp, digits) -> None:
@@ -169,8 +187,12 @@ def test_only_the_flipped_and_control_instances_are_run(trained_mlp, digits) -> 
     assert len(ran) < len(inputs) * result.cost.evaluations
     allowed = {tuple(row.tolist()) for row in inputs[np.concatenate([flips, sample])]}
     assert {tuple(row.tolist()) for row in ran} <= allowed
-    # 1 run as is, one per module, then greedy steps after the first (which reuses lone runs)
-    assert result.cost.evaluations == 1 + 2 + (len(result.greedy) - 1) * 1
+    # the model as is, then body.0 alone; the classifier holds the base's values: not run,
+    # and the greedy set's first step reuses body.0's lone run
+    assert result.cost.evaluations == 2
+    rows = {row.module: row for row in result.rows}
+    assert rows["classifier"].unchanged and rows["classifier"].undone == 0
+    assert not rows["body.0"].unchanged
 
 
 def test_restoring_puts_everything_back(trained_mlp) -> None:
@@ -223,3 +245,28 @@ def test_bad_settings_fail_before_running(trained_mlp, digits) -> None:
         attribution(trained_mlp, trained_mlp, digits, target=1.5)
     with pytest.raises(FlipAttributionError, match="groups must be one of"):
         attribution(trained_mlp, trained_mlp, digits, grouping="layers")
+
+
+def test_a_dynamic_int8_model_takes_the_float_modules_back(trained_mlp, digits) -> None:
+    """torch.ao swaps nn.Linear for a dynamic int8 module (float in, float out): restoring
+    puts the base's float module in its place, and takes it out again."""
+    inputs, _ = digits
+    quantized = dynamic_int8(
+        copy.deepcopy(trained_mlp), DynamicInt8Params.model_validate({"backend": "torch.ao"})
+    )
+    units = restoration_units(trained_mlp, quantized)
+    assert all(unit.restorable and unit.swap for unit in units)
+    int8_type = type(quantized.classifier)
+    with restored(quantized, trained_mlp, units), torch.inference_mode():
+        assert torch.equal(quantized(inputs), trained_mlp(inputs))
+    assert type(quantized.classifier) is int8_type
+
+
+def test_a_static_int8_model_says_why_it_cannot_be_restored(trained_mlp, digits) -> None:
+    inputs, _ = digits
+    prepared = prepare_static(copy.deepcopy(trained_mlp), inputs[:1])
+    with torch.no_grad():
+        prepared(inputs[:64])
+    units = {u.name: u for u in restoration_units(trained_mlp, convert_static(prepared))}
+    assert not any(unit.restorable for unit in units.values())
+    assert "computes on quantized activations" in str(units["classifier"].reason)

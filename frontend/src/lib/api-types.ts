@@ -840,6 +840,11 @@ export interface components {
              */
             reason: string | null;
             /**
+             * Unchanged
+             * @description holds the base's values already: not re-run
+             */
+            unchanged: boolean;
+            /**
              * Undone
              * @description flips whose prediction returns to the base's
              */

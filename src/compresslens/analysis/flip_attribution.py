@@ -57,6 +57,7 @@ class GroupRow:
     parameters: int
     restorable: bool
     reason: str | None
+    unchanged: bool  # every restorable member already holds the base's values: not re-run
     undone: int
     undone_share: float
     created: int
@@ -267,7 +268,13 @@ def attribute_flips(
     started = time.perf_counter()
     units = restoration_units(base, model)
     groups = group_units(base, units, grouping)
-    restorable = {name for name, members in groups.items() if _any_restorable(members, units)}
+    by_name = {u.name: u for u in units}
+    # groups worth running: some member restorable and holding values other than the base's
+    changed = {
+        name
+        for name, members in groups.items()
+        if any(by_name[m].restorable and not by_name[m].unchanged for m in members)
+    }
     everything = _joined(inputs, control_inputs)
     n_control = 0 if control_inputs is None else len(control_inputs)
     reference = np.concatenate([base_predictions, _array(control_predictions, n_control)])
@@ -275,10 +282,10 @@ def attribute_flips(
         copy.deepcopy(model),
         base,
         everything,
-        {u.name: u for u in units},
+        by_name,
         batch_size,
         progress,
-        total=1 + len(restorable) + len(restorable) * (len(restorable) + 1) // 2,
+        total=1 + len(changed) + len(changed) * (len(changed) - 1) // 2,
     )
     as_is = runner.run([])
     # keep what the compressed model repeats: flips still flipped, controls still unchanged
@@ -296,7 +303,7 @@ def attribute_flips(
 
     alone: dict[str, tuple[np.ndarray, int]] = {}
     for name, members in groups.items():
-        if name in restorable:
+        if name in changed:
             alone[name] = score(runner.run(members))
     flips = int(flip_kept.sum())
     rows = _ranked_rows(groups, units, alone, flip_labels, flips)
@@ -336,11 +343,6 @@ def _joined(flipped: Inputs, control: Inputs | None) -> Inputs:
     return TensorFields({k: torch.cat([left[k], right[k]]) for k in left})
 
 
-def _any_restorable(members: Sequence[str], units: Sequence[Unit]) -> bool:
-    by_name = {u.name: u for u in units}
-    return any(by_name[m].restorable for m in members)
-
-
 def _ranked_rows(
     groups: Mapping[str, list[str]],
     units: Sequence[Unit],
@@ -348,11 +350,16 @@ def _ranked_rows(
     flip_labels: np.ndarray,
     flips: int,
 ) -> list[GroupRow]:
-    """One row per group, most flips undone first, then fewest created; ties keep order."""
+    """One row per group, most flips undone first, then fewest created; ties keep order.
+    A group's reason names each member it could not restore (the module itself: no name)."""
     by_name = {u.name: u for u in units}
     rows = []
     for name, members in groups.items():
-        reasons = [f"{m}: {by_name[m].reason}" for m in members if not by_name[m].restorable]
+        reasons = [
+            by_name[m].reason if m == name else f"{m}: {by_name[m].reason}"
+            for m in members
+            if not by_name[m].restorable
+        ]
         undone, created = alone.get(name, (np.zeros(len(flip_labels), dtype=bool), 0))
         classes, counts = np.unique(flip_labels[undone], return_counts=True)
         rows.append(
@@ -360,8 +367,10 @@ def _ranked_rows(
                 module=name,
                 members=list(members),
                 parameters=sum(by_name[m].parameters for m in members),
-                restorable=name in alone,
+                restorable=any(by_name[m].restorable for m in members),
                 reason="; ".join(reasons) if reasons else None,
+                # restorable yet not run: every restorable member holds the base's values
+                unchanged=name not in alone and any(by_name[m].restorable for m in members),
                 undone=int(undone.sum()),
                 undone_share=float(undone.sum() / flips) if flips else 0.0,
                 created=created,
@@ -383,7 +392,7 @@ def _greedy(
 ) -> tuple[list[GreedyStep], np.ndarray]:
     """Add the group that undoes the most flips jointly with those chosen, until `target`
     is reached or no group undoes more; the first step reuses the groups' lone runs."""
-    candidates = [row.module for row in rows if row.restorable]
+    candidates = [row.module for row in rows if row.module in alone]
     chosen: list[str] = []
     steps: list[GreedyStep] = []
     undone = np.zeros(flips, dtype=bool)

@@ -35,6 +35,7 @@ class Unit:
     restorable: bool
     reason: str | None  # why not, when not restorable
     swap: bool = False  # restored by putting the base's module in place (not its tensors)
+    unchanged: bool = False  # the model holds the base's values already: nothing to restore
 
 
 def own_tensors(module: nn.Module) -> dict[str, torch.Tensor]:
@@ -63,7 +64,7 @@ def _dynamic_weight_shape(module: nn.Module) -> list[int] | None:
 
 
 def restoration_unit(name: str, base: nn.Module, model: nn.Module) -> Unit:
-    """Whether module `name` of `model` can take back the base's `base_module` and why not."""
+    """Whether module `name` of `model` can take back the base's values, and why not."""
     base_module = base.get_submodule(name)
     tensors = own_tensors(base_module)
     count = sum(int(t.numel()) for k, t in base_module.named_parameters(recurse=False))
@@ -103,7 +104,15 @@ def restoration_unit(name: str, base: nn.Module, model: nn.Module) -> Unit:
                 f"shape mismatch: {key} is {_shape(tensor)} in the base, "
                 f"{_shape(mine[key])} in the model (structured pruning removed channels)",
             )
-    return Unit(name, count, True, None)
+    same = all(_equal(mine[key], tensor) for key, tensor in tensors.items())
+    return Unit(name, count, True, None, unchanged=same)
+
+
+def _equal(current: torch.Tensor, base: torch.Tensor) -> bool:
+    """Bitwise the same values and dtype; a quantized tensor subclass never counts as equal."""
+    if type(current) not in (torch.Tensor, nn.Parameter) or current.is_quantized:
+        return False
+    return current.dtype == base.dtype and torch.equal(current.detach(), base.detach())
 
 
 def restoration_units(base: nn.Module, model: nn.Module) -> list[Unit]:

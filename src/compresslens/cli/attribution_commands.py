@@ -100,7 +100,9 @@ def render_attribution(document: dict[str, Any]) -> None:
     )
     out.print(escape(f"  {'module':<32} {'undone':>7} {'share':>7} {'created':>8} {'params':>10}"))
     for row in document["rows"]:
-        if row["restorable"]:
+        if row["unchanged"]:
+            out.print(escape(f"  {row['module']:<32} unchanged: holds the base's values"))
+        elif row["restorable"]:
             out.print(
                 escape(
                     f"  {row['module']:<32} {row['undone']:>7} {row['undone_share']:>7.1%} "

@@ -35,6 +35,7 @@ class AttributionRow(BaseModel):
     parameters: int = Field(description="the base's parameters in the group")
     restorable: bool
     reason: str | None = Field(description="why a member cannot be restored (shapes, int8)")
+    unchanged: bool = Field(description="holds the base's values already: not re-run")
     undone: int = Field(description="flips whose prediction returns to the base's")
     undone_share: float = Field(description="undone / flips")
     created: int = Field(description="control instances whose prediction leaves the base's")
