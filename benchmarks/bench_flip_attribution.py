@@ -5,7 +5,7 @@ parent on Fashion-MNIST's test set: flips (correct→incorrect), evaluations, in
 seconds per restored module and per flip, the top modules and the greedy set, and which
 modules cannot be restored and why (structured pruning changes shapes).
 
-Part 2 — planted damage: the parent with one conv layer's weights shrunk and perturbed on
+Part 2 — planted damage: the parent with one conv layer's weights halved and perturbed on
 purpose; attribution should name that layer first. Printed, never asserted (the tests do).
 
 The workspace is copied to a temporary folder first (attribution stores its results), unless
@@ -51,15 +51,21 @@ def report_pair(ws: cl.Workspace, name: str, control: int) -> None:
     base = ws.model(model.parent_ids[0])
     result = ws.attribute_flips(base, model, DATASET, control=control)
     cost = result.cost
-    restorable = [row for row in result.rows if row.restorable]
+    rerun = [row for row in result.rows if row.restorable and not row.unchanged]
+    unchanged = [row.module for row in result.rows if row.unchanged]
     print(f"\n{name} vs {base.name}: {result.flips} flips (correct→incorrect)")
+    print(
+        f"  {len(result.rows)} modules: {len(rerun)} restored and re-run, "
+        f"{len(unchanged)} unchanged (the base's values already, not run), "
+        f"{len(result.rows) - len(rerun) - len(unchanged)} cannot be restored"
+    )
     print(
         f"  {cost.evaluations} evaluations × {cost.flips + cost.control} instances "
         f"({cost.forward_instances} run in all, {cost.control} controls); "
         f"{cost.seconds:.2f} s: {cost.seconds_per_group * 1000:.1f} ms per module, "
         f"{cost.seconds_per_flip * 1000:.2f} ms per flip"
     )
-    for row in restorable[:3]:
+    for row in rerun[:3]:
         print(
             f"  {row.module:<24} undoes {row.undone:>4} ({row.undone_share:6.1%}) "
             f"creates {row.created:>3} of {cost.control}"
@@ -81,7 +87,7 @@ def planted_check(ws: cl.Workspace, control: int) -> None:
     weight = damaged.get_submodule(layer).weight
     with torch.no_grad():
         noise = torch.randn(weight.shape, generator=torch.Generator().manual_seed(0))
-        weight.mul_(0.3).add_(noise * weight.std())
+        weight.mul_(0.5).add_(noise * 0.5 * weight.std())
     arrays = ws.load_dataset(DATASET)
     labels = arrays.labels.numpy()
     base_pred, model_pred = predictions(base, arrays.inputs), predictions(damaged, arrays.inputs)

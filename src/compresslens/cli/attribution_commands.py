@@ -90,7 +90,8 @@ def render_attribution(document: dict[str, Any]) -> None:
     then the greedy set with its cumulative share, then the cost."""
     out = stdout()
     context, cost = document["context"], document["cost"]
-    only = "" if context["class"] is None else f", class {context['class']}"
+    label = context["class"]
+    only = "" if label is None else f", class {label} ({context['class_names'][label]})"
     out.print(
         escape(
             f"{context['model']} vs {context['base']} on {context['dataset']}: "
