@@ -90,8 +90,9 @@ def render_attribution(document: dict[str, Any]) -> None:
     then the greedy set with its cumulative share, then the cost."""
     out = stdout()
     context, cost = document["context"], document["cost"]
-    label = context["class"]
-    only = "" if label is None else f", class {label} ({context['class_names'][label]})"
+    label, names = context["class"], context["class_names"]
+    named = f" ({names[label]})" if label is not None and label < len(names) else ""
+    only = "" if label is None else f", class {label}{named}"
     out.print(
         escape(
             f"{context['model']} vs {context['base']} on {context['dataset']}: "
