@@ -25,6 +25,7 @@ SURFACE = [
     ("/api/layers/histogram", "layer_histogram", "layer-histogram"),
     ("/api/layers/activations", "activations", "activations"),
     ("/api/sensitivity", "sensitivity", "sensitivity"),
+    ("/api/attribution", "attribute_flips", "attribute"),
     ("/api/geometry", "geometry_view", "geometry"),
     ("/api/geometry/map", "geometry_map", "geometry-map"),
     ("/api/geometry/occlusion", "occlusion_view", "occlusion"),

@@ -69,6 +69,7 @@ def test_every_api_route_documents_its_error_answers_with_one_error_model(
                 assert "get" in ops and {"202", "409"} <= set(ops["get"]["responses"]), path
     started = sorted(path for path, ops in paths.items() if "post" in ops)
     assert started == [
+        "/api/attribution",
         "/api/generations",
         "/api/generations/compare",
         "/api/geometry/map",

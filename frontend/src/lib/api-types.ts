@@ -4,6 +4,32 @@
  */
 
 export interface paths {
+    "/api/attribution": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Attribution
+         * @description Workspace.attribute_flips as JSON when stored; 202 with progress while it runs; 409
+         *     when neither (POST to start). Starts nothing.
+         */
+        get: operations["attribution_api_attribution_get"];
+        put?: never;
+        /**
+         * Start Attribution
+         * @description Start the attribution (202; the same job for the same parameters), or answer it
+         *     stored (200); 429 when the job queue is full.
+         */
+        post: operations["start_attribution_api_attribution_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/compare": {
         parameters: {
             query?: never;
@@ -708,6 +734,161 @@ export interface components {
              * @description [M, M] share of equal predictions
              */
             matrix: (number | null)[][];
+        };
+        /**
+         * AttributionAnswer
+         * @description Workspace.attribute_flips: the ranked groups, the greedy set, per class, the cost.
+         */
+        AttributionAnswer: {
+            /** Flips */
+            flips: number;
+            /**
+             * Not Reproduced
+             * @description selected flips the model does not repeat on re-run
+             */
+            not_reproduced: number;
+            /** Target */
+            target: number;
+            /**
+             * Rows
+             * @description most flips undone first
+             */
+            rows: components["schemas"]["AttributionRow"][];
+            /** Greedy */
+            greedy: components["schemas"]["AttributionStep"][];
+            /**
+             * Reached
+             * @description whether the greedy set undoes at least target
+             */
+            reached: boolean;
+            /** By Class */
+            by_class: components["schemas"]["AttributionClass"][];
+            cost: components["schemas"]["AttributionCost"];
+            context: components["schemas"]["AttributionContext"];
+        };
+        /** AttributionClass */
+        AttributionClass: {
+            /** Label */
+            label: number;
+            /** Flips */
+            flips: number;
+            /**
+             * Greedy Undone
+             * @description of this class's flips, undone by the greedy set
+             */
+            greedy_undone: number;
+        };
+        /** AttributionContext */
+        AttributionContext: {
+            /** Base */
+            base: string;
+            /** Model */
+            model: string;
+            /** Dataset */
+            dataset: string;
+            /** Flip Kind */
+            flip_kind: string;
+            /** Class */
+            class: number | null;
+            /** Class Names */
+            class_names: string[];
+            /** Groups */
+            groups: string;
+        };
+        /** AttributionCost */
+        AttributionCost: {
+            /**
+             * Flips
+             * @description flipped instances re-run per evaluation
+             */
+            flips: number;
+            /**
+             * Control
+             * @description unchanged instances re-run per evaluation
+             */
+            control: number;
+            /** Evaluations */
+            evaluations: number;
+            /**
+             * Forward Instances
+             * @description instances run in all
+             */
+            forward_instances: number;
+            /** Seconds */
+            seconds: number;
+            /** Seconds Per Group */
+            seconds_per_group: number;
+            /** Seconds Per Flip */
+            seconds_per_flip: number;
+        };
+        /**
+         * AttributionRow
+         * @description One module (or group) restored alone to the base's weights.
+         */
+        AttributionRow: {
+            /**
+             * Module
+             * @description module name, block, or kind:<kind> group
+             */
+            module: string;
+            /**
+             * Members
+             * @description the modules restored together
+             */
+            members: string[];
+            /**
+             * Parameters
+             * @description the base's parameters in the group
+             */
+            parameters: number;
+            /** Restorable */
+            restorable: boolean;
+            /**
+             * Reason
+             * @description why a member cannot be restored (shapes, int8)
+             */
+            reason: string | null;
+            /**
+             * Unchanged
+             * @description holds the base's values already: not re-run
+             */
+            unchanged: boolean;
+            /**
+             * Undone
+             * @description flips whose prediction returns to the base's
+             */
+            undone: number;
+            /**
+             * Undone Share
+             * @description undone / flips
+             */
+            undone_share: number;
+            /**
+             * Created
+             * @description control instances whose prediction leaves the base's
+             */
+            created: number;
+            /**
+             * Undone By Class
+             * @description undone flips per label
+             */
+            undone_by_class: {
+                [key: string]: number;
+            };
+        };
+        /**
+         * AttributionStep
+         * @description The greedy set after adding `module`.
+         */
+        AttributionStep: {
+            /** Module */
+            module: string;
+            /** Undone */
+            undone: number;
+            /** Cumulative Share */
+            cumulative_share: number;
+            /** Created */
+            created: number;
         };
         /** BehavioursAnswer */
         BehavioursAnswer: {
@@ -1785,6 +1966,210 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
+    attribution_api_attribution_get: {
+        parameters: {
+            query: {
+                /** @description the base model (id or name) */
+                base: string;
+                /** @description the compressed model */
+                model: string;
+                /** @description default: the shared one */
+                dataset?: string | null;
+                /** @description which changed instances */
+                flips?: "correct_to_incorrect" | "any";
+                /** @description only instances of this class (id or name) */
+                class?: string | null;
+                /** @description what is restored at a time */
+                groups?: "modules" | "blocks" | "kinds";
+                /** @description share the greedy set must undo */
+                target?: number;
+                /** @description unchanged instances re-run */
+                control?: number;
+                seed?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AttributionAnswer"];
+                };
+            };
+            /** @description computing: the job and its progress */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JobDescription"];
+                };
+            };
+            /** @description a request the workspace cannot answer (bad operation, unsuitable dataset) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the server needs its token (served off loopback, or with --token) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a Host header that is not a loopback name, a cross-site POST/DELETE, or a model whose factory names a module you have not trusted (the detail names the model, the module and how to trust it: `compresslens trust add MODULE`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description an unknown model, dataset, module or job */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description not computed and no job under way (code not_computed): POST to start */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description malformed or out-of-range parameters */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    start_attribution_api_attribution_post: {
+        parameters: {
+            query: {
+                /** @description the base model (id or name) */
+                base: string;
+                /** @description the compressed model */
+                model: string;
+                /** @description default: the shared one */
+                dataset?: string | null;
+                /** @description which changed instances */
+                flips?: "correct_to_incorrect" | "any";
+                /** @description only instances of this class (id or name) */
+                class?: string | null;
+                /** @description what is restored at a time */
+                groups?: "modules" | "blocks" | "kinds";
+                /** @description share the greedy set must undo */
+                target?: number;
+                /** @description unchanged instances re-run */
+                control?: number;
+                seed?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AttributionAnswer"];
+                };
+            };
+            /** @description computing: the job and its progress */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JobDescription"];
+                };
+            };
+            /** @description a request the workspace cannot answer (bad operation, unsuitable dataset) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the server needs its token (served off loopback, or with --token) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a Host header that is not a loopback name, a cross-site POST/DELETE, or a model whose factory names a module you have not trusted (the detail names the model, the module and how to trust it: `compresslens trust add MODULE`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description an unknown model, dataset, module or job */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description malformed or out-of-range parameters */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the job queue is full (code queue_full): retry after Retry-After seconds */
+            429: {
+                headers: {
+                    /** @description seconds to wait before asking again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     compare_api_compare_get: {
         parameters: {
             query: {

@@ -16,6 +16,7 @@ def main() -> None:  # pragma: no cover - console entry point
 
 from compresslens.cli import (  # noqa: E402, F401  (registers their commands)
     analysis_commands,
+    attribution_commands,
     comparison_commands,
     creation_commands,
     generation_commands,

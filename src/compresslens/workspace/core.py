@@ -27,6 +27,7 @@ from compresslens.workspace import generations as generation_views
 from compresslens.workspace import geometry as geometry_views
 from compresslens.workspace.analyses import AnalysisMethods
 from compresslens.workspace.datasets import DatasetCatalog
+from compresslens.workspace.flip_attribution import FlipAttributionMethods
 from compresslens.workspace.location import check_workspace_location
 from compresslens.workspace.models import ModelCatalog
 from compresslens.workspace.stored_outputs import read_features, read_logits, read_outputs
@@ -43,7 +44,7 @@ def _ref(value: ModelRef | DatasetRef) -> str:
     return value if isinstance(value, str) else value.id
 
 
-class Workspace(AnalysisMethods, ViewMethods, TokenMethods):
+class Workspace(AnalysisMethods, ViewMethods, TokenMethods, FlipAttributionMethods):
     """A folder (SQLite + artifacts) or a database URL plus an artifacts folder.
 
     The analysis methods (select, compare, pies, agreement, robustness, sensitivity, …)
