@@ -5,7 +5,7 @@ threshold so the page only picks an answer: no copy of the rule in TypeScript)."
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from compresslens.analysis.activations import first_divergent_layer
@@ -53,11 +53,14 @@ def activations(
     sample: int,
     threshold: float,
     cached_only: bool,
+    progress: Callable[[int, int], None] | None = None,
 ) -> dict[str, Any]:
     """Comparison.activations with the models, dataset and sample it ran on, and the first
     diverging module at each of DIVERGENCE_THRESHOLDS and `threshold`."""
     comparison = ws.compare(base, model, dataset, n_boot=0)
-    result = comparison.activations(sample=sample, threshold=threshold, cached_only=cached_only)
+    result = comparison.activations(
+        sample=sample, threshold=threshold, cached_only=cached_only, progress=progress
+    )
     divergent = first_divergent_layers(result["modules"], {*DIVERGENCE_THRESHOLDS, threshold})
     context = {
         "base": comparison.base.name,
