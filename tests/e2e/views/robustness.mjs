@@ -79,6 +79,7 @@ async function steerJobs({ page, url, models, api, check, shots, report }, famil
   const short = new URL("api/sensitivity", url);
   for (const [k, v] of Object.entries({ model: family.children[0].id, dataset, ...SHORT_SENSITIVITY })) short.searchParams.set(k, String(v));
   steering.shortUrl = short.searchParams.toString();
+  const postedAt = Date.now();
   const posted = await page.evaluate(async (u) => {
     const r = await fetch(u, { method: "POST" });
     return { status: r.status, body: await r.json().catch(() => null) };
@@ -94,6 +95,7 @@ async function steerJobs({ page, url, models, api, check, shots, report }, famil
     }, short.href);
   }
   steering.shortStatus = answer.status;
+  steering.shortWaitedMs = Date.now() - postedAt; // for the record only: no timed assertion
   steering.shortRanking = answer.status === 200 ? answer.body.ranking.map((r) => [r.layer, r.drop]) : null;
   const afterShort = await jobsNow(api);
   steering.sweepStillRunning = afterShort.some((j) => j.job === steering.sweepJob && j.state === "running");
