@@ -122,6 +122,11 @@ def test_a_short_job_posted_behind_the_sweep_finished_first_with_the_python_answ
     ]
 
 
+def test_a_second_long_sweep_showed_its_place_behind_the_first(steering: dict[str, Any]) -> None:
+    assert steering["queuePosition"] == 1
+    assert steering["queueText"].startswith("waiting: 1 job ahead: robustness of 20 models")
+
+
 def test_the_cancelled_sweep_left_no_job_and_no_whole_table(
     steering: dict[str, Any], demo_ws: cl.Workspace
 ) -> None:

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { JobDescription } from "./api";
-import { aheadText, barFraction, duration, estimateText, queueText, stepsText, type JobAhead } from "./jobs";
+import { aheadText, barFraction, duration, estimateText, headline, queueText, stepsText, type JobAhead } from "./jobs";
 
 const job = (over: Partial<JobDescription>): JobDescription => ({
   status: "running",
@@ -39,6 +39,16 @@ describe("the progress bar", () => {
   it("counts steps only once it knows how many, never 0 / 0", () => {
     expect(stepsText({ done: 2, total: 5, message: "" }, "evaluations")).toBe("2 of 5 evaluations");
     expect(stepsText({ done: 0, total: 0, message: "" })).toBe("");
+  });
+});
+
+describe("the headline", () => {
+  it("puts the view's label before the count, or says it waits to start", () => {
+    const p = { done: 2, total: 5, message: "" };
+    expect(headline("Measuring", p, job({}), "evaluations")).toBe("Measuring: 2 of 5 evaluations");
+    expect(headline("Measuring", { done: 0, total: 0, message: "" }, null)).toBe("Measuring…");
+    expect(headline("", p, null)).toBe("2 of 5 steps");
+    expect(headline("Measuring", p, job({ state: "queued" }))).toBe("Waiting to start");
   });
 });
 

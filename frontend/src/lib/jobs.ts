@@ -22,6 +22,15 @@ export function stepsText(progress: Progress | null | undefined, unit = "steps")
   return `${Math.min(progress.done, progress.total)} of ${progress.total} ${unit}`;
 }
 
+/** The panel's first words: the view's label and how far the job got ("Measuring: 2 of 5
+ * evaluations"), or "Waiting to start" while it is queued (its place: queueText). */
+export function headline(label: string, progress: Progress | null | undefined, job: JobDescription | null, unit = "steps"): string {
+  if (job?.state === "queued") return "Waiting to start";
+  const steps = stepsText(progress, unit);
+  if (!label) return steps;
+  return steps ? `${label}: ${steps}` : `${label}…`;
+}
+
 /** Seconds as a reader wants them: "~40 s", "~6 min", "~1 h 5 min" (rounded up past 90 s). */
 export function duration(seconds: number): string {
   const s = Math.max(1, Math.round(seconds));

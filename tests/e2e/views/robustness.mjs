@@ -32,6 +32,7 @@ function findFamily(models) {
 // must finish while the sweep still runs (the sweep steps aside for it), the sweep's bar must
 // fill and say its time left, and Cancel must stop it and offer the button again.
 const LONG_LIMIT = 1000;
+const QUEUED_LIMIT = 2000; // the same sweep on more images: as long, so it waits its turn
 const SHORT_SENSITIVITY = { operation: "prune.magnitude", params: JSON.stringify({ amount: 0.3 }), limit: 200 };
 
 async function jobsNow(api) {
@@ -109,6 +110,26 @@ async function steerJobs({ page, url, models, api, check, shots, report }, famil
     steering.shortStatus === 200 && steering.sweepStillRunning,
     JSON.stringify({ status: steering.shortStatus, sweepStillRunning: steering.sweepStillRunning }),
   );
+
+  // a second sweep as long as the first waits for it to finish, and its panel says so
+  await view.locator("[data-testid=robustness-limit]").selectOption(String(QUEUED_LIMIT));
+  await view.locator("[data-testid=robustness-run]").click({ timeout: slow });
+  const queue = view.locator("[data-testid=robustness-progress-box] [data-testid=job-queue]");
+  steering.queueText = await queue
+    .waitFor({ state: "visible", timeout: slow })
+    .then(() => queue.textContent())
+    .catch(() => null);
+  steering.queuePosition = steering.queueText ? Number(await queue.getAttribute("data-position")) : null;
+  check(
+    "a second long sweep shows its place in the queue, the job ahead and its time left",
+    steering.queuePosition === 1 && /^waiting: 1 job ahead: robustness of 20 models × 46 conditions, ~\d+ (s|min|h)/.test(steering.queueText ?? ""),
+    String(steering.queueText),
+  );
+  await shots("robustness-03-queued");
+  await view.locator("[data-testid=robustness-cancel]").click(); // a queued job is dropped at once
+  await view.locator("[data-testid=robustness-run]").waitFor({ state: "visible", timeout: slow });
+  await view.locator("[data-testid=robustness-limit]").selectOption(String(LONG_LIMIT)); // back to the running sweep
+  await view.locator("[data-testid=robustness-cancel]").waitFor({ state: "visible", timeout: slow });
 
   // Cancel stops the sweep and the view offers to start it again
   await view.locator("[data-testid=robustness-cancel]").click();
