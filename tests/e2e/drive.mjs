@@ -34,6 +34,7 @@ if (!url) {
   process.exit(2);
 }
 const shots = resolve(process.env.E2E_SCREENSHOTS ?? join(here, "..", "..", "build", "e2e-screenshots"));
+const shotDir = shots; // the views' ctx.shots (below) shadows the name
 const timeout = Number(process.env.E2E_TIMEOUT_MS ?? 15000);
 const WIDE = { width: 1440, height: 900 };
 const NARROW = { width: 1024, height: 700 };
@@ -177,7 +178,7 @@ try {
       if (!ok) throw new Error(`${name}: ${what}: ${detail}`);
     };
     const shot = async (file) => {
-      const path = join(shots, file);
+      const path = join(shotDir, file);
       await page.screenshot({ path, fullPage: true });
       report.screenshots.push(path);
       return path;

@@ -12,6 +12,7 @@ import pytest
 from e2e_harness import needs_browser, view_report
 
 import compresslens as cl
+from compresslens.errors import NotComputedError
 
 pytestmark = needs_browser
 
@@ -89,3 +90,54 @@ def test_clicking_a_row_selects_that_model_and_keeps_the_table(shown: dict[str, 
     assert shown["rowsAfterPick"] == 3
     assert shown["highlighted"] == [shown["models"][1]]
     assert shown["mapPressed"] in (None, "true")
+
+
+# ---------------------------------------------------------------- steering jobs (issue 13, 4)
+
+
+@pytest.fixture(scope="module")
+def steering(shown: dict[str, Any]) -> dict[str, Any]:
+    return shown["steering"]
+
+
+def test_the_long_sweeps_bar_filled_and_said_its_time_left(steering: dict[str, Any]) -> None:
+    assert 0 < steering["fillFraction"] < 1 and steering["fillWidth"] > 0
+    assert "left" in steering["estimate"]
+    assert " of " in steering["progressText"] and "0 of 0" not in steering["progressText"]
+
+
+def test_a_short_job_posted_behind_the_sweep_finished_first_with_the_python_answer(
+    steering: dict[str, Any], demo_ws: cl.Workspace
+) -> None:
+    posted = steering["shortPosted"]
+    assert posted["position"] == 1 and posted["ahead"][0]["kind"] == "robustness"
+    assert posted["ahead"][0]["until"] == "next_step"
+    assert steering["shortStatus"] == 200 and steering["sweepStillRunning"]
+    query = dict(pair.split("=", 1) for pair in steering["shortUrl"].split("&"))
+    direct = demo_ws.sensitivity(
+        query["model"], steering["dataset"], amount=0.3, limit=200, cached_only=True
+    )
+    assert steering["shortRanking"] == [
+        [row["layer"], pytest.approx(row["drop"], abs=1e-12)] for row in direct["ranking"]
+    ]
+
+
+def test_a_second_long_sweep_showed_its_place_behind_the_first(steering: dict[str, Any]) -> None:
+    assert steering["queuePosition"] == 1
+    assert steering["queueText"].startswith("waiting: 1 job ahead: robustness of 20 models")
+
+
+def test_the_cancelled_sweep_left_no_job_and_no_whole_table(
+    steering: dict[str, Any], demo_ws: cl.Workspace
+) -> None:
+    assert steering["offeredAgain"] and steering["jobsAfterCancel"] == []
+    with pytest.raises(NotComputedError):
+        demo_ws.robustness(
+            steering["models"],
+            steering["dataset"],
+            base=steering["base"],
+            corruptions=steering["corruptions"],
+            severities=steering["severities"],
+            limit=steering["limit"],
+            cached_only=True,
+        )

@@ -245,7 +245,7 @@ def test_sensitivity_is_stored_and_reports_one_step_per_evaluation(
     first = ws.sensitivity(
         "mlp", "digits", amount=0.9, limit=200, progress=lambda d, t: steps.append((d, t))
     )
-    assert steps == [(1, 3), (2, 3), (3, 3)]  # the model itself, then each of its 2 layers
+    assert steps == [(0, 3), (1, 3), (2, 3), (3, 3)]  # the total first, the model, its 2 layers
     steps.clear()
     again = ws.sensitivity(
         "mlp", "digits", amount=0.9, limit=200, max_drop=0.5, progress=lambda d, t: steps.append(1)

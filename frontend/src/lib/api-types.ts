@@ -1273,6 +1273,34 @@ export interface components {
             text: string;
         };
         /**
+         * JobAhead
+         * @description A job that runs before the one described, and how long until it is out of the way.
+         */
+        JobAhead: {
+            /** Job */
+            job: string;
+            /** Kind */
+            kind: string;
+            /** Message */
+            message: string;
+            /**
+             * State
+             * @description queued, running or cancelling
+             */
+            state: string;
+            /**
+             * Until
+             * @description next_step: the running job steps aside at its next progress report (the described job costs at most a quarter of what it has left); done: it runs to its end first
+             * @enum {string}
+             */
+            until: "next_step" | "done";
+            /**
+             * Estimate S
+             * @description seconds until then at its pace so far; null before it reports progress
+             */
+            estimate_s: number | null;
+        };
+        /**
          * JobDescription
          * @description One analysis job: the 202 body of a long analysis, a row of GET /api/jobs.
          */
@@ -1297,9 +1325,19 @@ export interface components {
             state: string;
             /**
              * Position
-             * @description active jobs ahead of this one in the queue
+             * @description jobs that run before this one (the length of `ahead`)
              */
             position: number;
+            /**
+             * Ahead
+             * @description the jobs that run before this one: the running job first, then the cheaper queued ones; for a running job, the shorter job running in its place
+             */
+            ahead: components["schemas"]["JobAhead"][];
+            /**
+             * Cost
+             * @description expected work in steps (about one model's pass over the data): the worker runs the cheapest waiting job first, and a running job steps aside for a waiting one that costs at most a quarter of its remaining steps
+             */
+            cost: number;
             /** Elapsed S */
             elapsed_s: number;
             /**

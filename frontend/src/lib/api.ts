@@ -5,7 +5,9 @@ It answers 200 with the stored result; 202 with
 `{"status": "running", "job": ID, "progress": {"done": n, "total": m, "message": s}, ...}` while
 a job runs; otherwise 409 `{"code": "not_computed"}`. A POST of the same URL starts the job (or
 joins the one under way) and answers 202, or 429 when the server's job queue is full.
-DELETE api/jobs/ID cancels a job. Errors answer 4xx with `{"detail": ...}`.
+DELETE api/jobs/ID cancels a job. Errors answer 4xx with `{"detail": ...}`. A 202 also says what
+runs before the job (`ahead`, with each one's time left) and the job's own `estimate_s`;
+lib/jobs.ts words them and lib/JobProgress.svelte shows them.
 */
 
 import type { Schemas } from "./schema";

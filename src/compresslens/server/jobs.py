@@ -15,18 +15,29 @@ The protocol (frontend/src/lib/api.ts), for one path and one set of parameters:
   cancelled job leaves what it had finished and nothing partial.
 
 Results are stored by the analysis itself (workspace metrics or analysis results), so a stored
-answer is read in the request at once, even after a restart. One worker thread runs the jobs
-in order: torch already uses every core for one model. The worker is a daemon, so stopping
-the server does not wait for a long sweep (its stored part is kept).
+answer is read in the request at once, even after a restart. One worker thread runs the jobs,
+one at a time: torch already uses every core for one model. The worker is a daemon, so
+stopping the server does not wait for a long sweep (its stored part is kept).
+
+Which job runs when (a 3-second sensitivity once waited minutes behind a robustness sweep):
+each job has an expected cost, in steps (about one pass of one model over the data; by default
+its progress total). The worker takes the cheapest waiting job first, and a running job steps
+aside at each progress report for a waiting one that costs at most a quarter of its own
+remaining steps (much shorter: worth a second model in memory for a while):
+the short job runs to its end right there in the worker thread, then the long one resumes. A
+progress report comes between whole steps, so torch still computes one model at a time and
+nothing half-stored is seen; only a job that is not itself stepped into steps aside (at most
+two jobs on the stack). A job's description lists what runs before it (`ahead`), with the
+seconds until each is out of its way.
 """
 
 from __future__ import annotations
 
 import itertools
-import queue
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -41,6 +52,7 @@ FINISHED_KEPT_S = 600.0  # a finished job nobody asked for again is dropped afte
 MAX_ACTIVE_JOBS = 8  # queued + running; beyond it POST answers 429
 RETRY_AFTER_S = 10
 NOT_COMPUTED = "not_computed"
+STEP_ASIDE_RATIO = 4  # a running job steps aside for a job at most 1/4 of its remaining steps
 _ids = itertools.count(1)
 _runner_lock = threading.Lock()
 
@@ -55,7 +67,8 @@ class JobSpec:
 
     `stored()` reads a stored result in the request (raising NotComputedError when there is
     none); `compute(report)` computes and stores it in the worker; `total` is the progress
-    total shown until the analysis reports its own.
+    total shown until the analysis reports its own; `cost` the expected work in steps (about
+    one pass of one model over the data), which orders the queue: `total` when not given.
     """
 
     kind: str
@@ -64,6 +77,7 @@ class JobSpec:
     compute: Callable[[Report], Any]
     message: str = ""
     total: int = 0
+    cost: int | None = None
 
     @property
     def key(self) -> str:
@@ -82,59 +96,99 @@ class Job:
     message: str = ""
     done: int = 0
     total: int = 0
+    cost: int = 1
     state: str = "queued"  # queued → running → done | failed; cancelling until it stops
     started: float = field(default_factory=time.time)
     running_since: float | None = None
+    stepped_aside_s: float = 0.0  # time spent running shorter jobs at its progress reports
+    inside: Job | None = None  # the job that stepped aside for this one, while it runs
     finished: float | None = None
     result: Any = None
     error: BaseException | None = None
     cancel_requested: bool = False
+    on_step: Callable[[Job], None] | None = None  # the runner's step-aside, after each report
 
     def report(self, done: int, total: int) -> None:
         """The progress callback handed to the analysis (called from the worker thread)."""
         if self.cancel_requested:
             raise JobCancelled(self.id)
         self.done, self.total = done, total
+        if self.on_step is not None:
+            self.on_step(self)
 
     @property
     def active(self) -> bool:
         return self.state in ("queued", "running", "cancelling")
 
+    @property
+    def remaining(self) -> int:
+        """Steps left: by its progress once it reports a total, else its expected cost."""
+        return self.total - self.done if self.total else self.cost
+
+    def _spent_s(self) -> float | None:
+        if self.running_since is None:
+            return None
+        return time.time() - self.running_since - self.stepped_aside_s
+
     def estimate_s(self) -> float | None:
         """Seconds left at the pace so far, once the analysis has reported some progress."""
-        if self.state != "running" or self.running_since is None:
+        spent = self._spent_s()
+        if self.state != "running" or spent is None or not 0 < self.done < self.total:
             return None
-        if not 0 < self.done < self.total:
-            return None
-        spent = time.time() - self.running_since
         return round(spent * (self.total - self.done) / self.done, 1)
 
-    def describe(self, position: int = 0) -> dict[str, Any]:
-        """The job as JSON: the 202 body, and one row of GET /api/jobs."""
+    def step_s(self) -> float | None:
+        """Seconds one step takes at the pace so far (until its next progress report)."""
+        spent = self._spent_s()
+        if self.state != "running" or spent is None or self.done <= 0:
+            return None
+        return round(spent / self.done, 1)
+
+    def describe(self, ahead: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+        """The job as JSON: the 202 body, and one row of GET /api/jobs. `ahead`: the jobs
+        that run before it (`JobRunner._ahead`)."""
+        ahead = ahead or []
         message = self.message
-        if self.state == "queued" and position:
-            message = f"{message} (waiting for {position} other analysis job(s))"
+        if self.state == "queued" and ahead:
+            message = f"{message} (waiting for {len(ahead)} other analysis job(s))"
         return {
             "status": "running" if self.active else self.state,
             "job": self.id,
             "kind": self.kind,
             "params": self.params,
             "state": self.state,
-            "position": position,
+            "position": len(ahead),
+            "ahead": ahead,
+            "cost": self.cost,
             "elapsed_s": round((self.finished or time.time()) - self.started, 3),
             "estimate_s": self.estimate_s(),
             "progress": {"done": self.done, "total": self.total, "message": message},
         }
 
 
+def _in_the_way(job: Job, until: str, seconds: float | None) -> dict[str, Any]:
+    """One row of a description's `ahead`: a job, and how long until it is out of the way
+    (`until` its next step, when the waiting job runs at its next report, or it is done)."""
+    return {
+        "job": job.id,
+        "kind": job.kind,
+        "message": job.message,
+        "state": job.state,
+        "until": until,
+        "estimate_s": seconds,
+    }
+
+
 class JobRunner:
-    """Jobs keyed by (analysis, parameters), run one at a time by a daemon worker thread."""
+    """Jobs keyed by (analysis, parameters), run one at a time by a daemon worker thread,
+    cheapest first; a running job steps aside at its progress reports for a cheaper one."""
 
     def __init__(self, max_active: int = MAX_ACTIVE_JOBS) -> None:
         self.max_active = max_active
         self._jobs: dict[str, Job] = {}
         self._lock = threading.Lock()
-        self._queue: queue.Queue[Job] = queue.Queue()
+        self._waiting = threading.Condition(self._lock)  # notified when a job is queued
+        self._queue: list[Job] = []
         self._worker: threading.Thread | None = None
 
     def lookup(self, spec: JobSpec) -> Any:
@@ -170,14 +224,17 @@ class JobRunner:
                     spec.compute,
                     message=spec.message,
                     total=spec.total,
+                    cost=max(1, spec.cost if spec.cost is not None else spec.total),
                 )
+                job.on_step = self._step_aside
                 self._jobs[spec.key] = job
-                self._queue.put(job)
+                self._queue.append(job)
+                self._waiting.notify()
                 self._ensure_worker()
         return self._running(job)
 
     def jobs(self) -> list[dict[str, Any]]:
-        """Every job not yet delivered, oldest first, with its place in the queue."""
+        """Every job not yet delivered, oldest first, with what runs before it."""
         with self._lock:
             jobs = sorted(self._jobs.values(), key=lambda j: j.started)
             return [job.describe(self._ahead(job)) for job in jobs]
@@ -195,6 +252,8 @@ class JobRunner:
             elif job.state != "cancelling":
                 job.state = "cancelled"
                 del self._jobs[job.key]
+                if job in self._queue:
+                    self._queue.remove(job)
             return job.describe()
 
     def _deliver(self, key: str) -> tuple[Any, Job | None]:
@@ -209,8 +268,31 @@ class JobRunner:
             raise job.error
         return job.result, job
 
-    def _ahead(self, job: Job) -> int:
-        return sum(1 for j in self._jobs.values() if j.active and j.started < job.started)
+    def _ahead(self, job: Job) -> list[dict[str, Any]]:
+        """The jobs that run before `job` (lock held): for a queued one, the running job
+        (until its next step when it will step aside for it) and the cheaper queued ones;
+        for a running one that stepped aside, the job running in its place."""
+        if job.state != "queued":
+            return [_in_the_way(j, "done", j.estimate_s()) for j in self._running_inside(job)]
+        rows = []
+        for running in self._running_jobs():
+            if running.inside is None and _steps_aside_for(running, job):
+                if self._running_inside(running):
+                    continue  # paused at a report: this job runs right after the one inside
+                rows.append(_in_the_way(running, "next_step", running.step_s()))
+            else:
+                rows.append(_in_the_way(running, "done", running.estimate_s()))
+        order = _order(job)
+        rows += [_in_the_way(j, "done", None) for j in self._queue if _order(j) < order]
+        return rows
+
+    def _running_jobs(self) -> list[Job]:
+        """The job computing now, then the one that stepped aside for it (if any)."""
+        running = [j for j in self._jobs.values() if j.state in ("running", "cancelling")]
+        return sorted(running, key=lambda j: j.inside is None)
+
+    def _running_inside(self, job: Job) -> list[Job]:
+        return [j for j in self._jobs.values() if j.inside is job and j.active]
 
     def _running(self, job: Job) -> JSONResponse:
         with self._lock:
@@ -233,21 +315,47 @@ class JobRunner:
 
     def _work(self) -> None:
         while True:
-            job = self._queue.get()
+            with self._waiting:
+                while not self._queue:
+                    self._waiting.wait()
+                job = self._take(min(self._queue, key=_order))
+            self._run(job)
+
+    def _step_aside(self, job: Job) -> None:
+        """After `job`'s progress report: run every waiting job much cheaper than what `job`
+        has left (`_steps_aside_for`), here in the worker thread, then let `job` go on (a
+        stepped-into job does not step aside itself)."""
+        if job.inside is not None:
+            return
+        while True:
             with self._lock:
-                if job.cancel_requested:  # dropped while it waited
-                    continue
-                job.state, job.running_since = "running", time.time()
-            try:
-                result = job.compute(job.report)
-            except Exception as exc:
-                self._end(job, None, exc)
-            else:
-                self._end(job, result, None)
+                cheaper = [j for j in self._queue if _steps_aside_for(job, j)]
+                if not cheaper:
+                    return
+                short = self._take(min(cheaper, key=_order))
+                short.inside = job
+            paused = time.time()
+            with _host_state_kept():
+                self._run(short)
+            job.stepped_aside_s += time.time() - paused
+
+    def _take(self, job: Job) -> Job:
+        """Move `job` from the queue to running (lock held)."""
+        self._queue.remove(job)
+        job.state, job.running_since = "running", time.time()
+        return job
+
+    def _run(self, job: Job) -> None:
+        try:
+            result = job.compute(job.report)
+        except Exception as exc:
+            self._end(job, None, exc)
+        else:
+            self._end(job, result, None)
 
     def _end(self, job: Job, result: Any, error: BaseException | None) -> None:
         with self._lock:
-            job.finished = time.time()
+            job.finished, job.inside = time.time(), None
             if job.cancel_requested:  # whatever it raised on the way out, it was cancelled
                 job.state = "cancelled"
                 if self._jobs.get(job.key) is job:
@@ -255,6 +363,35 @@ class JobRunner:
                 return
             job.result, job.error = result, error
             job.state = "failed" if error is not None else "done"
+
+
+def _steps_aside_for(running: Job, waiting: Job) -> bool:
+    """Whether `running` lets `waiting` run at its next progress report: much cheaper."""
+    return waiting.cost * STEP_ASIDE_RATIO <= running.remaining
+
+
+@contextmanager
+def _host_state_kept() -> Iterator[None]:
+    """Run a job inside another's progress report as if it ran alone: with gradients on (the
+    host may be evaluating under inference mode) and the host's random state restored after,
+    so a seeded sweep gives the same numbers whether or not a job ran in between."""
+    import random
+
+    import numpy as np
+    import torch  # loaded already: a job that reports progress is computing with it
+
+    python_state, numpy_state = random.getstate(), np.random.get_state()
+    try:
+        with torch.random.fork_rng(devices=[]), torch.inference_mode(False), torch.enable_grad():
+            yield
+    finally:
+        random.setstate(python_state)
+        np.random.set_state(numpy_state)
+
+
+def _order(job: Job) -> tuple[int, float]:
+    """The queue's order: cheapest first, then first come."""
+    return job.cost, job.started
 
 
 def not_computed(reason: str) -> JSONResponse:

@@ -273,18 +273,27 @@ class Comparison:
         return self._cached("layers", compute)
 
     def activations(
-        self, sample: int = 1024, threshold: float = 0.9, cached_only: bool = False
+        self,
+        sample: int = 1024,
+        threshold: float = 0.9,
+        cached_only: bool = False,
+        progress: Callable[[int, int], None] | None = None,
     ) -> dict[str, Any]:
         """Per-module CKA / cosine / SQNR of activations on the first `sample` instances.
 
         The models run once per (pair, sample, threshold); the result is stored in the
         workspace and read back afterwards (`cached_only`: NotComputedError if not yet).
+        `progress(done, 3)`: before the base runs, after it, after the model (then compared).
         """
+        report = progress or (lambda done, total: None)
 
         def compute() -> dict[str, Any]:
+            report(0, 3)
             inputs = activation_inputs(self.sources.dataset_arrays().inputs, sample)
             base_acts = capture_activations(self.sources.load_model(self.base), inputs)
+            report(1, 3)
             model_acts = capture_activations(self.sources.load_model(self.model), inputs)
+            report(2, 3)
             return compare_activations(base_acts, model_acts, threshold=threshold)
 
         return self._cached(

@@ -5,7 +5,7 @@ once per threshold so the page only picks an answer: no copy of the rule in Type
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from compresslens.analysis.activations import first_divergent_layer, is_identical
@@ -72,12 +72,15 @@ def activations(
     sample: int,
     threshold: float,
     cached_only: bool,
+    progress: Callable[[int, int], None] | None = None,
 ) -> dict[str, Any]:
     """Comparison.activations with the models, dataset and sample it ran on, each row marked
     `identical` (also rows stored before the flag), and the first diverging module per metric
     at each of DIVERGENCE_THRESHOLDS (`first_divergent_layers`: CKA's, with `threshold`)."""
     comparison = ws.compare(base, model, dataset, n_boot=0)
-    result = comparison.activations(sample=sample, threshold=threshold, cached_only=cached_only)
+    result = comparison.activations(
+        sample=sample, threshold=threshold, cached_only=cached_only, progress=progress
+    )
     rows = [{**row, "identical": is_identical(row)} for row in result["modules"]]
     divergent = first_diverging(rows, threshold)
     context = {

@@ -117,6 +117,8 @@ def measure_sweep(
         seed=seed, parents=[module], load_dataset=models.datasets.load, example_input=inputs[:1]
     )
     runs = {"done": 0, "total": len(layers) + 1}
+    if progress is not None:  # the total from the start: a bar with no total shows nothing
+        progress(0, runs["total"])
 
     def compress_one(model_: nn.Module, layer: str) -> nn.Module:
         one = spec.validate({**params, "include": [layer], "exclude": []})

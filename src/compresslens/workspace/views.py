@@ -8,7 +8,7 @@ differences, stored_outputs); the server's routes and the CLI's commands call th
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from compresslens.data.corruptions import CORRUPTIONS, SEVERITIES
@@ -213,10 +213,12 @@ class ViewMethods:
         sample: int = 1024,
         threshold: float = 0.9,
         cached_only: bool = False,
+        progress: Callable[[int, int], None] | None = None,
     ) -> dict[str, Any]:
         """Per-module CKA / cosine / SQNR of both models' activations on the first `sample`
         instances and the first diverging module per CKA threshold (runs both models once,
-        then stored; `cached_only`: NotComputedError instead of running them)."""
+        then stored; `cached_only`: NotComputedError instead of running them; `progress(done,
+        3)` before the base runs, after it and after the model)."""
         return layer_views.activations(
             self,
             _ref(base),
@@ -225,6 +227,7 @@ class ViewMethods:
             sample=sample,
             threshold=threshold,
             cached_only=cached_only,
+            progress=progress,
         )
 
     # -- Geometry ------------------------------------------------------------------------

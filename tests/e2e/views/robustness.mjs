@@ -27,6 +27,122 @@ function findFamily(models) {
   return null;
 }
 
+// Steering jobs (issue 13 item 4): a long sweep (19 magnitude-pruned models × every corruption
+// and severity on 1,000 images) runs from the view; a short sensitivity job posted meanwhile
+// must finish while the sweep still runs (the sweep steps aside for it), the sweep's bar must
+// fill and say its time left, and Cancel must stop it and offer the button again.
+const LONG_LIMIT = 1000;
+const QUEUED_LIMIT = 2000; // the same sweep on more images: as long, so it waits its turn
+const SHORT_SENSITIVITY = { operation: "prune.magnitude", params: JSON.stringify({ amount: 0.3 }), limit: 200 };
+
+async function jobsNow(api) {
+  return (await api("/api/jobs")).jobs;
+}
+
+async function steerJobs({ page, url, models, api, check, shots, report }, family, slow) {
+  const long = models.filter((m) => m.name.startsWith("magnitude[")).slice(0, 19);
+  const steering = (report.steering = { models: long.map((m) => m.id), base: family.base.id, limit: LONG_LIMIT });
+  await page.goto(new URL(`?sel=${long.map((m) => m.id).join(",")}&base=${family.base.id}&view=robustness`, url).href);
+  const view = page.locator(VIEW);
+  await view.locator("[data-testid=robustness-corruption]").first().waitFor({ state: "visible", timeout: slow });
+  for (const box of await view.locator("[data-testid=robustness-corruption]").all()) await box.setChecked(true);
+  for (const box of await view.locator("[data-testid=robustness-severity]").all()) await box.setChecked(true);
+  await view.locator("[data-testid=robustness-limit]").selectOption(String(LONG_LIMIT));
+  const dataset = await view.locator("[data-testid=robustness-dataset]").inputValue();
+  steering.dataset = dataset;
+  steering.corruptions = await view.locator("[data-testid=robustness-corruption]:checked").evaluateAll((els) => els.map((e) => e.value));
+  steering.severities = await view.locator("[data-testid=robustness-severity]:checked").evaluateAll((els) => els.map((e) => Number(e.value)));
+  await view.locator("[data-testid=robustness-run]").click({ timeout: slow });
+
+  // the bar fills by done/total once the first runs are done, and says the time left
+  const fill = view.locator("[data-testid=robustness-progress-box] [data-testid=job-progress-fill]");
+  steering.fillFraction = await page
+    .waitForFunction(() => {
+      const bar = document.querySelector("[data-testid=robustness-progress]");
+      const f = Number(bar?.dataset.fraction || 0);
+      return f > 0 && document.querySelector("[data-testid=job-estimate]")?.textContent?.includes("left") ? f : false;
+    }, null, { timeout: slow, polling: 100 })
+    .then((h) => h.jsonValue())
+    .catch(() => 0);
+  steering.fillWidth = (await fill.count()) ? ((await fill.boundingBox())?.width ?? 0) : 0;
+  steering.estimate = (await view.locator("[data-testid=job-estimate]").count()) ? await view.locator("[data-testid=job-estimate]").textContent() : null;
+  steering.progressText = (await view.locator("[data-testid=robustness-progress-text]").count())
+    ? await view.locator("[data-testid=robustness-progress-text]").textContent()
+    : "";
+  check("the sweep's bar fills while it runs", steering.fillFraction > 0 && steering.fillWidth > 0, JSON.stringify(steering));
+  check("the sweep says its time left", /~\d+ (s|min|h)/.test(steering.estimate ?? ""), String(steering.estimate));
+  check("the progress never reads 0 / 0", !/\b0 ?\/ ?0\b|0 of 0/.test(steering.progressText), steering.progressText);
+  await shots("robustness-01-running");
+
+  // a short job posted meanwhile: queued behind the sweep, which steps aside for it
+  const sweep = (await jobsNow(api)).find((j) => j.kind === "robustness" && j.state === "running");
+  steering.sweepJob = sweep?.job ?? null;
+  const short = new URL("api/sensitivity", url);
+  for (const [k, v] of Object.entries({ model: family.children[0].id, dataset, ...SHORT_SENSITIVITY })) short.searchParams.set(k, String(v));
+  steering.shortUrl = short.searchParams.toString();
+  const postedAt = Date.now();
+  const posted = await page.evaluate(async (u) => {
+    const r = await fetch(u, { method: "POST" });
+    return { status: r.status, body: await r.json().catch(() => null) };
+  }, short.href);
+  steering.shortPosted = { status: posted.status, position: posted.body?.position ?? null, ahead: posted.body?.ahead ?? [] };
+  const deadline = Date.now() + 60000; // a wait, not a timing: the sweep takes many minutes
+  let answer = posted;
+  while (answer.status === 202 && Date.now() < deadline) {
+    await page.waitForTimeout(200);
+    answer = await page.evaluate(async (u) => {
+      const r = await fetch(u);
+      return { status: r.status, body: await r.json().catch(() => null) };
+    }, short.href);
+  }
+  steering.shortStatus = answer.status;
+  steering.shortWaitedMs = Date.now() - postedAt; // for the record only: no timed assertion
+  steering.shortRanking = answer.status === 200 ? answer.body.ranking.map((r) => [r.layer, r.drop]) : null;
+  const afterShort = await jobsNow(api);
+  steering.sweepStillRunning = afterShort.some((j) => j.job === steering.sweepJob && j.state === "running");
+  check(
+    "the short job was queued behind the sweep, told when it steps aside",
+    posted.status === 200 || (steering.shortPosted.position === 1 && steering.shortPosted.ahead[0]?.until === "next_step"),
+    JSON.stringify(steering.shortPosted),
+  );
+  check(
+    "the short job finished while the long sweep still ran",
+    steering.shortStatus === 200 && steering.sweepStillRunning,
+    JSON.stringify({ status: steering.shortStatus, sweepStillRunning: steering.sweepStillRunning }),
+  );
+
+  // a second sweep as long as the first waits for it to finish, and its panel says so
+  await view.locator("[data-testid=robustness-limit]").selectOption(String(QUEUED_LIMIT));
+  await view.locator("[data-testid=robustness-run]").click({ timeout: slow });
+  const queue = view.locator("[data-testid=robustness-progress-box] [data-testid=job-queue]");
+  steering.queueText = await queue
+    .waitFor({ state: "visible", timeout: slow })
+    .then(() => queue.textContent())
+    .catch(() => null);
+  steering.queuePosition = steering.queueText ? Number(await queue.getAttribute("data-position")) : null;
+  check(
+    "a second long sweep shows its place in the queue, the job ahead and its time left",
+    steering.queuePosition === 1 && /^waiting: 1 job ahead: robustness of 20 models × 46 conditions, ~\d+ (s|min|h)/.test(steering.queueText ?? ""),
+    String(steering.queueText),
+  );
+  await shots("robustness-03-queued");
+  await view.locator("[data-testid=robustness-cancel]").click(); // a queued job is dropped at once
+  await view.locator("[data-testid=robustness-run]").waitFor({ state: "visible", timeout: slow });
+  await view.locator("[data-testid=robustness-limit]").selectOption(String(LONG_LIMIT)); // back to the running sweep
+  await view.locator("[data-testid=robustness-cancel]").waitFor({ state: "visible", timeout: slow });
+
+  // Cancel stops the sweep and the view offers to start it again
+  await view.locator("[data-testid=robustness-cancel]").click();
+  steering.offeredAgain = await view
+    .locator("[data-testid=robustness-run]")
+    .waitFor({ state: "visible", timeout: 60000 })
+    .then(() => true)
+    .catch(() => false);
+  steering.jobsAfterCancel = (await jobsNow(api)).filter((j) => j.kind === "robustness").map((j) => j.state);
+  check("Cancel stops the sweep and offers to compute it again", steering.offeredAgain && steering.jobsAfterCancel.length === 0, JSON.stringify(steering.jobsAfterCancel));
+  await shots("robustness-02-cancelled");
+}
+
 async function readCells(page) {
   return page.$$eval("[data-testid=robustness-cell]", (cells) =>
     cells.map((c) => ({
@@ -40,11 +156,13 @@ async function readCells(page) {
   );
 }
 
-export default async function ({ page, url, api, check, shot, shots, report, timeout }) {
+export default async function (ctx) {
+  const { page, url, api, check, shot, shots, report, timeout } = ctx;
   const slow = Math.max(timeout, 120000); // a fresh workspace runs 3 models × 5 conditions
   const models = (await api("/api/models")).models;
   const family = findFamily(models);
   check("a lean_cnn seed with 80% and 95% magnitude-pruned children exists", family !== null);
+  await steerJobs(ctx, family, slow);
   const { base, children } = family;
   report.base = base.id;
   report.models = children.map((m) => m.id);

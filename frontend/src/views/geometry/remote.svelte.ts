@@ -1,6 +1,6 @@
 /** One GET at a time for a chart: the latest URL wins, stale answers are dropped (not aborted,
  * so the browser logs no failed request), and the state a template needs is reactive. */
-import { fetchAnalysis, type Progress } from "../../lib/api";
+import { fetchAnalysis, type JobDescription, type Progress } from "../../lib/api";
 
 export type RemoteState = "idle" | "loading" | "ok" | "error";
 
@@ -10,8 +10,8 @@ export class Remote<T> {
   data = $state.raw<T | null>(null);
   message = $state("");
   progress = $state.raw<Progress | null>(null);
-  /** The server job computing `url`, while there is one (for its Cancel button). */
-  job = $state<string | null>(null);
+  /** The server job computing `url`, while there is one (its queue place, Cancel button). */
+  job = $state.raw<JobDescription | null>(null);
 
   /** Whether the URLs are long analyses, started by POST (stored ones answer at once). */
   readonly start: boolean;
@@ -38,7 +38,7 @@ export class Remote<T> {
       onProgress: (p, job) => {
         if (this.url !== url) return;
         this.progress = p;
-        this.job = job.job;
+        this.job = job;
       },
     })
       .then((d) => {

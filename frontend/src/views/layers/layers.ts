@@ -5,7 +5,7 @@
  * activations() (GET /api/layers/activations), weight_histograms (GET /api/layers/histogram)
  * and Workspace.sensitivity (GET /api/sensitivity).
  */
-import type { Progress } from "../../lib/api";
+import type { JobDescription, Progress } from "../../lib/api";
 import type { Refine, Schemas } from "../../lib/schema";
 
 export interface SideSummary {
@@ -292,7 +292,7 @@ export function metricName(metric: ActivationMetric): string {
 
 /** One model's activation comparison as the view holds it while it loads. */
 export type ActEntry =
-  | { state: "loading"; progress: Progress | null; job?: string }
+  | { state: "loading"; progress: Progress | null; job?: JobDescription }
   | { state: "ok"; answer: ActivationsAnswer }
   | { state: "error"; message: string };
 

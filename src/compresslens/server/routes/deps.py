@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import Depends, Request
 from pydantic import BaseModel, Field
@@ -41,6 +41,23 @@ class JobProgress(BaseModel):
     message: str
 
 
+class JobAhead(BaseModel):
+    """A job that runs before the one described, and how long until it is out of the way."""
+
+    job: str
+    kind: str
+    message: str
+    state: str = Field(description="queued, running or cancelling")
+    until: Literal["next_step", "done"] = Field(
+        description="next_step: the running job steps aside at its next progress report "
+        "(the described job costs at most a quarter of what it has left); "
+        "done: it runs to its end first"
+    )
+    estimate_s: float | None = Field(
+        description="seconds until then at its pace so far; null before it reports progress"
+    )
+
+
 class JobDescription(BaseModel):
     """One analysis job: the 202 body of a long analysis, a row of GET /api/jobs."""
 
@@ -51,7 +68,16 @@ class JobDescription(BaseModel):
     kind: str
     params: dict[str, Any]
     state: str = Field(description="queued, running, cancelling, cancelled, done or failed")
-    position: int = Field(description="active jobs ahead of this one in the queue")
+    position: int = Field(description="jobs that run before this one (the length of `ahead`)")
+    ahead: list[JobAhead] = Field(
+        description="the jobs that run before this one: the running job first, then the "
+        "cheaper queued ones; for a running job, the shorter job running in its place"
+    )
+    cost: int = Field(
+        description="expected work in steps (about one model's pass over the data): the "
+        "worker runs the cheapest waiting job first, and a running job steps aside for a "
+        "waiting one that costs at most a quarter of its remaining steps"
+    )
     elapsed_s: float
     estimate_s: float | None = Field(
         description="seconds left at the pace so far, once the analysis reports progress"

@@ -161,6 +161,7 @@ def map_ask(
             stored=lambda: views.stored_map(ws, request),
             compute=compute,
             message=f"placing {len(request.models)} models by their geometry",
+            cost=len(request.models),  # about one pass per model: orders the job queue
         ),
     )
 

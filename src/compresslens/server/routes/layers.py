@@ -13,7 +13,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, ConfigDict, Field
 
-from compresslens.server.jobs import JobSpec, Report
+from compresslens.server.jobs import JobSpec
 from compresslens.server.routes.deps import (
     JOB_LOOKUP,
     JOB_START,
@@ -118,17 +118,12 @@ def activations_job(
     ids = {"base": pair.base.id, "model": pair.model.id, "dataset": pair.dataset.id}
     activations = partial(ws.activations, **ids, sample=sample, threshold=threshold)
 
-    def compute(report: Report) -> dict[str, Any]:
-        report(0, 1)
-        result = activations()
-        report(1, 1)
-        return result
-
     return JobSpec(
         "layer-activations",
         {**ids, "sample": sample, "threshold": threshold},
         stored=lambda: activations(cached_only=True),
-        compute=compute,
+        compute=lambda report: activations(progress=report),
+        total=3,
         message=f"activations of {pair.base.name} and {pair.model.name} on {sample} instances",
     )
 
