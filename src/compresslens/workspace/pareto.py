@@ -33,6 +33,7 @@ ALIASES = {
     "acc": "accuracy",
 }
 MODEL_GROUP = "model"
+_LONGEST = 256  # no metric name is longer (a metric name column holds 128)
 _MAXIMIZED = {
     "sparsity",
     "same_top",
@@ -64,6 +65,11 @@ class Objective:
 
     @classmethod
     def parse(cls, text: str) -> Objective:
+        if not isinstance(text, str) or len(text) > _LONGEST:
+            raise InvalidChoiceError(
+                f"an objective is a metric name with an optional ':min' or ':max' "
+                f"(at most {_LONGEST} characters)"
+            )
         name, _, direction = text.strip().partition(":")
         metric = ALIASES.get(name.strip(), name.strip())
         if not metric:
