@@ -54,15 +54,26 @@ def pareto(
 
 
 def render_pareto(document: dict[str, Any]) -> None:
+    from rich.table import Table
+
     out = stdout()
     objectives = document["objectives"]
     where = f" on {document['dataset']}" if document["dataset"] else ""
-    heads = [f"{o['metric']} ({o['direction']})" for o in objectives]
     out.print(escape(f"Pareto frontier{where}: {len(document['frontier'])} models"))
-    out.print(escape("  ".join([f"{'model':<40}", *(f"{h:>24}" for h in heads)])))
+    out.print(
+        escape(
+            "  ".join(f"{o['objective']} = {o['metric']} ({o['direction']})" for o in objectives)
+        )
+    )
+    table = Table(box=None, pad_edge=False)
+    table.add_column("model", overflow="fold")
+    for o in objectives:
+        arrow = "↑" if o["direction"] == "max" else "↓"
+        table.add_column(escape(f"{o['objective']} {arrow}"), justify="right")
     for row in document["frontier"]:
         cells = [_cell(o["metric"], row["values"][o["metric"]]) for o in objectives]
-        out.print(escape("  ".join([f"{row['name'][:40]:<40}", *(f"{c:>24}" for c in cells)])))
+        table.add_row(escape(row["name"]), *cells)
+    out.print(table)
     out.print(escape(f"dominated: {len(document['dominated'])} models"))
     if document["excluded"]:
         missing = sorted({m for row in document["excluded"] for m in row["missing"]})
