@@ -182,7 +182,7 @@ try {
       return path;
     };
     // the view at both sizes the issues name; the page is left at 1440×900
-    const shots = async (name) => {
+    const shotPair = async (name) => {
       await page.setViewportSize(NARROW);
       await page.waitForTimeout(150);
       const narrow = await shot(`${name}-1024.png`);
@@ -214,7 +214,7 @@ try {
         await page.locator(`[data-testid=view-${name}]`).waitFor({ state: "visible" });
       }
       const expectError = (part) => expectedErrors.push(part);
-      await mod.default({ page, url, models, api, check: viewCheck, shot, shots, overlap, report: viewReport, timeout, expectError });
+      await mod.default({ page, url, models, api, check: viewCheck, shot, shots: shotPair, overlap, report: viewReport, timeout, expectError });
     } catch (err) {
       report.viewErrors[name] = String(err?.stack ?? err);
       if (!report.checks.some((c) => c.view === name && !c.ok)) {
