@@ -15,6 +15,8 @@
 //   - keyboard: one node is in the tab order, arrow keys move between nodes, Enter selects;
 //   - filter: ?filter=KEY:0.85:1 fades the models outside the range in the map and scatter.
 
+import { scatterBehaviourFrontier } from "./map_pareto.mjs";
+
 const MAP = "[data-testid=model-map]";
 const NODE = "[data-testid=map-node]";
 
@@ -173,7 +175,7 @@ async function boxOverColumn(page, ids, { shift }) {
   return { canvas, box: { x: x0, y: y0, width: x1 - x0, height: y1 - y0 }, nodeBoxes: boxes };
 }
 
-export default async function mapChecks({ page, url, models, check, shot, report, timeout }) {
+export default async function mapChecks({ page, url, models, check, shot, shots, report, timeout }) {
   const children = new Map();
   for (const m of models) for (const p of m.operation?.parents ?? []) children.set(p.id, (children.get(p.id) ?? 0) + 1);
   const opOf = (m) => m.operation?.name ?? null;
@@ -289,6 +291,9 @@ export default async function mapChecks({ page, url, models, check, shot, report
   report.scatterPoints = report.scatterIds.length;
   check("the filter fades some models", report.fadedMap.length > 0, "");
   await shot("map-04-filtered.png");
+
+  // 6. behaviour metrics as the scatter's axes: size × negative flip rate, frontier ringed
+  await scatterBehaviourFrontier({ page, url, check, shots, report, timeout });
 
   // leave the page as found: no filter, no selection
   await openMap(page, url, models);
