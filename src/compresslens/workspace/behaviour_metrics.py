@@ -3,11 +3,12 @@
 Every evaluated model whose lineage root is evaluated on the same dataset gets
 negative_flip_rate, positive_flip_rate, worst_class_change and (where both kept logits)
 kld_mean = mean KL(root ‖ model), so the map's colour, the scatter's axes, the filters and
-the Pareto frontier can weigh behaviour like accuracy. The root itself gets 0 on each (it
-is its own reference, so it can sit on a frontier). On a token dataset the LM comparison (token_evaluation.py) already
-stores the flip rates as correct_to_incorrect_rate / incorrect_to_correct_rate: they are
-copied under the shared names. Computed after each evaluation and backfilled for models
-evaluated before; the cost is two stored prediction arrays per model.
+the Pareto frontier can weigh behaviour like accuracy. The root itself gets 0 on each: it
+is its own reference, so it can sit on a frontier. On a token dataset the LM comparison
+(token_evaluation.py) already stores the flip rates as correct_to_incorrect_rate /
+incorrect_to_correct_rate (and kld_mean): they are copied under the shared names. Computed
+after each evaluation and backfilled for models evaluated before; the cost is two stored
+prediction arrays per model.
 """
 
 from __future__ import annotations
@@ -83,8 +84,8 @@ def _against_root(
     store: WorkspaceStore, info: ModelInfo, root: ModelInfo, data_info: DatasetInfo
 ) -> dict[str, float]:
     if data_info.modality == "tokens":
-        if root.id == info.id:  # the root against itself: as the classification path gives
-            return dict.fromkeys([*_TOKEN_RATES, "kld_mean"], 0.0)
+        if root.id == info.id:  # its own reference (its kld_mean stays unset, as the LM
+            return dict.fromkeys(_TOKEN_RATES, 0.0)  # comparison has always left it)
         stored = info.metrics.get(data_info.name, {})
         return {name: stored[source] for name, source in _TOKEN_RATES.items() if source in stored}
     model_files = store.evaluation_files(info.id, data_info.id)
