@@ -166,3 +166,15 @@ def test_a_root_or_a_logged_step_has_no_recipe(sized: cl.Workspace) -> None:
         sized.export_recipe("base")
     with pytest.raises(InvalidChoiceError, match="not a registered operation"):
         sized.export_recipe("p5-ft")
+
+
+def test_a_child_evaluated_before_its_root_gets_its_metrics_when_the_root_is(
+    digits_workspace: cl.Workspace,
+) -> None:
+    ws = digits_workspace
+    ws.compress("mlp", "prune.magnitude", amount=0.9, name="mlp-90")
+    ws.evaluate("mlp-90", "digits", latency=False)
+    assert "negative_flip_rate" not in ws.model("mlp-90").metrics["digits"]  # no reference yet
+    ws.evaluate("mlp", "digits", latency=False)
+    assert ws.model("mlp-90").metrics["digits"]["negative_flip_rate"] > 0
+    assert ws.model("mlp").metrics["digits"]["negative_flip_rate"] == 0.0

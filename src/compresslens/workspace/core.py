@@ -297,8 +297,8 @@ class Workspace(AnalysisMethods, ViewMethods, TokenMethods, TradeoffMethods):
             tags=tags,
             note=note,
         )
-        if outputs:  # its evaluations, like our own, get the flip metrics against the root
-            self.behaviour_metrics()
+        for dataset in outputs or {}:  # evaluated like our own: flip metrics against the root
+            self.behaviour_metrics(dataset)
         return self.model(info.id)
 
     def model(self, model: ModelRef) -> ModelInfo:
