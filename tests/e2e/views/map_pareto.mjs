@@ -28,5 +28,5 @@ export async function scatterBehaviourFrontier({ page, url, check, shots, report
   check("its y axis reads 'Negative flip rate vs root', lower better",
     axisLabels.some((t) => t.startsWith("Negative flip rate vs root") && t.includes("↓ better")), JSON.stringify(axisLabels));
   check("the frontier is ringed and drawn", ringed.length > 0 && report.paretoBehaviour.path, JSON.stringify(ringed));
-  await shots("map-07-pareto-bytes-nfr");
+  await shots("map-08-pareto-bytes-nfr");
 }
