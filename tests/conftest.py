@@ -17,6 +17,7 @@ from factories import (  # tests/ is on sys.path: pytest puts conftest's folder 
 )
 from postgres_server import pg_server, pg_url  # noqa: F401  (fixtures: a PostgreSQL server)
 from s3_server import s3_server, s3_url  # noqa: F401  (fixtures: a local S3 server)
+from tradeoff_fixtures import sized  # noqa: F401  (fixture: models with sizes and flips)
 
 E2E_TESTS = Path(__file__).parent / "e2e"
 

@@ -37,6 +37,7 @@ SURFACE = [
     ("/api/generations/compare", "compare_generations", "generate"),
     ("/api/tokens/text", "token_text", "tokens"),
     ("/api/tokens/flips", "token_flips", "tokens"),
+    ("/api/pareto", "pareto", "pareto"),
 ]
 # routes that are not an analysis: lists, one record, thumbnails, jobs
 NOT_ANALYSES = {

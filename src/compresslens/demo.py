@@ -80,6 +80,7 @@ def build_demo(
     build the LM part (`build_demo_lm_part`)."""
     sweep, bases = _build_image_part(ws, options, progress) if options.images else (None, [])
     lm_sweep = build_demo_lm_part(ws, options, progress) if options.lm else None
+    ws.behaviour_metrics()  # a rerun fills in models evaluated before the flip metrics existed
     return DemoResult(sweep, bases, lm_sweep)
 
 

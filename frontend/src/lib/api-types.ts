@@ -510,6 +510,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/pareto": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Pareto */
+        get: operations["pareto_api_pareto_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/pies": {
         parameters: {
             query?: never;
@@ -1053,6 +1070,25 @@ export interface components {
              * @description not_computed (POST to start) or queue_full (retry later)
              */
             code?: string | null;
+        };
+        /** ExcludedModel */
+        ExcludedModel: {
+            /** Id */
+            id: string;
+            /** Name */
+            name: string;
+            /**
+             * Values
+             * @description metric → value (null: missing)
+             */
+            values: {
+                [key: string]: number | null;
+            };
+            /**
+             * Missing
+             * @description the objectives this model has no value for
+             */
+            missing: string[];
         };
         /**
          * FlipColumns
@@ -1604,6 +1640,62 @@ export interface components {
             rows: {
                 [key: string]: unknown;
             }[];
+        };
+        /**
+         * ParetoAnswer
+         * @description The frontier (best first on the first objective), the dominated and the excluded.
+         */
+        ParetoAnswer: {
+            /**
+             * Dataset
+             * @description the dataset the dataset metrics were read on
+             */
+            dataset: string | null;
+            /** Objectives */
+            objectives: components["schemas"]["ParetoObjective"][];
+            /** Frontier */
+            frontier: components["schemas"]["ParetoModel"][];
+            /** Dominated */
+            dominated: components["schemas"]["ParetoModel"][];
+            /** Excluded */
+            excluded: components["schemas"]["ExcludedModel"][];
+        };
+        /** ParetoModel */
+        ParetoModel: {
+            /** Id */
+            id: string;
+            /** Name */
+            name: string;
+            /**
+             * Values
+             * @description metric → value (null: missing)
+             */
+            values: {
+                [key: string]: number | null;
+            };
+        };
+        /** ParetoObjective */
+        ParetoObjective: {
+            /**
+             * Objective
+             * @description as requested, e.g. 'nfr' or 'accuracy:max'
+             */
+            objective: string;
+            /**
+             * Metric
+             * @description the metric's full name, e.g. negative_flip_rate
+             */
+            metric: string;
+            /**
+             * Direction
+             * @description min or max
+             */
+            direction: string;
+            /**
+             * Group
+             * @description 'model' for model metrics, else the dataset's name
+             */
+            group: string | null;
         };
         /**
          * PiesAnswer
@@ -4172,6 +4264,75 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["OutputsPage"];
                     "application/vnd.apache.arrow.stream": string;
+                };
+            };
+            /** @description a request the workspace cannot answer (bad operation, unsuitable dataset) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the server needs its token (served off loopback, or with --token) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a Host header that is not a loopback name, a cross-site POST/DELETE, or a model whose factory names a module you have not trusted (the detail names the model, the module and how to trust it: `compresslens trust add MODULE`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description an unknown model, dataset, module or job */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description malformed or out-of-range parameters */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    pareto_api_pareto_get: {
+        parameters: {
+            query: {
+                /** @description metric[:min|max], repeated (aliases: bytes, nfr, latency, kld, worst, …) */
+                objective: string[];
+                dataset?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ParetoAnswer"];
                 };
             };
             /** @description a request the workspace cannot answer (bad operation, unsuitable dataset) */

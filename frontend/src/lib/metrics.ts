@@ -46,11 +46,16 @@ const LABELS: Record<string, string> = {
   incorrect_to_correct: "Tokens incorrect→correct",
   incorrect_to_correct_rate: "Rate incorrect→correct",
   delta_p_mean: "Δp true token, mean",
+  // any model against its lineage root on the same dataset (workspace/behaviour_metrics.py)
+  negative_flip_rate: "Negative flip rate vs root",
+  positive_flip_rate: "Positive flip rate vs root",
+  worst_class_change: "Worst class Δ accuracy vs root",
 };
 
 const MAXIMIZE = new Set([
   "accuracy", "top5_accuracy", "sparsity", "f1", "precision", "recall", "auc",
   "same_top", "incorrect_to_correct", "incorrect_to_correct_rate",
+  "positive_flip_rate", "worst_class_change",
 ]);
 
 /** Better direction of a metric: accuracy-like metrics go up, costs go down; Δp (the model's

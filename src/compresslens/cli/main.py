@@ -22,6 +22,7 @@ from compresslens.cli import (  # noqa: E402, F401  (registers their commands)
     generation_commands,
     maintenance_commands,
     token_commands,
+    tradeoff_commands,
     trust_commands,
     view_commands,
 )

@@ -33,6 +33,7 @@ from compresslens.workspace.models import ModelCatalog
 from compresslens.workspace.stored_outputs import read_features, read_logits, read_outputs
 from compresslens.workspace.token_evaluation import COMPACT_K
 from compresslens.workspace.tokens import TokenMethods
+from compresslens.workspace.tradeoffs import TradeoffMethods
 from compresslens.workspace.views import ViewMethods
 
 ModelRef = str | ModelInfo
@@ -44,7 +45,9 @@ def _ref(value: ModelRef | DatasetRef) -> str:
     return value if isinstance(value, str) else value.id
 
 
-class Workspace(AnalysisMethods, ViewMethods, TokenMethods, FlipAttributionMethods):
+class Workspace(
+    AnalysisMethods, ViewMethods, TokenMethods, FlipAttributionMethods, TradeoffMethods
+):
     """A folder (SQLite + artifacts) or a database URL plus an artifacts folder.
 
     The analysis methods (select, compare, pies, agreement, robustness, sensitivity, …)
@@ -285,7 +288,7 @@ class Workspace(AnalysisMethods, ViewMethods, TokenMethods, FlipAttributionMetho
         `metrics` maps names to values (of the model) or dataset names to such maps;
         `outputs` maps dataset names to logits [N, classes], evaluated like our own runs.
         """
-        return self._models.log(
+        info = self._models.log(
             name,
             parent_ids=[self.model(p).id for p in parents],
             operation=operation,
@@ -297,6 +300,9 @@ class Workspace(AnalysisMethods, ViewMethods, TokenMethods, FlipAttributionMetho
             tags=tags,
             note=note,
         )
+        for dataset in outputs or {}:  # evaluated like our own: flip metrics against the root
+            self.behaviour_metrics(dataset)
+        return self.model(info.id)
 
     def model(self, model: ModelRef) -> ModelInfo:
         return self._models.info(_ref(model))

@@ -11,6 +11,7 @@ from compresslens.evaluate.profile import compute_profile, efficiency_metrics
 from compresslens.evaluate.token_eval import is_causal_lm
 from compresslens.input_rules import check_count
 from compresslens.records import DatasetInfo, EvaluationInfo, ModelInfo
+from compresslens.workspace import behaviour_metrics
 from compresslens.workspace.models import ModelCatalog
 from compresslens.workspace.stored_outputs import write_evaluation
 from compresslens.workspace.token_evaluation import COMPACT_K, evaluate_tokens
@@ -40,7 +41,7 @@ def evaluate(
                 "features=… is not kept on a token dataset: a causal LM's per-token hidden "
                 "states are not stored"
             )
-        return evaluate_tokens(
+        evaluated = evaluate_tokens(
             models,
             info,
             data_info,
@@ -53,6 +54,8 @@ def evaluate(
             threads=threads,
             progress=progress,
         )
+        behaviour_metrics.backfill(models.store, dataset_ids=[data_info.id], refresh=[info.id])
+        return evaluated
     module = models.load(info.id)
     if is_causal_lm(module):
         raise IncompatibleDatasetError(
@@ -81,4 +84,6 @@ def evaluate(
         writer.update_model(info.id, efficiency, input_spec(arrays.inputs[:1]))
         writer.set_metrics(info.id, None, efficiency_metrics(efficiency))
         write_evaluation(writer, info.id, data_info.id, result)
+    # this model against its root, and any model of the dataset still waiting for its root
+    behaviour_metrics.backfill(models.store, dataset_ids=[data_info.id], refresh=[info.id])
     return models.store.evaluation_infos(info.id, data_info.id)[0]

@@ -22,6 +22,8 @@
 
 import { dirname, join } from "node:path";
 
+import { scatterBehaviourFrontier } from "./map_pareto.mjs";
+
 const MAP = "[data-testid=model-map]";
 const NODE = "[data-testid=map-node]";
 
@@ -490,6 +492,9 @@ export default async function mapChecks({ page, url, models, check, shot, shots,
   report.scatterPoints = report.scatterIds.length;
   check("the filter fades some models", report.fadedMap.length > 0, "");
   await shot("map-04-filtered.png");
+
+  // 6. behaviour metrics as the scatter's axes: size × negative flip rate, frontier ringed
+  await scatterBehaviourFrontier({ page, url, check, shots, report, timeout });
 
   // leave the page as found: no filter, no selection
   await openMap(page, url, models);
