@@ -59,6 +59,15 @@ def mcnemar_exact(lost: int, gained: int) -> dict[str, float | int]:
     return {"lost": lost, "gained": gained, "p_value": exact, "mid_p": mid}
 
 
+def flip_statistics(lost: int, gained: int, total: int) -> dict[str, float]:
+    """The flip metrics every comparison carries: `nfr` (lost / all instances, NaN for
+    none) and `mcnemar_p` (the exact two-sided p of lost vs gained)."""
+    return {
+        "nfr": lost / total if total else math.nan,
+        "mcnemar_p": float(mcnemar_exact(lost, gained)["p_value"]),
+    }
+
+
 def paired_bootstrap_difference(
     base_correct: ArrayLike,
     correct: ArrayLike,

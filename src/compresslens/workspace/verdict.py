@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
+from compresslens.analysis.multiple_testing import benjamini_hochberg
 from compresslens.analysis.paired_tests import (
     VERDICT_MEANING,
     flip_counts,
@@ -27,7 +28,6 @@ from compresslens.analysis.paired_tests import (
     paired_instance_bound,
     seed_bounds,
 )
-from compresslens.analysis.populations import benjamini_hochberg
 from compresslens.errors import InvalidChoiceError, NotFoundError
 from compresslens.jsonable import jsonable
 from compresslens.records import DatasetInfo, ModelInfo
