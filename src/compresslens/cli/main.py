@@ -22,6 +22,7 @@ from compresslens.cli import (  # noqa: E402, F401  (registers their commands)
     maintenance_commands,
     token_commands,
     trust_commands,
+    verdict_commands,
     view_commands,
 )
 

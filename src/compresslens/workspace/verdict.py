@@ -28,7 +28,7 @@ from compresslens.analysis.paired_tests import (
     paired_instance_bound,
     seed_bounds,
 )
-from compresslens.errors import InvalidChoiceError, NotFoundError
+from compresslens.errors import InvalidChoiceError, InvalidInputError, NotFoundError
 from compresslens.jsonable import jsonable
 from compresslens.records import DatasetInfo, ModelInfo
 from compresslens.workspace.sources import DatasetEvaluations
@@ -108,9 +108,9 @@ def check_tolerances(max_drop: float, max_class_drop: float, alpha: float) -> No
     """Refuse tolerances that are not a number of points ≥ 0 and an alpha outside (0, 0.5)."""
     for name, value in (("max_drop", max_drop), ("max_class_drop", max_class_drop)):
         if not np.isfinite(value) or value < 0 or value > 100:
-            raise ValueError(f"{name} is in accuracy points, 0 to 100; got {value}")
+            raise InvalidInputError(f"{name} is in accuracy points, 0 to 100; got {value}")
     if not 0.0 < alpha < 0.5:
-        raise ValueError(f"alpha must lie strictly between 0 and 0.5, got {alpha}")
+        raise InvalidInputError(f"alpha must lie strictly between 0 and 0.5, got {alpha}")
 
 
 def resolve_side(ws: Workspace, ref: str | ModelInfo) -> list[ModelInfo]:
