@@ -167,10 +167,9 @@ def verdict(
         rows = [
             _seed_row(base_correct, correct, group, alpha, order is not None) for group in groups
         ]
-        lost_share = np.count_nonzero(base_correct & ~correct, axis=1) / labels.size
         evidence = {
             "mode": "seeds-paired" if order is not None else "seeds-welch",
-            "nfr": float(lost_share.mean()) if order is not None else None,
+            "nfr": _mean_nfr(base_correct, correct) if order is not None else None,
             "mcnemar": None,
             "bootstrap": None,
         }
@@ -273,6 +272,12 @@ def _with_bh(rows: list[VerdictRow]) -> list[VerdictRow]:
     raw = np.array([row.mcnemar_p for row in rows[1:]], dtype=float)
     adjusted = [rows[0].mcnemar_p, *benjamini_hochberg(raw).tolist()]
     return [replace(row, p_adjusted=p) for row, p in zip(rows, adjusted, strict=True)]
+
+
+def _mean_nfr(base_correct: np.ndarray, correct: np.ndarray) -> float:
+    """The negative flip rate of each (base, compressed) pair of seeds, averaged."""
+    pairs = zip(base_correct, correct, strict=True)
+    return float(np.mean([negative_flip_rate(base, model) for base, model in pairs]))
 
 
 def _paired_order(
