@@ -72,7 +72,7 @@ def render_verdict(document: dict[str, Any], show: int) -> None:
     out = stdout()
     call = document["verdict"]
     confidence = f"{100 * document['confidence']:g}%"
-    sides = f"{', '.join(document['model'])} vs {', '.join(document['base'])}"
+    sides = f"{_side(document['model'])} vs {_side(document['base'])}"
     out.print(
         f"[{VERDICT_STYLE[call]}]{call.upper()}[/] "
         + escape(f"{sides} on {document['dataset']} ({document['mode']}, {confidence})")
@@ -109,6 +109,11 @@ def render_verdict(document: dict[str, Any], show: int) -> None:
             )
             + f"[{CALL_STYLE[row['call']]}]{row['call']}[/]"
         )
+
+
+def _side(names: list[str]) -> str:
+    """One model's name, or a population as its size and first member."""
+    return names[0] if len(names) == 1 else f"{len(names)} models ({names[0]}, …)"
 
 
 def _lower(row: dict[str, Any]) -> float:
