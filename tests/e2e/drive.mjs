@@ -165,8 +165,9 @@ try {
     }
   }
   const tabs = await page.$$eval("[role=tab][data-testid^=tab-]", (els) => els.map((el) => el.dataset.testid.slice(4)));
-  // "map" (views/map.mjs) checks the Model Map and scatter; it has no tab of its own
-  const wantedViews = requestedViews.flatMap((v) => (v === "all" ? ["map", ...tabs] : [v]));
+  // "map" (views/map.mjs) checks the Model Map and scatter, "verdict" the selection panel's
+  // verdict badge; neither has a tab of its own
+  const wantedViews = requestedViews.flatMap((v) => (v === "all" ? ["map", "verdict", ...tabs] : [v]));
   report.tabs = tabs;
   if (requestedViews.includes("all")) check("the page shows analysis tabs", tabs.length > 0, "no [role=tab]");
   for (const name of wantedViews) {
@@ -182,7 +183,7 @@ try {
       return path;
     };
     // the view at both sizes the issues name; the page is left at 1440×900
-    const shots = async (name) => {
+    const shotPair = async (name) => {
       await page.setViewportSize(NARROW);
       await page.waitForTimeout(150);
       const narrow = await shot(`${name}-1024.png`);
@@ -214,7 +215,7 @@ try {
         await page.locator(`[data-testid=view-${name}]`).waitFor({ state: "visible" });
       }
       const expectError = (part) => expectedErrors.push(part);
-      await mod.default({ page, url, models, api, check: viewCheck, shot, shots, overlap, report: viewReport, timeout, expectError });
+      await mod.default({ page, url, models, api, check: viewCheck, shot, shots: shotPair, overlap, report: viewReport, timeout, expectError });
     } catch (err) {
       report.viewErrors[name] = String(err?.stack ?? err);
       if (!report.checks.some((c) => c.view === name && !c.ok)) {
