@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { verdictText, verdictTitle, verdictTone, verdictUrl, worstRow, type VerdictAnswer, type VerdictRow } from "./verdict";
+import type { ApiModel } from "./types";
+import { sharesDataset, verdictText, verdictTitle, verdictTone, verdictUrl, worstRow, type VerdictAnswer, type VerdictRow } from "./verdict";
 
 function row(group: string, difference: number, lower: number, call: VerdictRow["call"], family = "class"): VerdictRow {
   return {
@@ -51,5 +52,15 @@ describe("verdict badge words", () => {
 
   it("asks for the pair at the default tolerances", () => {
     expect(verdictUrl("a b", "c")).toBe("api/verdict?base=a+b&model=c");
+  });
+});
+
+describe("which pairs get a verdict", () => {
+  const model = (metrics: Record<string, Record<string, number>>) => ({ metrics }) as unknown as ApiModel;
+  it("needs a dataset both models were evaluated on; the model group does not count", () => {
+    const cnn = model({ model: { parameters: 1 }, "fashion-mnist-test": { accuracy: 0.9 } });
+    const lm = model({ model: { parameters: 2 }, "lm-held-out": { accuracy: 0.3 } });
+    expect(sharesDataset(cnn, lm)).toBe(false);
+    expect(sharesDataset(cnn, model({ "fashion-mnist-test": { accuracy: 0.8 } }))).toBe(true);
   });
 });

@@ -3,6 +3,7 @@
  * undecided) and the evidence in its tooltip. */
 import { apiUrl } from "./api";
 import type { components } from "./api-types";
+import type { ApiModel } from "./types";
 
 export type VerdictAnswer = components["schemas"]["VerdictAnswer"];
 export type VerdictRow = components["schemas"]["VerdictRow"];
@@ -11,6 +12,13 @@ export type VerdictTone = "better" | "worse" | "neutral";
 /** The request of one pair's verdict at the server's default tolerances. */
 export function verdictUrl(base: string, model: string): string {
   return apiUrl("api/verdict", { base, model });
+}
+
+/** Whether two models are evaluated on a common dataset (a metric group other than "model"):
+ * the verdict needs one, so the badge asks for no verdict the server cannot give. */
+export function sharesDataset(a: ApiModel, b: ApiModel): boolean {
+  const datasets = new Set(Object.keys(a.metrics ?? {}).filter((g) => g !== "model"));
+  return Object.keys(b.metrics ?? {}).some((g) => g !== "model" && datasets.has(g));
 }
 
 /** equivalent → better (blue), regression → worse (red), inconclusive → neutral (grey). */
