@@ -11,7 +11,6 @@ boolean `correct` masks [N]; outputs are plain floats and ints.
 from __future__ import annotations
 
 import math
-from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -195,7 +194,7 @@ def overall_verdict(calls: list[str]) -> str:
     return "inconclusive"
 
 
-VERDICT_MEANING: dict[str, Any] = {
+VERDICT_MEANING: dict[str, str] = {
     "equivalent": "a drop beyond the tolerated one is excluded at confidence 1 − alpha, "
     "overall and in every class and subgroup",
     "regression": "a drop beyond the tolerated one is established at confidence 1 − alpha "
