@@ -107,9 +107,19 @@ def test_instance_bound_is_a_one_sample_t_on_the_paired_differences(
     assert bound["upper"] == pytest.approx(upper.high, rel=1e-9)
 
 
-def test_instance_bound_without_flips_is_exactly_zero() -> None:
-    bound = paired_instance_bound(0, 0, 50, 0.01, alpha=0.05)
-    assert (bound["lower"], bound["upper"], bound["p_no_worse"]) == (0.0, 0.0, 0.0)
+@pytest.mark.parametrize("size", [5, 50, 2000])
+def test_instance_bound_without_flips_is_the_exact_bound_on_an_unseen_loss(size: int) -> None:
+    bound = paired_instance_bound(0, 0, size, 0.02, alpha=0.05)
+    exact = stats.binomtest(0, size).proportion_ci(confidence_level=0.9, method="exact")
+    assert bound["difference"] == 0.0
+    assert bound["lower"] == pytest.approx(-exact.high, rel=1e-9)
+    assert bound["upper"] == pytest.approx(exact.high, rel=1e-9)
+    no_loss = stats.binomtest(0, size, 0.02, alternative="less").pvalue
+    assert bound["p_no_worse"] == pytest.approx(no_loss, rel=1e-9)
+    # five unchanged instances prove little; two thousand exclude a 2-point loss
+    assert judge(bound["lower"], bound["upper"], 0.02) == (
+        "pass" if size == 2000 else "inconclusive"
+    )
 
 
 def test_seed_bounds_paired_are_a_t_on_the_per_seed_differences() -> None:

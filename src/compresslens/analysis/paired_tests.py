@@ -101,11 +101,17 @@ def paired_instance_bound(lost: int, gained: int, size: int, margin: float, alph
     d_i = correct_model − correct_base ∈ {−1, 0, 1}: a one-sample t on them (as
     scipy.stats.ttest_1samp(d, −margin, alternative="greater")) gives `p_no_worse`, the p of
     "the model loses `margin` or more", and `lower`/`upper`, the (1 − alpha) one-sided bounds.
-    No flip at all makes d constant: the difference is exactly 0 (p 0 against a margin > 0).
+    No flip at all makes d constant and the t meaningless (a class of 5 would pass any
+    margin): then each side's flip rate gets its exact one-sided Clopper–Pearson bound for
+    0 of `size`, 1 − alpha^(1/size), and `p_no_worse` is the chance of no loss at all were
+    the loss rate `margin`, (1 − margin)^size.
     """
     _check_alpha(alpha)
     if size < 2:
         return _bounds(math.nan, math.nan, math.nan, math.nan, math.nan)
+    if lost + gained == 0:
+        rate = 1.0 - alpha ** (1.0 / size)
+        return _bounds(0.0, -rate, rate, (1.0 - min(margin, 1.0)) ** size, math.nan)
     mean = (gained - lost) / size
     variance = max(0.0, ((gained + lost) - size * mean**2) / (size - 1))
     return _t_bounds(mean, math.sqrt(variance / size), size - 1, margin, alpha)
