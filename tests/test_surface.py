@@ -18,6 +18,7 @@ SURFACE = [
     ("/api/compare/instances", "instances", "instances"),
     ("/api/compare/transitions", "transitions", "transitions"),
     ("/api/compare/calibration", "calibration", "calibrations"),
+    ("/api/verdict", "verdict", "verdict"),
     ("/api/behaviours", "behaviours", "behaviours"),
     ("/api/agreement", "agreement", "agreement"),
     ("/api/pies", "pies_view", "pie-gallery"),

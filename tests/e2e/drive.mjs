@@ -167,8 +167,8 @@ try {
   }
   const tabs = await page.$$eval("[role=tab][data-testid^=tab-]", (els) => els.map((el) => el.dataset.testid.slice(4)));
   // "map" (views/map.mjs) checks the Model Map and scatter, "start" (views/start.mjs) the page's
-  // starting point and skip link; neither has a tab of its own
-  const wantedViews = requestedViews.flatMap((v) => (v === "all" ? ["map", "start", ...tabs] : [v]));
+  // starting point and skip link, "verdict" the selection panel's verdict badge; none has a tab
+  const wantedViews = requestedViews.flatMap((v) => (v === "all" ? ["map", "start", "verdict", ...tabs] : [v]));
   report.tabs = tabs;
   if (requestedViews.includes("all")) check("the page shows analysis tabs", tabs.length > 0, "no [role=tab]");
   for (const name of wantedViews) {

@@ -693,6 +693,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/verdict": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Verdict
+         * @description Is a drop beyond δ overall (or δ_c in any class or subgroup) excluded at 1 − alpha?
+         */
+        get: operations["verdict_api_verdict_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -919,6 +939,18 @@ export interface components {
             /** Models */
             models: components["schemas"]["ModelBehaviour"][];
         };
+        /**
+         * BootstrapInterval
+         * @description Paired bootstrap of the accuracy difference (fraction), two-sided at 1 − 2·alpha.
+         */
+        BootstrapInterval: {
+            /** Difference */
+            difference: number | null;
+            /** Low */
+            low: number | null;
+            /** High */
+            high: number | null;
+        };
         /** CalibrationAnswer */
         CalibrationAnswer: {
             /** Dataset */
@@ -954,6 +986,11 @@ export interface components {
              * @description two-sided p of excess_delta ≠ 0
              */
             p_value: number | null;
+            /**
+             * P Adjusted
+             * @description p_value after Benjamini–Hochberg over the groups of this list
+             */
+            p_adjusted: number | null;
             /**
              * Excess
              * @description the direction of a significant excess change (delta − the model's overall change, two-sided bootstrap test at p ≤ 0.05): "loss" = lost more than the model overall; "gain" = fared better than the model overall; null when not significant
@@ -1474,6 +1511,17 @@ export interface components {
             /** Distance */
             distance: number | null;
         };
+        /** McNemar */
+        McNemar: {
+            /** Lost */
+            lost: number;
+            /** Gained */
+            gained: number;
+            /** P Value */
+            p_value: number;
+            /** Mid P */
+            mid_p: number;
+        };
         /** ModelBehaviour */
         ModelBehaviour: {
             model: components["schemas"]["ModelName"];
@@ -1921,6 +1969,11 @@ export interface components {
              */
             p_value: number | null;
             /**
+             * P Adjusted
+             * @description p_value after Benjamini–Hochberg over the groups of this list
+             */
+            p_adjusted: number | null;
+            /**
              * Excess
              * @description the direction of a significant excess change (delta − the model's overall change, two-sided bootstrap test at p ≤ 0.05): "loss" = lost more than the model overall; "gain" = fared better than the model overall; null when not significant
              */
@@ -2071,6 +2124,119 @@ export interface components {
             };
             /** Aliases */
             aliases: string[];
+        };
+        /** VerdictAnswer */
+        VerdictAnswer: {
+            /**
+             * Verdict
+             * @enum {string}
+             */
+            verdict: "equivalent" | "regression" | "inconclusive";
+            /**
+             * Passed
+             * @description true only for equivalent (the CLI exits 0)
+             */
+            passed: boolean;
+            /** Meaning */
+            meaning: string;
+            /**
+             * Mode
+             * @enum {string}
+             */
+            mode: "instances" | "seeds-paired" | "seeds-welch";
+            /** Base */
+            base: string[];
+            /** Model */
+            model: string[];
+            /** Dataset */
+            dataset: string;
+            /** Alpha */
+            alpha: number;
+            /** Confidence */
+            confidence: number;
+            /** Max Drop */
+            max_drop: number;
+            /** Max Class Drop */
+            max_class_drop: number;
+            overall: components["schemas"]["VerdictRow"];
+            /**
+             * Rows
+             * @description each class, then each subgroup value
+             */
+            rows: components["schemas"]["VerdictRow"][];
+            /**
+             * Nfr
+             * @description negative flip rate (Yan et al.): lost / all
+             */
+            nfr: number | null;
+            mcnemar: components["schemas"]["McNemar"] | null;
+            bootstrap: components["schemas"]["BootstrapInterval"] | null;
+        };
+        /**
+         * VerdictRow
+         * @description One tested group against its tolerance; differences and bounds in accuracy points.
+         */
+        VerdictRow: {
+            /**
+             * Family
+             * @description "overall", "class", or the attribute's name
+             */
+            family: string;
+            /** Group */
+            group: string;
+            /** Count */
+            count: number;
+            /** Base Accuracy */
+            base_accuracy: number | null;
+            /** Accuracy */
+            accuracy: number | null;
+            /**
+             * Difference Pts
+             * @description model − base, accuracy points
+             */
+            difference_pts: number | null;
+            /**
+             * Lower Pts
+             * @description one-sided lower bound at 1 − alpha
+             */
+            lower_pts: number | null;
+            /**
+             * Upper Pts
+             * @description one-sided upper bound at 1 − alpha
+             */
+            upper_pts: number | null;
+            /**
+             * Margin Pts
+             * @description the tolerated drop δ (points)
+             */
+            margin_pts: number;
+            /**
+             * P No Worse
+             * @description one-sided p of "the drop is ≥ δ"
+             */
+            p_no_worse: number | null;
+            /**
+             * Lost
+             * @description correct → incorrect instances (null across seeds)
+             */
+            lost: number | null;
+            /** Gained */
+            gained: number | null;
+            /**
+             * Mcnemar P
+             * @description McNemar exact two-sided p, raw
+             */
+            mcnemar_p: number | null;
+            /**
+             * P Adjusted
+             * @description mcnemar_p after Benjamini–Hochberg over groups
+             */
+            p_adjusted: number | null;
+            /**
+             * Call
+             * @enum {string}
+             */
+            call: "pass" | "regression" | "inconclusive";
         };
         /**
          * WeightHistograms
@@ -5347,6 +5513,82 @@ export interface operations {
                 headers: {
                     /** @description seconds to wait before asking again */
                     "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    verdict_api_verdict_get: {
+        parameters: {
+            query: {
+                /** @description base model id or name, or a selector (a population of seeds) */
+                base: string;
+                /** @description compressed model id or name, or a selector */
+                model: string;
+                dataset?: string | null;
+                /** @description δ overall, points */
+                max_drop?: number;
+                /** @description δ_c per class or subgroup, points */
+                max_class_drop?: number;
+                alpha?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VerdictAnswer"];
+                };
+            };
+            /** @description a request the workspace cannot answer (bad operation, unsuitable dataset) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the server needs its token (served off loopback, or with --token) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a Host header that is not a loopback name, a cross-site POST/DELETE, or a model whose factory names a module you have not trusted (the detail names the model, the module and how to trust it: `compresslens trust add MODULE`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description an unknown model, dataset, module or job */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description malformed or out-of-range parameters */
+            422: {
+                headers: {
                     [name: string]: unknown;
                 };
                 content: {

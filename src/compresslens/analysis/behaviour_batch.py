@@ -31,6 +31,7 @@ from compresslens.analysis.inputs import (
     check_length,
     fraction,
 )
+from compresslens.analysis.paired_tests import flip_statistics
 from compresslens.errors import IncompatibleDatasetError, InvalidOutputError
 
 FLIP_KINDS = ("correct_to_incorrect", "incorrect_to_correct", "incorrect_to_other_incorrect")
@@ -209,6 +210,7 @@ _GROUP_FIELDS = (
     "delta_high",
     "excess_delta",
     "p_value",
+    "p_adjusted",
 )
 
 
@@ -268,6 +270,11 @@ def batch_rows(
             "accuracy_change": _finite(changes[m]),
             "agreement": _finite(agreement[m]),
             "flips": {kind: counts[m] for kind, counts in flips.items()},
+            **flip_statistics(
+                flips["correct_to_incorrect"][m],
+                flips["incorrect_to_correct"][m],
+                batch["num_instances"],
+            ),
             "top_transitions": [
                 {
                     "transition": f"{class_names[a]} ▸ {class_names[b]}",

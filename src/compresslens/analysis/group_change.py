@@ -18,6 +18,7 @@ from compresslens.analysis.inputs import (
     fraction,
     slices,
 )
+from compresslens.analysis.multiple_testing import benjamini_hochberg_rows
 from compresslens.errors import IncompatibleDatasetError
 
 BLOCK_ELEMENTS = 1 << 21
@@ -53,6 +54,7 @@ def per_group_accuracy_change(
     change more than the model overall?), from the same replicates; `excess` names the
     direction of a significant one (p_value ≤ 1 − ci): "loss" or "gain" (EXCESS_MEANING),
     else None — so an unchanged group of a model that lost is a "gain", never a loss.
+    `p_adjusted` is `p_value` after Benjamini–Hochberg over the groups of each model.
     Arrays are [M, G] except `count` [G] and `overall_delta` [M]; an empty group is NaN
     throughout with no excess. Reproducible given the seed and the same inputs (models draw
     from one stream in order).
@@ -105,6 +107,7 @@ def group_change_from_counts(
         "delta_high": np.where(empty, math.nan, replicates["high"]),
         "excess_delta": excess_delta,
         "p_value": p_value,
+        "p_adjusted": benjamini_hochberg_rows(p_value),
         "excess": excess_direction(excess_delta, p_value, alpha=1.0 - ci),
         "count": sizes,
         "overall_delta": overall_delta,

@@ -25,6 +25,7 @@ from compresslens.analysis.inputs import (
     check_length,
     slices,
 )
+from compresslens.analysis.multiple_testing import benjamini_hochberg
 from compresslens.errors import CompressLensError, IncompatibleDatasetError, InvalidOutputError
 
 TieBreak = Literal["largest", "smallest"]
@@ -271,25 +272,6 @@ def _mean_and_variance_of_mean(sample: np.ndarray) -> tuple[np.ndarray, np.ndarr
     mean = np.where(constant, sample[0], sample.mean(axis=0))
     variance = np.where(constant, 0.0, sample.var(axis=0, ddof=1))
     return mean, variance / sample.shape[0]
-
-
-def benjamini_hochberg(p_values: ArrayLike) -> np.ndarray:
-    """Benjamini–Hochberg adjusted p-values (false discovery rate), same shape as given.
-
-    adjusted_(i) = min over j ≥ i of m·p_(j)/j, capped at 1; NaN entries stay NaN and do
-    not count towards m.
-    """
-    p = np.asarray(p_values, dtype=np.float64)
-    adjusted = np.full(p.shape, math.nan)
-    tested = ~np.isnan(p)
-    values = p[tested]
-    order = np.argsort(values, kind="stable")
-    scaled = values[order] * values.size / np.arange(1, values.size + 1)
-    stepped_up = np.minimum.accumulate(scaled[::-1])[::-1]
-    ranked = np.empty_like(values)
-    ranked[order] = np.minimum(stepped_up, 1.0)
-    adjusted[tested] = ranked
-    return adjusted
 
 
 def population_size_warnings(baseline_size: int, compressed_size: int) -> list[str]:

@@ -24,6 +24,7 @@ from compresslens.cli import (  # noqa: E402, F401  (registers their commands)
     token_commands,
     tradeoff_commands,
     trust_commands,
+    verdict_commands,
     view_commands,
 )
 

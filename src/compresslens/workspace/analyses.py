@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from compresslens.data.corruptions import CORRUPTIONS, SEVERITIES
 from compresslens.records import DatasetInfo, ModelInfo
 from compresslens.workspace import behaviours, populations, robustness, sensitivity
+from compresslens.workspace import verdict as verdicts
 from compresslens.workspace.comparison import Comparison
 from compresslens.workspace.models import ModelCatalog
 from compresslens.workspace.selectors import common_dataset, select_models
@@ -96,6 +97,38 @@ class AnalysisMethods:
             ),
         )
         return Comparison(sources, base_info, model_info, data_info, n_boot=n_boot, seed=seed)
+
+    def verdict(
+        self,
+        base: ModelRef,
+        model: ModelRef,
+        dataset: DatasetRef | None = None,
+        *,
+        max_drop: float = 0.5,
+        max_class_drop: float = 2.0,
+        alpha: float = 0.05,
+        n_boot: int = 2000,
+        seed: int = 0,
+    ) -> verdicts.Verdict:
+        """Is a drop of more than `max_drop` accuracy points overall, or `max_class_drop` in
+        any class or subgroup, excluded at confidence 1 − alpha? "equivalent" (yes),
+        "regression" (a larger drop is established) or "inconclusive", with the evidence.
+        `base` and `model` name a model each, or a selector each naming a population of
+        seeds (then per-seed accuracies are compared)."""
+        base_side = verdicts.resolve_side(self, base)  # type: ignore[arg-type]
+        model_side = verdicts.resolve_side(self, model)  # type: ignore[arg-type]
+        data_info = self._dataset_of([*base_side, *model_side], dataset)
+        return verdicts.verdict(
+            self,  # type: ignore[arg-type]
+            base_side,
+            model_side,
+            data_info,
+            max_drop=max_drop,
+            max_class_drop=max_class_drop,
+            alpha=alpha,
+            n_boot=n_boot,
+            seed=seed,
+        )
 
     def _dataset_of(self, models: list[ModelInfo], dataset: DatasetRef | None) -> DatasetInfo:
         """The dataset given, else the one dataset every model was evaluated on."""

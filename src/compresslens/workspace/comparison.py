@@ -26,6 +26,7 @@ from compresslens.analysis.geometry import (
     sample_deltas,
     sample_geometry,
 )
+from compresslens.analysis.paired_tests import flip_statistics
 from compresslens.analysis.predictions import (
     agreement_rate,
     calibration_change,
@@ -131,6 +132,11 @@ class Comparison:
             "accuracy_change": float(self._correct(model).mean() - self._correct(base).mean()),
             "agreement": float(agreement_rate(base["prediction"], model["prediction"])[0]),
             "flips": {kind: len(ids) for kind, ids in flips.items()},
+            **flip_statistics(
+                len(flips["correct_to_incorrect"]),
+                len(flips["incorrect_to_correct"]),
+                int(self.labels.shape[0]),
+            ),
             "top_transitions": top_transitions(transitions, self.dataset.class_names, k=10),
             "ece": {"base": calibration["base_ece"], "model": float(calibration["ece"][0])},
             "mean_abs_true_prob_change": float(
@@ -373,6 +379,7 @@ def _group_rows(change: dict[str, np.ndarray], names: list[str], key: str) -> li
                 "delta_high": float(change["delta_high"][0, g]),
                 "excess_delta": float(change["excess_delta"][0, g]),
                 "p_value": float(change["p_value"][0, g]),
+                "p_adjusted": float(change["p_adjusted"][0, g]),
                 "excess": change["excess"][0, g],
             }
         )

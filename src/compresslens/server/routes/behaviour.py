@@ -42,6 +42,9 @@ class GroupChange(BaseModel):
     delta_high: float | None
     excess_delta: float | None = Field(description="delta − the model's overall change")
     p_value: float | None = Field(description="two-sided p of excess_delta ≠ 0")
+    p_adjusted: float | None = Field(
+        description="p_value after Benjamini–Hochberg over the groups of this list"
+    )
     excess: Literal["loss", "gain"] | None = Field(description=EXCESS_DESCRIPTION)
 
 
