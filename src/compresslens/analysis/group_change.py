@@ -51,10 +51,11 @@ def per_group_accuracy_change(
     gained (base wrong, model right), lost, or unchanged, so a group's resample is exactly a
     multinomial draw of those three counts: drawn directly, B × M × G numbers instead of
     B × N. `p_value` is two-sided for excess = delta_group − delta_overall (did this group
-    change more than the model overall?), from the same replicates; `excess` names the
-    direction of a significant one (p_value ≤ 1 − ci): "loss" or "gain" (EXCESS_MEANING),
-    else None — so an unchanged group of a model that lost is a "gain", never a loss.
-    `p_adjusted` is `p_value` after Benjamini–Hochberg over the groups of each model.
+    change more than the model overall?), from the same replicates. `p_adjusted` is `p_value`
+    after Benjamini–Hochberg over the groups of each model, and `excess` names the direction
+    of a significant one by it (p_adjusted ≤ 1 − ci: with ten classes, one raw p ≤ 0.05 is no
+    finding): "loss" or "gain" (EXCESS_MEANING), else None — so an unchanged group of a
+    model that lost is a "gain", never a loss.
     Arrays are [M, G] except `count` [G] and `overall_delta` [M]; an empty group is NaN
     throughout with no excess. Reproducible given the seed and the same inputs (models draw
     from one stream in order).
@@ -99,6 +100,7 @@ def group_change_from_counts(
     empty = sizes == 0
     p_value = np.where(empty, math.nan, replicates["p_value"])
     excess_delta = delta - overall_delta[:, None]
+    p_adjusted = benjamini_hochberg_rows(p_value)
     return {
         "base_accuracy": base_accuracy,
         "accuracy": base_accuracy + delta,
@@ -107,8 +109,8 @@ def group_change_from_counts(
         "delta_high": np.where(empty, math.nan, replicates["high"]),
         "excess_delta": excess_delta,
         "p_value": p_value,
-        "p_adjusted": benjamini_hochberg_rows(p_value),
-        "excess": excess_direction(excess_delta, p_value, alpha=1.0 - ci),
+        "p_adjusted": p_adjusted,
+        "excess": excess_direction(excess_delta, p_adjusted, alpha=1.0 - ci),
         "count": sizes,
         "overall_delta": overall_delta,
     }

@@ -95,11 +95,15 @@ def render_comparison(document: dict[str, Any]) -> None:
         out.print(escape(f"  {t['transition']}: {t['count']}"))
     from compresslens.analysis.predictions import EXCESS_MEANING
 
-    out.print("per class: Δ accuracy [95% CI]; named where it differs significantly from overall")
+    out.print(
+        "per class: Δ accuracy [95% CI], p after Benjamini–Hochberg over the classes (raw p); "
+        "named where it differs significantly from overall"
+    )
     for row in document["per_class"]:
         line = (
             f" {row['class']:<14} {row['delta']:+.4f} "
             f"[{row['delta_low']:+.4f}, {row['delta_high']:+.4f}]"
+            f"  p {_p(row.get('p_adjusted'))} ({_p(row.get('p_value'))})"
         )
         if row["excess"] is not None:
             line += f"  {EXCESS_MEANING[row['excess']]}"
@@ -432,3 +436,10 @@ def render_occlusion(document: dict[str, Any]) -> None:
     out.print(escape(f"{document['model']}, instance {document['instance']}: margin change"))
     for row in document["margin"]:
         out.print(" ".join(f"{v:+6.2f}" for v in row))
+
+
+def _p(value: float | None) -> str:
+    """A p-value in a table: three decimals, or two significant digits below 0.001."""
+    if value is None or value != value:
+        return "–"
+    return f"{value:.1e}" if value < 0.001 else f"{value:.3f}"
