@@ -66,7 +66,8 @@ export default async function ({ page, url, models, check, shot, shots, report, 
   // the chosen module's weight histograms (one per model) and change distributions
   const leaf = report.treeRows.find((m) => m && report.sparsity[m80.id][m] && Number(report.sparsity[m80.id][m]) > 0 && m.includes("."));
   await page.locator(`[data-testid=layer-row][data-module="${leaf}"] button`).click();
-  await page.locator("[data-testid=module-detail] [data-testid=weight-histogram]").nth(1).waitFor({ timeout });
+  // one histogram per selected model (50%, 80%, int8): each loads on its own, wait for all three
+  await page.locator("[data-testid=module-detail] [data-testid=weight-histogram]").nth(2).waitFor({ timeout });
   report.histogramModule = await page.locator("[data-testid=module-detail]").getAttribute("data-module");
   report.histograms = await page.locator("[data-testid=weight-histogram]").count();
   report.unchanged = await page
