@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 from scipy import stats
@@ -95,3 +97,11 @@ def test_populations_without_lineage_use_welch(
     assert result.mode == "seeds-welch"
     test = stats.ttest_ind(comp[1:], base - 0.01, equal_var=False, alternative="greater")
     assert result.overall.p_no_worse == pytest.approx(test.pvalue)
+
+
+def test_records_taken_before_their_evaluation_are_read_again(planted: cl.Workspace) -> None:
+    """A script keeps the record `ws.train` returned, then evaluates: the verdict must not
+    judge by that record's (empty) list of evaluated datasets."""
+    stale_base = dataclasses.replace(planted.model("base"), metrics={})
+    stale_model = dataclasses.replace(planted.model("ok"), metrics={})
+    assert planted.verdict(stale_base, stale_model, max_drop=5.0).verdict == "equivalent"

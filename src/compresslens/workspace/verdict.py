@@ -114,9 +114,10 @@ def check_tolerances(max_drop: float, max_class_drop: float, alpha: float) -> No
 
 
 def resolve_side(ws: Workspace, ref: str | ModelInfo) -> list[ModelInfo]:
-    """A model (id, name or record), else a selector naming a population of seeds."""
+    """A model (id, name or record), else a selector naming a population of seeds. A record
+    is read again: one taken before its evaluation does not list the dataset yet."""
     if isinstance(ref, ModelInfo):
-        return [ref]
+        return [ws.model(ref.id)]
     try:
         return [ws.model(ref)]
     except NotFoundError:
