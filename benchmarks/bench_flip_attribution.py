@@ -9,7 +9,9 @@ Part 2 — planted damage: the parent with one conv layer's weights halved and p
 purpose; attribution should name that layer first. Printed, never asserted (the tests do).
 
 The workspace is copied to a temporary folder first (attribution stores its results), unless
---in-place. Wall time suffers when other processes share the cores: the load is printed.
+--in-place; when it does not exist yet (a fresh clone), the demo's image part is built into it
+first (`compresslens demo --no-serve --no-lm`, a few minutes). Wall time suffers when other
+processes share the cores: the load is printed.
 
     python benchmarks/bench_flip_attribution.py [--workspace demo-workspace] [--in-place]
 """
@@ -19,6 +21,8 @@ from __future__ import annotations
 import argparse
 import copy
 import shutil
+import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
@@ -121,6 +125,9 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     np.set_printoptions(precision=3)
     location = Path(args.workspace)
+    if not (location / "compresslens.db").exists():
+        demo = [sys.executable, "-m", "compresslens.cli.main", "demo", "--no-serve", "--no-lm"]
+        subprocess.run([*demo, "--workspace", str(location)], check=True)
     scratch = None
     if not args.in_place:
         scratch = Path(tempfile.mkdtemp(prefix="bench-attribution-"))
