@@ -50,7 +50,7 @@ async function focusShown(page, model, timeout) {
   );
 }
 
-export default async function ({ page, url, models, check, shot, report, timeout }) {
+export default async function ({ page, url, models, check, shot, shots, report, timeout }) {
   const slow = Math.max(timeout, 60000);
   const { seed, p80, p95 } = family(models);
   check("the demo has a lean_cnn seed with 80% and 95% pruned children", Boolean(seed && p80 && p95),
@@ -124,6 +124,7 @@ export default async function ({ page, url, models, check, shot, report, timeout
   check("the heat map is drawn over the thumbnail", imageDrawn === 1 && cells.length > 0, `${cells.length} cells`);
   report.occlusion = { model: p80.id, index: 0, part: "margin", cells };
   const full = await shot("geometry-01-page.png");
+  await shots("geometry-00-view"); // the view at 1440×900 and 1024×700
   await view.screenshot({ path: full.replace("geometry-01-page.png", "geometry-02-view.png") });
 
   // ---- a click on the 95% point shows that model below (the selection keeps both)

@@ -9,7 +9,7 @@ const NORMS_PRUNED = "lm-magnitude-norms";
 const NORMS_KEPT = "lm-magnitude";
 const LM_METRICS = ["Perplexity", "KLD mean vs root", "Same top-1 token rate", "Tokens correct→incorrect"];
 
-export default async function ({ page, url, models, check, shot, report, timeout }) {
+export default async function ({ page, url, models, check, shot, shots, report, timeout }) {
   const long = Math.max(timeout, 300_000); // a comparison or generation may run on first use
   const named = (prefix) => (m) => m.name === prefix || m.name.startsWith(`${prefix}-s`) || m.name.startsWith(`${prefix}#`);
   const base = models.find(named(BASE));
@@ -45,6 +45,7 @@ export default async function ({ page, url, models, check, shot, report, timeout
   check("the text shows tokens coloured by agreement", report.text.shown > 0 && report.text.agreementBackgrounds > 1,
     JSON.stringify(report.text).slice(0, 300));
   await shot("lm-01-behaviours-agreement.png");
+  await shots("lm-00-behaviours"); // the token view at 1440×900 and 1024×700
 
   // KLD colouring
   await page.locator("[data-testid=lm-colour] input[value=kld]").check();
@@ -113,4 +114,5 @@ export default async function ({ page, url, models, check, shot, report, timeout
   report.layers.visibleNorms = await page.locator("[data-testid=layer-row]").evaluateAll((els) =>
     els.filter((el) => /norm/i.test(el.dataset.module ?? "") && el.getClientRects().length > 0).map((el) => el.dataset.module));
   await shot("lm-05-layers.png");
+  await shots("lm-06-layers");
 }
