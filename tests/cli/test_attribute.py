@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 import torch
@@ -52,3 +53,23 @@ def test_bad_options_are_a_clear_error(location: str) -> None:
     assert "--flips must be one of" in fails(*base, "--flips", "worse")
     assert "has no class 'eleven'" in fails(*base, "--class", "eleven")
     assert "groups must be one of" in fails(*base, "--groups", "layers")
+
+
+def test_recipe_writes_the_chain_keeping_the_greedy_set(location: str, tmp_path: Path) -> None:
+    """The attribution's greedy set exported as the recipe that leaves it uncompressed."""
+    import compresslens as cl
+    from compresslens.run import parse_recipe
+
+    ws = cl.Workspace(location)
+    pruned = ws.compress("mlp", "prune.magnitude", amount=0.8, name="mlp-80")
+    ws.evaluate(pruned, "digits", latency=False)
+    ws.close()
+    out = tmp_path / "keep.yaml"
+    document = json.loads(
+        succeeds("attribute", "mlp", "mlp-80", "-w", location, "--recipe", str(out), "--json")
+    )
+    greedy = [step["module"] for step in document["greedy"]]
+    assert greedy and out.is_file()
+    recipe = parse_recipe(out.read_text())
+    assert recipe.stages[0].op == "prune.magnitude"
+    assert recipe.stages[0].params["exclude"] == greedy

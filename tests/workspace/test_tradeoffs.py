@@ -161,6 +161,39 @@ def test_an_exported_recipe_rebuilds_the_identical_model_in_a_fresh_workspace(
     fresh.close()
 
 
+def test_kept_modules_join_every_exclude_list_and_stay_the_roots(
+    digits_workspace: cl.Workspace,
+    digits: tuple[torch.Tensor, torch.Tensor],
+    trained_mlp: torch.nn.Module,
+    tmp_path: Path,
+) -> None:
+    """The recipe from attribution: the same chain with its greedy set left uncompressed."""
+    ws = digits_workspace
+    pruned = ws.compress("mlp", "prune.magnitude", amount=0.6, name="p60")
+    text = ws.export_recipe(pruned, keep=["classifier", "classifier"])
+    recipe = parse_recipe(text)
+    assert recipe.stages[0].params["exclude"] == ["classifier"]
+    assert "keeping classifier" in text.splitlines()[1]
+    excluded = ws.compress("mlp", "prune.magnitude", amount=0.5, exclude=["body.0"])
+    again = parse_recipe(ws.export_recipe(excluded, keep=["classifier"]))
+    assert again.stages[0].params["exclude"] == ["body.0", "classifier"]
+
+    fresh = cl.Workspace(tmp_path / "fresh")
+    inputs, labels = digits
+    fresh.add_dataset("digits", inputs, labels, class_names=[str(i) for i in range(10)])
+    fresh.add_model(trained_mlp, name="mlp", factory=MLP_FACTORY)
+    assert run_recipe(recipe, fresh).counts["failed"] == 0
+    (made,) = [m for m in fresh.models() if m.name != "mlp"]
+    weights = fresh.load_model(made).state_dict()
+    root = trained_mlp.state_dict()
+    assert torch.equal(weights["classifier.weight"], root["classifier.weight"])  # kept
+    assert not torch.equal(weights["body.0.weight"], root["body.0.weight"])  # still pruned
+    fresh.close()
+    tuned = ws.compress("mlp", "train.finetune", dataset="digits", epochs=1)
+    with pytest.raises(InvalidChoiceError, match="takes an exclude list"):
+        ws.export_recipe(tuned, keep=["classifier"])
+
+
 def test_a_root_or_a_logged_step_has_no_recipe(sized: cl.Workspace) -> None:
     with pytest.raises(InvalidChoiceError, match="is a root"):
         sized.export_recipe("base")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -54,12 +55,22 @@ def attribute(
     control: Annotated[
         int, typer.Option(min=0, help="Unchanged instances re-run to count created flips.")
     ] = 256,
+    recipe: Annotated[
+        Path | None,
+        typer.Option(
+            "--recipe",
+            metavar="FILE",
+            help="Also write MODEL's recipe with the greedy set's modules kept as the base's "
+            "(added to every exclude list of its chain).",
+        ),
+    ] = None,
     workspace: WorkspaceOption = DEFAULT_WORKSPACE,
     as_json: JsonOption = False,
 ) -> None:
     """Flip-to-layer attribution: restore the base's weights one module (or group) at a time
     inside the compressed model, re-run only the flipped instances, and rank the modules by
-    the flips they undo; print the greedy set that undoes at least --target of them."""
+    the flips they undo; print the greedy set that undoes at least --target of them (and,
+    with --recipe, write the recipe that leaves that set uncompressed)."""
     try:
         kind = FLIP_CHOICES.get(flips.replace("_", "-"))
         if kind is None:
@@ -76,6 +87,14 @@ def attribute(
                 control=control,
                 progress=lambda done, total: update("restorations", done, total),
             )
+        if recipe is not None:
+            chosen = set(result.greedy_set)
+            keep = [m for row in result.rows if row.module in chosen for m in row.members]
+            text = open_workspace(workspace).export_recipe(model, keep=keep)
+            try:
+                recipe.write_text(text, encoding="utf-8")
+            except OSError as exc:
+                raise CompressLensError(f"cannot write {recipe}: {exc.strerror or exc}") from None
     except CompressLensError as exc:
         fail(exc)
     document = result.to_json()
@@ -83,6 +102,8 @@ def attribute(
         print(json.dumps(document, indent=2))
     else:
         render_attribution(document)
+        if recipe is not None:
+            stdout().print(escape(f"wrote {recipe}: the chain keeping {', '.join(keep)}"))
 
 
 def render_attribution(document: dict[str, Any]) -> None:

@@ -97,12 +97,22 @@ def export_recipe(
             "--output", "-o", metavar="FILE", help="Write the YAML here (default: print)."
         ),
     ] = None,
+    keep: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--keep",
+            metavar="MODULE",
+            help="Leave this module as the root's (repeatable; e.g. attribution's greedy set): "
+            "it joins every exclude list of the chain.",
+        ),
+    ] = None,
     workspace: WorkspaceOption = DEFAULT_WORKSPACE,
 ) -> None:
     """The recipe YAML that rebuilds MODEL from its root (`compresslens run FILE` in a
-    workspace that holds the root makes the same model, the same id)."""
+    workspace that holds the root makes the same model, the same id); with --keep, the same
+    chain with those modules left uncompressed."""
     try:
-        text = open_workspace(workspace).export_recipe(model)
+        text = open_workspace(workspace).export_recipe(model, keep=keep or ())
     except CompressLensError as exc:
         fail(exc)
     if output is None:

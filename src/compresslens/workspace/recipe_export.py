@@ -22,13 +22,28 @@ from compresslens.records import EvaluationInfo, ModelInfo
 BASE_STAGE = "base"  # the recipe schema's name of the root population (run/recipe_schema.py)
 
 
-def export_recipe(lineage: Sequence[ModelInfo], evaluations: Sequence[EvaluationInfo]) -> str:
-    """The recipe (YAML) that rebuilds `lineage[-1]` from `lineage[0]`, evaluated where it was."""
+def export_recipe(
+    lineage: Sequence[ModelInfo],
+    evaluations: Sequence[EvaluationInfo],
+    keep: Sequence[str] = (),
+) -> str:
+    """The recipe (YAML) that rebuilds `lineage[-1]` from `lineage[0]`, evaluated where it was.
+
+    `keep` names modules to leave as the root's: they join the `exclude` list of every step
+    whose operation has one (e.g. attribution's greedy set, or sensitivity's most sensitive
+    layers), so the recipe makes the same chain without compressing them."""
     root, steps = lineage[0], list(lineage[1:])
     model = lineage[-1]
     if not steps:
         raise InvalidChoiceError(
             f"{model.name!r} is a root (no operation made it): there is no chain to export"
+        )
+    kept = list(dict.fromkeys(keep))
+    excluding = [s for s in steps if kept and _takes_exclude(s)]
+    if kept and not excluding:
+        raise InvalidChoiceError(
+            f"no operation on the chain of {model.name!r} takes an exclude list: "
+            f"{', '.join(kept)} cannot be kept from it"
         )
     stage_of = {root.id: BASE_STAGE}
     stages: list[dict[str, Any]] = []
@@ -37,7 +52,10 @@ def export_recipe(lineage: Sequence[ModelInfo], evaluations: Sequence[Evaluation
         edge = _replayable(step)
         name = f"step{index}-{edge.name}"
         stage: dict[str, Any] = {"name": name, "parent": stage_of[edge.parents[0]["id"]]}
-        stage.update({"op": edge.name, "params": dict(edge.params)})
+        params = dict(edge.params)
+        if step in excluding:
+            params["exclude"] = list(dict.fromkeys([*params.get("exclude", []), *kept]))
+        stage.update({"op": edge.name, "params": params})
         teachers = [p["id"] for p in edge.parents if p["role"] == "teacher"]
         if teachers:
             if teachers[0] not in stage_of:
@@ -51,7 +69,8 @@ def export_recipe(lineage: Sequence[ModelInfo], evaluations: Sequence[Evaluation
         module = get_operation(edge.name).apply.__module__
         if not module.startswith("compresslens.") and module not in plugins:
             plugins.append(module)
-    recipe: dict[str, Any] = {"name": f"export-{model.id[:12]}", "threads": _threads(steps)}
+    name = f"export-{model.id[:12]}" + ("-keep" if kept else "")
+    recipe: dict[str, Any] = {"name": name, "threads": _threads(steps)}
     if plugins:
         recipe["plugins"] = plugins
     used = _datasets_used(steps, evaluations)
@@ -65,7 +84,19 @@ def export_recipe(lineage: Sequence[ModelInfo], evaluations: Sequence[Evaluation
         f"# Rebuilds {model.name} ({model.id}) from its root {root.name} ({root.id}):\n"
         f"#   compresslens run THIS.yaml --workspace W   (W must hold the root)\n"
     )
+    if kept:
+        header = (
+            f"# The chain of {model.name} ({model.id}) from its root {root.name} ({root.id}),\n"
+            f"# keeping {', '.join(kept)} as the root's (added to every exclude list):\n"
+            f"#   compresslens run THIS.yaml --workspace W   (W must hold the root)\n"
+        )
     return header + yaml.safe_dump(recipe, sort_keys=False, allow_unicode=True)
+
+
+def _takes_exclude(step: ModelInfo) -> bool:
+    """Whether the step's operation has an `exclude` list of module names."""
+    edge = step.operation
+    return edge is not None and "exclude" in get_operation(edge.name).params.model_fields
 
 
 def _replayable(step: ModelInfo) -> Any:

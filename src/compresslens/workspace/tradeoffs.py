@@ -56,8 +56,12 @@ class TradeoffMethods:
         name = None if dataset is None else self.dataset(dataset).name
         return pareto_views.pareto(self.models(), objectives, name)
 
-    def export_recipe(self, model: ModelRef) -> str:
+    def export_recipe(self, model: ModelRef, keep: Sequence[str] = ()) -> str:
         """The recipe (YAML) whose run rebuilds `model` from its root: one stage per operation
-        of its chain, with the stored parameters and seed; the root referenced by name."""
+        of its chain, with the stored parameters and seed; the root referenced by name.
+        `keep` (module names, e.g. `ws.attribute_flips(...).greedy_set`) joins every exclude
+        list of the chain, so the recipe makes the chain without compressing them."""
         info = self.model(model)
-        return recipe_export.export_recipe(self.lineage(info.id), self.evaluations(info.id))
+        return recipe_export.export_recipe(
+            self.lineage(info.id), self.evaluations(info.id), keep=keep
+        )
