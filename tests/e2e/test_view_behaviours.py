@@ -156,3 +156,15 @@ def test_which_layers_opens_the_class_attribution_of_the_python_api(
     assert (w["view"], w["param"], w["shownClass"]) == ("layers", w["class"], w["class"])
     assert w["flips"] == result.flips > 0
     assert w["greedy"] == result.greedy_set
+
+
+def test_the_drill_downs_which_layers_attributes_any_flip_of_the_class(
+    shown: dict, demo_ws: cl.Workspace
+) -> None:
+    """With the drill-down filtered to incorrect -> correct, its "Which layers?" attributes
+    every changed prediction of the class (flips="any")."""
+    w, d = shown["whichLayers"], shown["whichLayersDrill"]
+    result = demo_ws.attribute_flips(
+        w["base"], w["model"], flips="any", class_=w["class"], cached_only=True
+    )
+    assert d["flips"] == result.flips > shown["whichLayers"]["flips"]

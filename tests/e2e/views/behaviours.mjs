@@ -153,6 +153,28 @@ async function whichLayers({ page, url, check, shots, report, timeout, pair }) {
     JSON.stringify(w));
   await page.locator("[data-testid=attr-summary]").scrollIntoViewIfNeeded();
   await shots("behaviours-which-layers");
+
+  // from the drill-down: a flip filter other than correct → incorrect asks for any flip
+  await page.goto(new URL(`?sel=${base.id},${child.id}&base=${base.id}&view=behaviours&p.beh.class=${DRILL_CLASS}&p.beh.flip=incorrect_to_correct`, url).href);
+  const drillLink = page.locator("[data-testid=behaviour-drill] [data-testid=drill-which-layers]");
+  const inDrill = await drillLink.waitFor({ state: "visible", timeout }).then(() => true, () => false);
+  check("the drill-down has a “Which layers?” link", inDrill, DRILL_CLASS);
+  if (!inDrill) return;
+  await drillLink.click();
+  await page.locator("[data-testid=attr-summary][data-state=ok], [data-testid=attr-error]").first()
+    .waitFor({ state: "visible", timeout: 180_000 });
+  const dq = new URL(page.url()).searchParams;
+  report.whichLayersDrill = {
+    param: dq.get("p.lay.attr"),
+    flipsParam: dq.get("p.lay.attr.flips"),
+    flipsChoice: await page.locator("[data-testid=attr-flips]").inputValue(),
+    shownClass: await summary.getAttribute("data-class"),
+    flips: Number(await summary.getAttribute("data-flips")),
+  };
+  const d = report.whichLayersDrill;
+  check("the drill-down's link asks for any flip of the class",
+    d.param === DRILL_CLASS && d.flipsParam === "any" && d.flipsChoice === "any" && d.shownClass === DRILL_CLASS,
+    JSON.stringify(d));
 }
 
 /** The robustness runs in the API's models: one per dataset and `#n…s…` suffix of a
