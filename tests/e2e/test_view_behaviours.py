@@ -144,3 +144,27 @@ def test_the_agreement_labels_name_the_amounts(shown: dict, demo_ws: cl.Workspac
     """The base, then each pruned model by its operation and amount (operations differ there)."""
     amounts = [demo_ws.model(key).operation.params["amount"] for key in shown["columns"]["ids"]]
     assert shown["agreement_labels"][1:] == [f"magnitude · amount {a}" for a in amounts]
+
+
+def test_which_layers_opens_the_class_attribution_of_the_python_api(
+    shown: dict, demo_ws: cl.Workspace
+) -> None:
+    """Issue 14: a class row's "Which layers?" shows that class's correct -> incorrect flips
+    attributed to the focused model's modules, as Workspace.attribute_flips counts them."""
+    w = shown["whichLayers"]
+    result = demo_ws.attribute_flips(w["base"], w["model"], class_=w["class"], cached_only=True)
+    assert (w["view"], w["param"], w["shownClass"]) == ("layers", w["class"], w["class"])
+    assert w["flips"] == result.flips > 0
+    assert w["greedy"] == result.greedy_set
+
+
+def test_the_drill_downs_which_layers_attributes_any_flip_of_the_class(
+    shown: dict, demo_ws: cl.Workspace
+) -> None:
+    """With the drill-down filtered to incorrect -> correct, its "Which layers?" attributes
+    every changed prediction of the class (flips="any")."""
+    w, d = shown["whichLayers"], shown["whichLayersDrill"]
+    result = demo_ws.attribute_flips(
+        w["base"], w["model"], flips="any", class_=w["class"], cached_only=True
+    )
+    assert d["flips"] == result.flips > shown["whichLayers"]["flips"]

@@ -150,3 +150,44 @@ def test_screenshots_were_saved(rec: dict, demo_report: dict) -> None:
         assert name in shots
     for name in ("layers-02-heatmap", "layers-06-sqnr"):
         assert {f"{name}-1440.png", f"{name}-1024.png"} <= set(shots)
+
+
+def test_flip_attribution_column_equals_the_python_attribution(
+    rec: dict, demo_ws: cl.Workspace
+) -> None:
+    """Issue 14: the "flips undone when restored" column, the greedy set and its share are
+    Workspace.attribute_flips's (correct -> incorrect, stored by the server's job)."""
+    shown = rec["attribution"]
+    result = demo_ws.attribute_flips(shown["base"], shown["model"], cached_only=True)
+    assert shown["flips"] == result.flips
+    assert shown["greedy"] == result.greedy_set
+    assert shown["cumulative"] == pytest.approx(result.greedy[-1].cumulative_share, abs=1e-12)
+    cells = {c["module"]: c for c in shown["cells"]}
+    assert set(cells) == {row.module for row in result.rows}
+    for row in result.rows:
+        cell = cells[row.module]
+        if row.unchanged:
+            assert cell["text"].startswith("unchanged")
+        elif not row.restorable:
+            assert cell["text"].startswith("—") and row.reason and row.reason in cell["title"]
+        else:
+            assert float(cell["share"]) == pytest.approx(row.undone_share, abs=1e-12)
+            assert cell["text"].startswith(f"{row.undone_share * 100:.1f}%")
+        assert cell["greedy"] == (row.module in result.greedy_set)
+
+
+def test_a_structured_models_unrestorable_modules_show_the_reason(
+    rec: dict, demo_ws: cl.Workspace
+) -> None:
+    """Asked by a shared link (p.lay.attr=all): the modules whose shapes changed cannot be
+    restored; their cells say "—" with the API's reason on hover."""
+    shown = rec["structuredAttribution"]
+    result = demo_ws.attribute_flips(shown["base"], shown["model"], cached_only=True)
+    cells = {c["module"]: c for c in shown["cells"]}
+    unrestorable = [row for row in result.rows if not row.restorable]
+    assert unrestorable
+    assert {m for m, c in cells.items() if c["text"] == "—"} == {r.module for r in unrestorable}
+    for row in unrestorable:
+        assert cells[row.module]["title"] == f"cannot be restored: {row.reason}"
+    assert shown["flips"] == result.flips
+    assert shown["greedy"] == result.greedy_set

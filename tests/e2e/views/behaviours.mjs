@@ -117,6 +117,64 @@ export default async function ({ page, url, models, check, shot, shots, report, 
   await sharedLinkAndScale({ page, url, models, check, shot, report, timeout, pair });
   await modelColumnsAndLatency({ page, url, models, check, shots, report, timeout, pair });
   await metricLists({ page, url, models, check, shots, report, timeout, pair });
+  await whichLayers({ page, url, check, shots, report, timeout, pair });
+}
+
+/** Issue 14: a class row's “Which layers?” opens the Layers view with the flip attribution of
+ * that class (correct → incorrect) for the focused model, through the URL (a shareable link). */
+async function whichLayers({ page, url, check, shots, report, timeout, pair }) {
+  const { base, child } = pair;
+  await page.waitForLoadState("networkidle", { timeout: 5_000 }).catch(() => {});
+  await page.goto(new URL(`?sel=${base.id},${child.id}&base=${base.id}&view=behaviours`, url).href);
+  const link = page.locator(`[data-testid=behaviour-row][data-class="${DRILL_CLASS}"] [data-testid=which-layers]`);
+  const present = await link.waitFor({ state: "visible", timeout }).then(() => true, () => false);
+  check("a class row has a “Which layers?” link", present, DRILL_CLASS);
+  if (!present) return;
+  await shots("behaviours-which-layers-link");
+  await link.click();
+  await page.locator("[data-testid=attr-summary][data-state=ok], [data-testid=attr-error]").first()
+    .waitFor({ state: "visible", timeout: 180_000 });
+  const summary = page.locator("[data-testid=attr-summary]");
+  const q = new URL(page.url()).searchParams;
+  report.whichLayers = {
+    class: DRILL_CLASS,
+    base: base.id,
+    model: child.id,
+    view: q.get("view"),
+    param: q.get("p.lay.attr"),
+    shownClass: await summary.getAttribute("data-class"),
+    flips: Number(await summary.getAttribute("data-flips")),
+    greedy: (await summary.getAttribute("data-greedy") ?? "").split(",").filter(Boolean),
+    summaryText: (await summary.innerText()).replace(/\s+/g, " ").trim(),
+  };
+  const w = report.whichLayers;
+  check("“Which layers?” opens Layers with the class's attribution, in the URL",
+    w.view === "layers" && w.param === DRILL_CLASS && w.shownClass === DRILL_CLASS && w.summaryText.includes(DRILL_CLASS),
+    JSON.stringify(w));
+  await page.locator("[data-testid=attr-summary]").scrollIntoViewIfNeeded();
+  await shots("behaviours-which-layers");
+
+  // from the drill-down: a flip filter other than correct → incorrect asks for any flip
+  await page.goto(new URL(`?sel=${base.id},${child.id}&base=${base.id}&view=behaviours&p.beh.class=${DRILL_CLASS}&p.beh.flip=incorrect_to_correct`, url).href);
+  const drillLink = page.locator("[data-testid=behaviour-drill] [data-testid=drill-which-layers]");
+  const inDrill = await drillLink.waitFor({ state: "visible", timeout }).then(() => true, () => false);
+  check("the drill-down has a “Which layers?” link", inDrill, DRILL_CLASS);
+  if (!inDrill) return;
+  await drillLink.click();
+  await page.locator("[data-testid=attr-summary][data-state=ok], [data-testid=attr-error]").first()
+    .waitFor({ state: "visible", timeout: 180_000 });
+  const dq = new URL(page.url()).searchParams;
+  report.whichLayersDrill = {
+    param: dq.get("p.lay.attr"),
+    flipsParam: dq.get("p.lay.attr.flips"),
+    flipsChoice: await page.locator("[data-testid=attr-flips]").inputValue(),
+    shownClass: await summary.getAttribute("data-class"),
+    flips: Number(await summary.getAttribute("data-flips")),
+  };
+  const d = report.whichLayersDrill;
+  check("the drill-down's link asks for any flip of the class",
+    d.param === DRILL_CLASS && d.flipsParam === "any" && d.flipsChoice === "any" && d.shownClass === DRILL_CLASS,
+    JSON.stringify(d));
 }
 
 /** The robustness runs in the API's models: one per dataset and `#n…s…` suffix of a

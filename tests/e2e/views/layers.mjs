@@ -280,4 +280,74 @@ export default async function ({ page, url, models, check, shot, shots, report, 
   check("the sensitivity ranking is shown", state === "ok" && report.sensitivity.rows.length > 0, error);
   await page.locator("[data-testid=sensitivity]").scrollIntoViewIfNeeded();
   await shot("layers-05-sensitivity.png");
+  await flipAttribution({ page, url, models, check, shots, report, timeout }, base, m80);
+}
+
+/** Issue 14: "Attribute flips" fills the module table's "flips undone when restored" column for
+ * the 80% child against its base (correct → incorrect flips), the greedy set marked ● on its
+ * modules and named, with its cumulative share, in the summary above the table. Records every
+ * cell and the summary for test_view_layers.py to compare with Workspace.attribute_flips. */
+async function flipAttribution({ page, url, models, check, shots, report, timeout }, base, model) {
+  await page.waitForLoadState("networkidle", { timeout: 5_000 }).catch(() => {});
+  await page.goto(new URL(`?sel=${model.id}&base=${base.id}&view=layers`, url).href);
+  await page.locator("[data-testid=layer-row]").first().waitFor({ state: "attached", timeout });
+  const run = page.locator("[data-testid=attr-run]");
+  const present = (await run.count()) === 1;
+  check("the Layers view has an “Attribute flips” button", present, "no [data-testid=attr-run]");
+  if (!present) return;
+  await run.click();
+  const progress = await page.locator("[data-testid=attr-progress]").waitFor({ state: "visible", timeout: 3_000 })
+    .then(() => true, () => false);
+  await page.locator("[data-testid=attr-summary][data-state=ok], [data-testid=attr-error]").first()
+    .waitFor({ state: "visible", timeout: 180_000 });
+  report.attribution = { base: base.id, model: model.id, progressShown: progress, ...(await readAttribution(page)) };
+  const a = report.attribution;
+  check("the “flips undone when restored” column fills with shares", /flips undone/.test(a.header) &&
+    a.cells.some((c) => /^\d+(\.\d)?%/.test(c.text)), JSON.stringify({ error: a.error, header: a.header, cells: a.cells.slice(0, 3) }));
+  const marked = a.cells.filter((c) => c.greedy && c.text.includes("●")).map((c) => c.module);
+  check("the greedy set is marked ● on its modules and named in the summary",
+    a.greedy.length > 0 && JSON.stringify([...marked].sort()) === JSON.stringify([...a.greedy].sort()) &&
+      a.greedy.every((m) => a.summaryText.includes(m)),
+    JSON.stringify({ marked, greedy: a.greedy, summary: a.summaryText }));
+  await page.locator("[data-testid=attr-summary]").scrollIntoViewIfNeeded();
+  await shots("layers-07-attribution");
+
+  // a shared link asks for it (p.lay.attr=all): a structured child's pruned modules changed
+  // shape, so their cells say "—" with the reason on hover
+  const structured = models.find((m) => m.operation?.name === "prune.structured" && m.operation.parents?.[0]?.id === base.id);
+  if (!structured) return check("the base has a structured child", false, base.name);
+  await page.goto(new URL(`?sel=${structured.id}&base=${base.id}&view=layers&p.lay.attr=all`, url).href);
+  await page.locator("[data-testid=attr-summary][data-state=ok], [data-testid=attr-error]").first()
+    .waitFor({ state: "visible", timeout: 180_000 });
+  report.structuredAttribution = { base: base.id, model: structured.id, ...(await readAttribution(page)) };
+  const dashes = report.structuredAttribution.cells.filter((c) => c.text === "—");
+  check("a structured model's unrestorable modules show “—” with the reason on hover",
+    dashes.length > 0 && dashes.every((c) => /^cannot be restored: ./.test(c.title)),
+    JSON.stringify(report.structuredAttribution.cells));
+  await page.locator("[data-testid=attr-summary]").scrollIntoViewIfNeeded();
+  await shots("layers-08-attribution-structured");
+}
+
+/** What the attribution shows: the column's header, every filled cell, the summary. */
+async function readAttribution(page) {
+  const summary = page.locator("[data-testid=attr-summary]");
+  const error = (await page.locator("[data-testid=attr-error]").count()) ? await page.locator("[data-testid=attr-error]").innerText() : "";
+  const cells = await page.locator("[data-testid=attr-cell]").evaluateAll((els) =>
+    els.map((el) => ({
+      module: el.dataset.module,
+      share: el.dataset.share,
+      greedy: el.dataset.greedy === "true",
+      text: el.textContent.replace(/\s+/g, " ").trim(),
+      title: el.getAttribute("title") ?? "",
+    })),
+  );
+  return {
+    error,
+    header: await page.locator("[data-testid=attr-header]").innerText().catch(() => ""),
+    flips: Number(await summary.getAttribute("data-flips")),
+    greedy: ((await summary.getAttribute("data-greedy")) ?? "").split(",").filter(Boolean),
+    cumulative: Number(await summary.getAttribute("data-cumulative")),
+    summaryText: (await summary.innerText()).replace(/\s+/g, " ").trim(),
+    cells: cells.filter((c) => c.text !== ""),
+  };
 }
