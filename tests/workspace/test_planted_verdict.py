@@ -75,6 +75,8 @@ def test_bad_tolerances_are_refused(planted: cl.Workspace) -> None:
         planted.verdict("base", "ok", max_drop=-1.0)
     with pytest.raises(InvalidInputError, match="alpha"):
         planted.verdict("base", "ok", alpha=0.7)
+    with pytest.raises(InvalidInputError, match="alpha"):  # 1 − 2·alpha would round to 1
+        planted.verdict("base", "ok", alpha=5e-324)
 
 
 def test_seed_populations_are_paired_by_lineage(

@@ -104,13 +104,17 @@ def _sort_key(value: float) -> float:
     return -np.inf if np.isnan(value) else value
 
 
+MIN_ALPHA = 1e-9  # confidence 1 − 1e-9 at most: beyond it the bounds are rounding
+
+
 def check_tolerances(max_drop: float, max_class_drop: float, alpha: float) -> None:
-    """Refuse tolerances that are not a number of points ≥ 0 and an alpha outside (0, 0.5)."""
+    """Refuse tolerances that are not a number of points ≥ 0 and an alpha outside
+    [MIN_ALPHA, 0.5) (a smaller one makes 1 − 2·alpha round to 1 in floating point)."""
     for name, value in (("max_drop", max_drop), ("max_class_drop", max_class_drop)):
         if not np.isfinite(value) or value < 0 or value > 100:
             raise InvalidInputError(f"{name} is in accuracy points, 0 to 100; got {value}")
-    if not 0.0 < alpha < 0.5:
-        raise InvalidInputError(f"alpha must lie strictly between 0 and 0.5, got {alpha}")
+    if not MIN_ALPHA <= alpha < 0.5:
+        raise InvalidInputError(f"alpha must lie in [{MIN_ALPHA}, 0.5), got {alpha}")
 
 
 def resolve_side(ws: Workspace, ref: str | ModelInfo) -> list[ModelInfo]:

@@ -95,7 +95,7 @@ def verdict(
     max_class_drop: Annotated[
         float, Query(ge=0, le=100, description="δ_c per class or subgroup, points")
     ] = 2.0,
-    alpha: Annotated[float, Query(gt=0, lt=0.5)] = 0.05,
+    alpha: Annotated[float, Query(ge=1e-9, lt=0.5)] = 0.05,
 ) -> dict[str, Any]:
     """Is a drop beyond δ overall (or δ_c in any class or subgroup) excluded at 1 − alpha?"""
     result = ws.verdict(
