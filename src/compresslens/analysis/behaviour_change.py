@@ -11,6 +11,8 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike
 
+from compresslens.analysis.paired_tests import flip_counts
+
 FLIP_METRICS = ("negative_flip_rate", "positive_flip_rate", "worst_class_change")
 
 
@@ -42,8 +44,9 @@ def flip_metrics(
         labels, weights=is_right.astype(np.float64) - was_right, minlength=num_classes
     )
     present = per_class > 0
+    lost, gained = flip_counts(was_right, is_right)  # the verdict's count, one definition
     return {
-        "negative_flip_rate": float(np.mean(was_right & ~is_right)),
-        "positive_flip_rate": float(np.mean(~was_right & is_right)),
+        "negative_flip_rate": lost / len(labels),
+        "positive_flip_rate": gained / len(labels),
         "worst_class_change": float(np.min(change[present] / per_class[present])),
     }
